@@ -1,0 +1,79 @@
+/**
+ * The replicated documents. Every seed field of FetchWork's Mongoose schemas keeps its name and
+ * meaning; the additions are `id` (client-generated primary key), the server fields `seq` and
+ * `sentAt`, `deliveredAt`, and the conversation's `participantNames`, `createdAt`, `updatedAt`.
+ * Dates travel as ISO-8601 strings. RxDB adds `_deleted` on the wire; it is always false here
+ * because messages are soft-deleted (`isDeleted`) and conversations are never removed.
+ */
+
+export type MessageType = 'text' | 'file' | 'system';
+
+export interface Attachment {
+  filename: string;
+  url: string;
+  size: number;
+  mimeType: string;
+}
+
+export interface MessageDoc {
+  id: string;
+  conversation: string;
+  sender: string;
+  recipient: string;
+  content: string;
+  messageType: MessageType;
+  attachments: Attachment[];
+  isRead: boolean;
+  readAt: string | null;
+  isEdited: boolean;
+  editedAt: string | null;
+  isDeleted: boolean;
+  deletedAt: string | null;
+  /** Set by the recipient's replica when the message reaches it (server stamps the time). */
+  deliveredAt: string | null;
+  /** Client clock while pending; the server overwrites it with its own clock on accept. */
+  createdAt: string;
+  updatedAt: string;
+  /** Server: position in the change feed; 0 until the server has accepted the message. */
+  seq: number;
+  /** Server: when the server accepted the message; null while pending. */
+  sentAt: string | null;
+}
+
+export interface ConversationDoc {
+  id: string;
+  /** Sorted user ids. */
+  participants: string[];
+  job: string | null;
+  lastMessage: string | null;
+  lastActivity: string;
+  isActive: boolean;
+  /** user id → number of messages to that user not yet read. */
+  unreadCount: Record<string, number>;
+  /** user id → display name, as far as the server knows it. */
+  participantNames: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  seq: number;
+}
+
+export interface DocsByCollection {
+  messages: MessageDoc;
+  conversations: ConversationDoc;
+}
+
+/** A document as RxDB's replication carries it. */
+export type Wire<T> = T & { _deleted: boolean };
+
+/** Fields only the server sets; a client's value for them is ignored or refused. */
+export const MESSAGE_SERVER_FIELDS = ['seq', 'sentAt', 'createdAt', 'updatedAt'] as const;
+export const CONVERSATION_SERVER_FIELDS = [
+  'lastMessage',
+  'lastActivity',
+  'isActive',
+  'unreadCount',
+  'participantNames',
+  'createdAt',
+  'updatedAt',
+  'seq',
+] as const;

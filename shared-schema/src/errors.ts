@@ -1,0 +1,58 @@
+/**
+ * Errors at the protocol edge are values: `{ error: { code, message } }`, with `code` from this
+ * closed list. Socket acks and REST bodies (beside the legacy auth answers) use the same shape.
+ */
+export const ERROR_CODES = [
+  /** No token, a bad token, an expired token. */
+  'UNAUTHORIZED',
+  /** The payload does not have the expected shape or types. */
+  'VALIDATION_FAILED',
+  /** A message's content exceeds LIMITS.contentMaxLength. */
+  'CONTENT_TOO_LONG',
+  /** A key such as `__proto__`, `constructor`, `prototype` or one starting with `$`. */
+  'FORBIDDEN_KEY',
+  /** `collection` is not one of COLLECTIONS. */
+  'UNKNOWN_COLLECTION',
+  /** The checkpoint is not one this server issued. */
+  'INVALID_CHECKPOINT',
+  /** More rows or documents than the server takes at once. */
+  'BATCH_TOO_LARGE',
+  /** The caller is not a participant, or may not change this field or document. */
+  'FORBIDDEN',
+  /** The write would change a field only the server sets. */
+  'SERVER_FIELD',
+  /** The document does not exist (or is not visible to the caller). */
+  'NOT_FOUND',
+  /** A message refers to a conversation the server does not know yet (retryable). */
+  'CONVERSATION_NOT_FOUND',
+  /** The id is already used by a different document. */
+  'ID_TAKEN',
+  /** Too many requests; slow down. */
+  'RATE_LIMITED',
+  /** Something failed on the server; the request may be retried. */
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+export function errorBody(code: ErrorCode, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+export function isErrorBody(value: unknown): value is ErrorBody {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'error' in value &&
+    typeof (value as ErrorBody).error === 'object' &&
+    (value as ErrorBody).error !== null &&
+    typeof (value as ErrorBody).error.code === 'string'
+  );
+}
+
+/** Codes of rejected rows that a client should retry later rather than mark as failed. */
+export const RETRYABLE_REJECT_CODES: readonly ErrorCode[] = ['CONVERSATION_NOT_FOUND', 'RATE_LIMITED', 'INTERNAL'];

@@ -1,0 +1,80 @@
+import type { CollectionName } from './protocol';
+import type { DocsByCollection, Wire } from './documents';
+import type { ErrorBody, ErrorCode } from './errors';
+import type { Checkpoint } from './validators';
+
+/**
+ * Typed Socket.io event maps (the ack callback is always last). Types do not validate input:
+ * the server parses every payload with the zod schemas in validators.ts.
+ */
+
+export interface PullPayload<C extends CollectionName = CollectionName> {
+  collection: C;
+  checkpoint?: Checkpoint | null;
+  batchSize: number;
+}
+export interface PullResult<C extends CollectionName = CollectionName> {
+  documents: Wire<DocsByCollection[C]>[];
+  /** The position after the last document; pass it back on the next pull. Null only for an empty feed. */
+  checkpoint: Checkpoint | null;
+}
+
+export interface PushRow<C extends CollectionName = CollectionName> {
+  assumedMasterState?: Wire<DocsByCollection[C]> | null;
+  newDocumentState: Wire<DocsByCollection[C]>;
+}
+export interface PushPayload<C extends CollectionName = CollectionName> {
+  collection: C;
+  rows: PushRow<C>[];
+}
+export interface RejectedRow {
+  /** The row's document id, or null when the row was too malformed to carry one. */
+  id: string | null;
+  code: ErrorCode;
+  message: string;
+}
+export interface PushResult<C extends CollectionName = CollectionName> {
+  /** The stored (master) state of every row that conflicted or was reverted; feed these to RxDB. */
+  conflicts: Wire<DocsByCollection[C]>[];
+  /** Rows refused for good (or, for retryable codes, for now), with the reason. */
+  rejected: RejectedRow[];
+}
+
+export type StreamEvent<C extends CollectionName = CollectionName> =
+  | { collection: C; documents: Wire<DocsByCollection[C]>[]; checkpoint: Checkpoint }
+  | { collection: C; resync: true };
+
+export interface TypingPayload {
+  conversationId: string;
+}
+export interface TypingEvent {
+  conversationId: string;
+  userId: string;
+}
+export interface PresenceState {
+  /** Contacts of the receiving user that are online now. */
+  online: string[];
+}
+
+export type Ack<T> = (response: T | ErrorBody) => void;
+
+export interface ClientToServerEvents {
+  'sync:pull': (payload: PullPayload, ack: Ack<PullResult>) => void;
+  'sync:push': (payload: PushPayload, ack: Ack<PushResult>) => void;
+  'typing:start': (payload: TypingPayload, ack?: Ack<{ ok: true }>) => void;
+  'typing:stop': (payload: TypingPayload, ack?: Ack<{ ok: true }>) => void;
+}
+
+export interface ServerToClientEvents {
+  'sync:stream': (event: StreamEvent) => void;
+  'typing:start': (event: TypingEvent) => void;
+  'typing:stop': (event: TypingEvent) => void;
+  'user:online': (event: { userId: string }) => void;
+  'user:offline': (event: { userId: string; lastSeen: string }) => void;
+  'presence:state': (event: PresenceState) => void;
+  /** Sent just before the server disconnects a socket whose token has expired. */
+  'auth:expired': () => void;
+}
+
+/** Message of the `connect_error` a refused handshake produces. */
+export const UNAUTHORIZED_CONNECT_ERROR = 'unauthorized';

@@ -1,0 +1,27 @@
+import { LIMITS } from './protocol';
+
+/** User and job ids: FetchWork's 24-hex ObjectIds, or any token-safe id. No `.`: see conversationIdFor. */
+export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** UUID (any version, v7 recommended) or ULID. */
+export const MESSAGE_ID_PATTERN = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9A-HJKMNP-TV-Z]{26})$/i;
+export const CONVERSATION_ID_PATTERN = /^c(?:\.[A-Za-z0-9_-]{1,64}){2}(?:\.j\.[A-Za-z0-9_-]{1,64})?$/;
+
+/**
+ * The conversation id is derived from its participants and job, so two devices that create
+ * "the same" conversation offline produce the same id and converge instead of duplicating.
+ * `.` never occurs in a user or job id, which keeps the encoding unambiguous.
+ */
+export function conversationIdFor(participants: readonly string[], job: string | null | undefined): string {
+  const sorted = [...new Set(participants)].sort();
+  const base = `c.${sorted.join('.')}`;
+  const id = job ? `${base}.j.${job}` : base;
+  if (id.length > LIMITS.docIdMaxLength) throw new RangeError('conversation id too long');
+  return id;
+}
+
+export function sortedParticipants(participants: readonly string[]): string[] {
+  return [...new Set(participants)].sort();
+}
+
+/** A new message id: UUIDv7, so ids sort by creation time on the creating device. */
+export { v7 as newMessageId } from 'uuid';

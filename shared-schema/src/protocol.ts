@@ -1,0 +1,30 @@
+/**
+ * The wire protocol's constants, in one place so client and server agree on them.
+ * Bump PROTOCOL_VERSION on any incompatible change to an event or payload.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export const COLLECTIONS = ['messages', 'conversations'] as const;
+export type CollectionName = (typeof COLLECTIONS)[number];
+
+export const LIMITS = {
+  /** Characters in a message's content (the seed schema's limit). */
+  contentMaxLength: 2000,
+  /** Rows the server accepts in one `sync:push`; RxDB's default push batch is well below. */
+  pushMaxRows: 200,
+  /** Documents a `sync:pull` may ask for at once. */
+  pullMaxBatch: 1000,
+  attachmentsMax: 10,
+  attachmentUrlMaxLength: 2048,
+  filenameMaxLength: 255,
+  mimeTypeMaxLength: 255,
+  attachmentMaxSize: 1024 * 1024 * 1024,
+  participantsMax: 2,
+  /** Ids of users and jobs: FetchWork uses 24-hex ObjectIds; anything id-like up to 64 chars is accepted. */
+  idMaxLength: 64,
+  /** Message ids (UUIDv7 or ULID) and derived conversation ids. */
+  docIdMaxLength: 200,
+  nameMaxLength: 100,
+  searchQueryMaxLength: 200,
+  bulkMaxIds: 500,
+} as const;

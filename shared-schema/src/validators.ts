@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import type { ErrorCode } from './errors';
+import { CONVERSATION_ID_PATTERN, MESSAGE_ID_PATTERN, USER_ID_PATTERN } from './ids';
+import { COLLECTIONS, LIMITS } from './protocol';
+
+/**
+ * zod validators for every inbound payload. Objects are strict: an unknown key (including an own
+ * `__proto__` produced by JSON.parse) fails validation instead of being carried along.
+ */
+
+const isoDate = z.iso.datetime({ offset: true });
+const nullableIsoDate = isoDate.nullable();
+export const userIdSchema = z.string().regex(USER_ID_PATTERN, 'must be an id of letters, digits, _ or -');
+export const messageIdSchema = z.string().regex(MESSAGE_ID_PATTERN, 'must be a UUID or a ULID');
+export const conversationIdSchema = z.string().max(LIMITS.docIdMaxLength).regex(CONVERSATION_ID_PATTERN, 'must be a conversation id');
+const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const attachmentSchema = z.strictObject({
+  filename: z.string().min(1).max(LIMITS.filenameMaxLength),
+  url: z.url({ protocol: /^https?$/ }).max(LIMITS.attachmentUrlMaxLength),
+  size: z.number().int().min(0).max(LIMITS.attachmentMaxSize),
+  mimeType: z.string().min(1).max(LIMITS.mimeTypeMaxLength),
+});
+
+export const contentSchema = z.string().max(LIMITS.contentMaxLength);
+
+export const wireMessageSchema = z.strictObject({
+  id: messageIdSchema,
+  conversation: conversationIdSchema,
+  sender: userIdSchema,
+  recipient: userIdSchema,
+  content: contentSchema,
+  messageType: z.enum(['text', 'file', 'system']),
+  attachments: z.array(attachmentSchema).max(LIMITS.attachmentsMax),
+  isRead: z.boolean(),
+  readAt: nullableIsoDate,
+  isEdited: z.boolean(),
+  editedAt: nullableIsoDate,
+  isDeleted: z.boolean(),
+  deletedAt: nullableIsoDate,
+  deliveredAt: nullableIsoDate,
+  createdAt: isoDate,
+  updatedAt: isoDate,
+  seq: seqSchema,
+  sentAt: nullableIsoDate,
+  _deleted: z.boolean(),
+});
+
+const countMap = z.record(userIdSchema, z.number().int().min(0));
+const nameMap = z.record(userIdSchema, z.string().max(LIMITS.nameMaxLength));
+
+export const wireConversationSchema = z.strictObject({
+  id: conversationIdSchema,
+  participants: z.array(userIdSchema).length(LIMITS.participantsMax),
+  job: userIdSchema.nullable(),
+  lastMessage: messageIdSchema.nullable(),
+  lastActivity: isoDate,
+  isActive: z.boolean(),
+  unreadCount: countMap,
+  participantNames: nameMap,
+  createdAt: isoDate,
+  updatedAt: isoDate,
+  seq: seqSchema,
+  _deleted: z.boolean(),
+});
+
+export const collectionSchema = z.enum(COLLECTIONS);
+
+export const checkpointSchema = z.strictObject({ seq: seqSchema });
+export type Checkpoint = z.infer<typeof checkpointSchema>;
+
+export const pullRequestSchema = z.strictObject({
+  collection: z.string(),
+  checkpoint: checkpointSchema.nullable().optional(),
+  batchSize: z.number().int().min(1).max(LIMITS.pullMaxBatch),
+});
+export type PullRequest = z.infer<typeof pullRequestSchema>;
+
+/** The push envelope; each row is validated on its own so one bad row cannot sink the batch. */
+export const pushRequestSchema = z.strictObject({
+  collection: z.string(),
+  rows: z.array(z.unknown()),
+});
+export type PushRequest = z.infer<typeof pushRequestSchema>;
+
+export function pushRowSchema<T extends z.ZodType>(doc: T) {
+  return z.strictObject({
+    assumedMasterState: doc.nullable().optional(),
+    newDocumentState: doc,
+  });
+}
+export const messagePushRowSchema = pushRowSchema(wireMessageSchema);
+export const conversationPushRowSchema = pushRowSchema(wireConversationSchema);
+
+// REST bodies -------------------------------------------------------------------------------
+
+export const createConversationBodySchema = z.strictObject({
+  participantId: userIdSchema,
+  jobId: userIdSchema.nullable().optional(),
+});
+
+export const sendMessageBodySchema = z.strictObject({
+  content: contentSchema,
+  /** Optional client id: a retried POST with the same id stores once. */
+  id: messageIdSchema.optional(),
+  messageType: z.enum(['text', 'file']).optional(),
+  attachments: z.array(attachmentSchema).max(LIMITS.attachmentsMax).optional(),
+});
+
+export const editMessageBodySchema = z.strictObject({ content: contentSchema.min(1) });
+
+export const bulkBodySchema = z.strictObject({
+  action: z.enum(['read', 'delete']),
+  messageIds: z.array(messageIdSchema).min(1).max(LIMITS.bulkMaxIds),
+});
+
+export const markConversationReadBodySchema = z.strictObject({}).optional();
+
+export const searchQuerySchema = z.strictObject({
+  q: z.string().trim().min(1).max(LIMITS.searchQueryMaxLength),
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+});
+
+export const registerBodySchema = z.strictObject({
+  email: z.email().max(254),
+  password: z.string().min(8).max(200),
+  name: z.string().trim().min(1).max(LIMITS.nameMaxLength),
+});
+
+export const loginBodySchema = z.strictObject({
+  email: z.email().max(254),
+  password: z.string().min(1).max(200),
+});
+
+// Hostile keys --------------------------------------------------------------------------------
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const MAX_DEPTH = 8;
+
+/**
+ * Finds a key that must never reach a store or a merge (`__proto__`, `constructor`, `prototype`,
+ * `$`-operators) or nesting deeper than any valid payload has. Returns a description or null.
+ */
+export function findForbiddenKey(value: unknown, depth = 0): string | null {
+  if (value === null || typeof value !== 'object') return null;
+  if (depth > MAX_DEPTH) return 'nesting too deep';
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key) || key.startsWith('$')) return `key "${key}" is not allowed`;
+    const found = findForbiddenKey((value as Record<string, unknown>)[key], depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Maps a zod failure to the protocol's code and a message that names the first bad field. */
+export function describeZodError(error: z.ZodError): { code: ErrorCode; message: string } {
+  const tooLong = error.issues.find((i) => i.code === 'too_big' && i.path[i.path.length - 1] === 'content');
+  if (tooLong) return { code: 'CONTENT_TOO_LONG', message: `content is longer than ${LIMITS.contentMaxLength} characters` };
+  const first = error.issues[0];
+  const where = first && first.path.length > 0 ? first.path.join('.') : 'payload';
+  return { code: 'VALIDATION_FAILED', message: `${where}: ${first?.message ?? 'invalid'}` };
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
+
+/** Forbidden-key scan, then zod. The one entry point for untrusted input on both edges. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown): ParseResult<T> {
+  const forbidden = findForbiddenKey(input);
+  if (forbidden) return { ok: false, code: 'FORBIDDEN_KEY', message: forbidden };
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, ...describeZodError(parsed.error) };
+}

@@ -1,0 +1,48 @@
+import { USER_ID_PATTERN } from '@fetchwork/shared-schema';
+import jwt from 'jsonwebtoken';
+
+export interface AuthUser {
+  id: string;
+  name: string | null;
+  email: string | null;
+  /** Expiry as epoch milliseconds, or null for a token without `exp`. */
+  expiresAt: number | null;
+}
+
+export type VerifyResult = { ok: true; user: AuthUser } | { ok: false; reason: 'missing' | 'invalid' | 'expired' };
+
+/**
+ * The one verify function for HTTP and the socket handshake. FetchWork tokens carry the user id
+ * as `userId`, `id` or `sub` (24-hex ObjectIds); `name` and `email` are optional claims.
+ */
+export function verifyToken(token: string | undefined | null, secret: string): VerifyResult {
+  if (!token) return { ok: false, reason: 'missing' };
+  let payload: string | jwt.JwtPayload;
+  try {
+    payload = jwt.verify(token, secret, { algorithms: ['HS256', 'HS384', 'HS512'] });
+  } catch (err) {
+    return { ok: false, reason: err instanceof jwt.TokenExpiredError ? 'expired' : 'invalid' };
+  }
+  if (typeof payload !== 'object' || payload === null) return { ok: false, reason: 'invalid' };
+  const rawId = payload.userId ?? payload.id ?? payload.sub;
+  const id = typeof rawId === 'string' ? rawId : null;
+  if (!id || !USER_ID_PATTERN.test(id)) return { ok: false, reason: 'invalid' };
+  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v.slice(0, 100) : null);
+  return {
+    ok: true,
+    user: {
+      id,
+      name: str(payload.name),
+      email: str(payload.email),
+      expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
+    },
+  };
+}
+
+export function signToken(
+  claims: { userId: string; name?: string; email?: string },
+  secret: string,
+  expiresInSeconds = 7 * 24 * 3600,
+): string {
+  return jwt.sign(claims, secret, { algorithm: 'HS256', expiresIn: expiresInSeconds });
+}

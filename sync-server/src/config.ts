@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(10000),
+  HOST: z.string().default('0.0.0.0'),
+  JWT_SECRET: z.string().min(16, 'JWT_SECRET must be at least 16 characters').optional(),
+  SQLITE_PATH: z.string().default('./data/fetchwork-messaging.sqlite'),
+  SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
+  CLIENT_ORIGIN: z.string().default('http://localhost:3000'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SEED_DEMO_USERS: z.enum(['true', 'false']).optional(),
+});
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  jwtSecret: string;
+  /** True when no JWT_SECRET was given and one was generated for this process. */
+  jwtSecretGenerated: boolean;
+  sqlitePath: string;
+  sqliteSynchronous: 'NORMAL' | 'FULL';
+  /** Allowed browser origins for CORS and the Socket.io handshake. */
+  clientOrigins: string[];
+  logLevel: string;
+  seedDemoUsers: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and checks the environment once at start; the message says what to set. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (!e.JWT_SECRET && e.NODE_ENV === 'production') {
+    throw new ConfigError('JWT_SECRET is required when NODE_ENV=production (use the same secret as the FetchWork API).');
+  }
+  const origins = e.CLIENT_ORIGIN.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (origin !== '*' && !URL.canParse(origin)) throw new ConfigError(`CLIENT_ORIGIN: "${origin}" is not a URL`);
+  }
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString('hex'),
+    jwtSecretGenerated: !e.JWT_SECRET,
+    sqlitePath: e.SQLITE_PATH,
+    sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
+    clientOrigins: origins,
+    logLevel: e.LOG_LEVEL,
+    seedDemoUsers: e.SEED_DEMO_USERS ? e.SEED_DEMO_USERS === 'true' : e.NODE_ENV !== 'production',
+  };
+}

@@ -1,0 +1,33 @@
+import type { ErrorCode } from '@fetchwork/shared-schema';
+
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  UNAUTHORIZED: 401,
+  VALIDATION_FAILED: 400,
+  CONTENT_TOO_LONG: 400,
+  FORBIDDEN_KEY: 400,
+  UNKNOWN_COLLECTION: 400,
+  INVALID_CHECKPOINT: 400,
+  BATCH_TOO_LARGE: 413,
+  FORBIDDEN: 403,
+  SERVER_FIELD: 403,
+  NOT_FOUND: 404,
+  CONVERSATION_NOT_FOUND: 404,
+  ID_TAKEN: 409,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+};
+
+/** An expected failure with a protocol code; handlers turn it into `{ error: { code, message } }`. */
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return HTTP_STATUS[this.code];
+  }
+}

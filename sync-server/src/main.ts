@@ -1,0 +1,50 @@
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './logger';
+import { seedDemoUsers } from './seed';
+import { startSyncServer } from './server';
+import { SqliteStore } from './store/sqlite-store';
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  if (config.jwtSecretGenerated) {
+    log.warn('JWT_SECRET is not set: using a random secret for this process (tokens stop working on restart)');
+  }
+  const store = new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
+  const server = await startSyncServer({
+    store,
+    log,
+    jwtSecret: config.jwtSecret,
+    corsOrigins: config.clientOrigins,
+    port: config.port,
+    host: config.host,
+  });
+  if (config.seedDemoUsers) await seedDemoUsers(store, server.accounts, server.messaging, log);
+
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

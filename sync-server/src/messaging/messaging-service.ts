@@ -1,0 +1,183 @@
+import {
+  type ConversationDoc,
+  conversationIdFor,
+  type MessageDoc,
+  newMessageId,
+  type RejectedRow,
+  sortedParticipants,
+  type Wire,
+} from '@fetchwork/shared-schema';
+import type { AuthUser } from '../auth/tokens';
+import { AppError } from '../errors';
+import type { SyncStore } from '../store/port';
+import type { SyncService } from '../sync/sync-service';
+
+const wire = <T>(doc: T): Wire<T> => ({ ...doc, _deleted: false });
+
+/**
+ * The inbox commands behind the REST API. Every write is expressed as a push row and goes
+ * through SyncService, so REST and the socket protocol share one set of rules and every REST
+ * write reaches real-time clients through the same commit → stream path.
+ */
+export class MessagingService {
+  constructor(
+    private readonly store: SyncStore,
+    private readonly sync: SyncService,
+  ) {}
+
+  listConversations(user: AuthUser): Promise<ConversationDoc[]> {
+    return this.store.listConversations(user.id);
+  }
+
+  async conversationFor(user: AuthUser, conversationId: string): Promise<ConversationDoc> {
+    const [conv] = await this.store.getDocs('conversations', [conversationId]);
+    // A conversation the caller is not part of answers like a missing one: nothing leaks.
+    if (!conv || !conv.participants.includes(user.id)) throw new AppError('NOT_FOUND', 'conversation not found');
+    return conv;
+  }
+
+  async listMessages(user: AuthUser, conversationId: string, options: { limit: number; beforeSeq?: number }): Promise<MessageDoc[]> {
+    await this.conversationFor(user, conversationId);
+    return this.store.listMessages(conversationId, options);
+  }
+
+  /** Returns the existing conversation for the same participants and job, or creates it. */
+  async createConversation(user: AuthUser, participantId: string, jobId: string | null): Promise<{ conversation: ConversationDoc; created: boolean }> {
+    if (participantId === user.id) throw new AppError('VALIDATION_FAILED', 'participantId must be another user');
+    const participants = sortedParticipants([user.id, participantId]);
+    const id = conversationIdFor(participants, jobId);
+    const [existing] = await this.store.getDocs('conversations', [id]);
+    if (existing) return { conversation: existing, created: false };
+    const now = new Date().toISOString();
+    const proposal: ConversationDoc = {
+      id,
+      participants,
+      job: jobId,
+      lastMessage: null,
+      lastActivity: now,
+      isActive: true,
+      unreadCount: {},
+      participantNames: {},
+      createdAt: now,
+      updatedAt: now,
+      seq: 0,
+    };
+    const outcome = await this.sync.push(user, 'conversations', [{ newDocumentState: wire(proposal) }]);
+    throwIfRefused(outcome.rejected);
+    const [stored] = await this.store.getDocs('conversations', [id]);
+    if (!stored) throw new Error('conversation missing after create');
+    return { conversation: stored, created: outcome.written.length > 0 };
+  }
+
+  async sendMessage(
+    user: AuthUser,
+    conversationId: string,
+    input: { content: string; id?: string; messageType?: 'text' | 'file'; attachments?: MessageDoc['attachments'] },
+  ): Promise<MessageDoc> {
+    const conv = await this.conversationFor(user, conversationId);
+    const recipient = conv.participants.find((p) => p !== user.id);
+    if (!recipient) throw new AppError('FORBIDDEN', 'conversation has no other participant');
+    const attachments = input.attachments ?? [];
+    if (input.content.trim() === '' && attachments.length === 0) throw new AppError('VALIDATION_FAILED', 'content: must not be empty');
+    const now = new Date().toISOString();
+    const proposal: MessageDoc = {
+      id: input.id ?? newMessageId(),
+      conversation: conv.id,
+      sender: user.id,
+      recipient,
+      content: input.content,
+      messageType: input.messageType ?? (attachments.length > 0 ? 'file' : 'text'),
+      attachments,
+      isRead: false,
+      readAt: null,
+      isEdited: false,
+      editedAt: null,
+      isDeleted: false,
+      deletedAt: null,
+      deliveredAt: null,
+      createdAt: now,
+      updatedAt: now,
+      seq: 0,
+      sentAt: null,
+    };
+    const outcome = await this.sync.push(user, 'messages', [{ newDocumentState: wire(proposal) }]);
+    throwIfRefused(outcome.rejected);
+    const [stored] = await this.store.getDocs('messages', [proposal.id]);
+    if (!stored) throw new Error('message missing after send');
+    if (outcome.conflicts.length > 0 && stored.sender !== user.id) throw new AppError('ID_TAKEN', 'this id is already used');
+    return stored;
+  }
+
+  /** Applies a change to the caller's view of messages; each is authorised like a socket push. */
+  private async change(user: AuthUser, ids: readonly string[], edit: (m: MessageDoc) => MessageDoc): Promise<{ updated: MessageDoc[]; rejected: RejectedRow[] }> {
+    const current = await this.store.getDocs('messages', ids);
+    const visible = current.filter((m) => m.sender === user.id || m.recipient === user.id);
+    const missing: RejectedRow[] = ids
+      .filter((id) => !visible.some((m) => m.id === id))
+      .map((id) => ({ id, code: 'NOT_FOUND', message: 'message not found' }));
+    const rows = visible.map((m) => ({ assumedMasterState: wire(m), newDocumentState: wire(edit(m)) }));
+    const outcome = rows.length > 0 ? await this.sync.push(user, 'messages', rows) : { rejected: [] as RejectedRow[] };
+    const updated = await this.store.getDocs('messages', visible.map((m) => m.id));
+    return { updated, rejected: [...missing, ...outcome.rejected] };
+  }
+
+  private async changeOne(user: AuthUser, id: string, edit: (m: MessageDoc) => MessageDoc): Promise<MessageDoc> {
+    const { updated, rejected } = await this.change(user, [id], edit);
+    throwIfRefused(rejected);
+    const [doc] = updated;
+    if (!doc) throw new AppError('NOT_FOUND', 'message not found');
+    return doc;
+  }
+
+  editMessage(user: AuthUser, id: string, content: string): Promise<MessageDoc> {
+    return this.changeOne(user, id, (m) => ({ ...m, content, isEdited: true }));
+  }
+
+  deleteMessage(user: AuthUser, id: string): Promise<MessageDoc> {
+    return this.changeOne(user, id, (m) => ({ ...m, isDeleted: true, content: '', attachments: [], isEdited: false, editedAt: null }));
+  }
+
+  markRead(user: AuthUser, id: string): Promise<MessageDoc> {
+    return this.changeOne(user, id, markReadEdit);
+  }
+
+  async markConversationRead(user: AuthUser, conversationId: string): Promise<{ updated: number }> {
+    await this.conversationFor(user, conversationId);
+    const messages = await this.store.listMessages(conversationId, { limit: 100_000 });
+    const unread = messages.filter((m) => m.recipient === user.id && !m.isRead && !m.isDeleted).map((m) => m.id);
+    let updated = 0;
+    for (let i = 0; i < unread.length; i += 200) {
+      const result = await this.change(user, unread.slice(i, i + 200), markReadEdit);
+      updated += result.updated.filter((m) => m.isRead).length;
+    }
+    return { updated };
+  }
+
+  async bulk(user: AuthUser, action: 'read' | 'delete', ids: readonly string[]): Promise<{ updated: MessageDoc[]; rejected: RejectedRow[] }> {
+    const edit = action === 'read' ? markReadEdit : (m: MessageDoc) => ({ ...m, isDeleted: true, content: '', attachments: [] });
+    const result = { updated: [] as MessageDoc[], rejected: [] as RejectedRow[] };
+    for (let i = 0; i < ids.length; i += 200) {
+      const part = await this.change(user, ids.slice(i, i + 200), edit);
+      result.updated.push(...part.updated);
+      result.rejected.push(...part.rejected);
+    }
+    return result;
+  }
+
+  unreadCount(user: AuthUser): Promise<number> {
+    return this.store.countUnread(user.id);
+  }
+
+  search(user: AuthUser, query: string, limit: number): Promise<MessageDoc[]> {
+    return this.store.searchMessages(user.id, query, limit);
+  }
+}
+
+function markReadEdit(m: MessageDoc): MessageDoc {
+  return { ...m, isRead: true, readAt: m.readAt ?? new Date().toISOString(), deliveredAt: m.deliveredAt ?? new Date().toISOString() };
+}
+
+function throwIfRefused(rejected: readonly RejectedRow[]): void {
+  const [first] = rejected;
+  if (first) throw new AppError(first.code, first.message);
+}

@@ -1,0 +1,57 @@
+import {
+  type Ack,
+  errorBody,
+  parseInput,
+  pullRequestSchema,
+  pushRequestSchema,
+} from '@fetchwork/shared-schema';
+import { AppError } from '../errors';
+import type { Logger } from '../logger';
+import { assertCollection, type SyncService } from '../sync/sync-service';
+import type { SyncSocket } from './types';
+
+/**
+ * Thin handlers: parse, call the service, answer in the ack. Any failure becomes a coded error
+ * in the ack; nothing a client sends can throw out of here.
+ */
+export function registerSyncHandlers(socket: SyncSocket, sync: SyncService, log: Logger): void {
+  const user = socket.data.user;
+
+  socket.on('sync:pull', async (payload: unknown, ack: unknown) => {
+    if (typeof ack !== 'function') return;
+    const reply = ack as Ack<unknown>;
+    try {
+      const parsed = parseInput(pullRequestSchema, payload);
+      if (!parsed.ok) {
+        const code = parsed.code === 'VALIDATION_FAILED' && parsed.message.startsWith('checkpoint') ? 'INVALID_CHECKPOINT' : parsed.code;
+        return reply(errorBody(code, parsed.message));
+      }
+      const collection = assertCollection(parsed.value.collection);
+      const result = await sync.pull(user, collection, parsed.value.checkpoint, parsed.value.batchSize);
+      if (result.checkpoint) socket.data.cursors[collection] = result.checkpoint.seq;
+      reply(result);
+    } catch (err) {
+      reply(toErrorBody(err, log, 'sync:pull'));
+    }
+  });
+
+  socket.on('sync:push', async (payload: unknown, ack: unknown) => {
+    if (typeof ack !== 'function') return;
+    const reply = ack as Ack<unknown>;
+    try {
+      const parsed = parseInput(pushRequestSchema, payload);
+      if (!parsed.ok) return reply(errorBody(parsed.code, parsed.message));
+      const collection = assertCollection(parsed.value.collection);
+      const { conflicts, rejected } = await sync.push(user, collection, parsed.value.rows);
+      reply({ conflicts, rejected });
+    } catch (err) {
+      reply(toErrorBody(err, log, 'sync:push'));
+    }
+  });
+}
+
+export function toErrorBody(err: unknown, log: Logger, event: string) {
+  if (err instanceof AppError) return errorBody(err.code, err.message);
+  log.error({ err, event }, 'handler failed');
+  return errorBody('INTERNAL', 'the server could not handle this request; retry later');
+}

@@ -1,0 +1,21 @@
+import type { ClientToServerEvents, CollectionName, ServerToClientEvents } from '@fetchwork/shared-schema';
+import type { Server, Socket } from 'socket.io';
+import type { AuthUser } from '../auth/tokens';
+
+// biome-ignore lint/complexity/noBannedTypes: Socket.io's slot for server-to-server events
+type InterServerEvents = {};
+
+export interface SocketData {
+  user: AuthUser;
+  /**
+   * Per collection, the feed position this socket's client is known to hold: the checkpoint of
+   * the last pull answer or stream sent to it. A commit is streamed with its documents only when
+   * it continues exactly from here; otherwise the socket gets a resync signal.
+   */
+  cursors: Partial<Record<CollectionName, number>>;
+}
+
+export type SyncServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type SyncSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export const userRoom = (userId: string) => `user:${userId}`;

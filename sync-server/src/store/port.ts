@@ -1,0 +1,88 @@
+import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } from '@fetchwork/shared-schema';
+
+/**
+ * The storage port. Adapters (SQLite, MongoDB) implement only this; rules live in the services.
+ * Every write goes through `commit`, which is atomic, assigns each written document the next
+ * sequence inside the same transaction (so commit order equals sequence order) and refuses
+ * the whole commit if any document changed since it was read (compare-and-set on `seq`).
+ */
+
+export interface WriteOp<C extends CollectionName = CollectionName> {
+  collection: C;
+  /** The full next state; its `seq` is ignored and replaced by the one the store assigns. */
+  doc: DocsByCollection[C];
+  /** null: the document must not exist yet. A number: its stored seq must still be this. */
+  expectedSeq: number | null;
+  /** Users whose change feed this write enters (the participants). */
+  audience: readonly string[];
+}
+
+export interface FeedChange<C extends CollectionName = CollectionName> {
+  userId: string;
+  collection: C;
+  /** The user's feed position in this collection before the commit (0 when empty). */
+  prevSeq: number;
+  /** The documents of this commit in the user's feed, in sequence order. */
+  docs: DocsByCollection[C][];
+}
+
+export interface CommitResult {
+  /** Stored states, in op order, with their assigned seq. */
+  docs: { collection: CollectionName; doc: DocsByCollection[CollectionName] }[];
+  feeds: FeedChange[];
+}
+
+export interface UserRecord {
+  id: string;
+  name: string | null;
+  email: string | null;
+  passwordHash: string | null;
+}
+
+/** Thrown by `commit` when a document's stored seq differs from the op's `expectedSeq`. */
+export class StaleWriteError extends Error {
+  constructor(
+    readonly collection: CollectionName,
+    readonly id: string,
+  ) {
+    super(`stale write to ${collection}/${id}`);
+    this.name = 'StaleWriteError';
+  }
+}
+
+export interface MessagePage {
+  /** Up to `limit` messages, oldest first. */
+  messages: MessageDoc[];
+}
+
+export interface SyncStore {
+  /** The documents with these ids that exist (any order). */
+  getDocs<C extends CollectionName>(collection: C, ids: readonly string[]): Promise<DocsByCollection[C][]>;
+  /** Atomically writes the ops; assigns sequences; throws StaleWriteError on a lost race. */
+  commit(ops: readonly WriteOp[]): Promise<CommitResult>;
+  /** The user's feed after `afterSeq`, ascending by seq, at most `limit`: an indexed range scan. */
+  pullFeed<C extends CollectionName>(
+    userId: string,
+    collection: C,
+    afterSeq: number,
+    limit: number,
+  ): Promise<DocsByCollection[C][]>;
+  /** The highest sequence assigned so far (0 for an empty store). */
+  headSeq(): Promise<number>;
+  /** The user's conversations, most recent activity first. */
+  listConversations(userId: string): Promise<ConversationDoc[]>;
+  /** A conversation's messages, oldest first, the newest `limit` ones before `beforeSeq` if given. */
+  listMessages(conversationId: string, options: { limit: number; beforeSeq?: number }): Promise<MessageDoc[]>;
+  /** Messages to the user that are neither read nor deleted. */
+  countUnread(userId: string): Promise<number>;
+  /** Non-deleted messages of the user's conversations whose content contains every term. */
+  searchMessages(userId: string, query: string, limit: number): Promise<MessageDoc[]>;
+  getUser(id: string): Promise<UserRecord | null>;
+  getUsers(ids: readonly string[]): Promise<UserRecord[]>;
+  getUserByEmail(email: string): Promise<UserRecord | null>;
+  /** Inserts or updates a user; fields given as undefined keep their stored value. */
+  upsertUser(user: { id: string; name?: string | null; email?: string | null; passwordHash?: string | null }): Promise<void>;
+  /** A cheap liveness probe for /health. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,280 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } from '@fetchwork/shared-schema';
+import Database from 'better-sqlite3';
+import { type CommitResult, type FeedChange, StaleWriteError, type SyncStore, type UserRecord, type WriteOp } from './port';
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:' for throwaway stores. */
+  path: string;
+  /**
+   * NORMAL (default) in WAL mode keeps every acknowledged commit across a process crash
+   * (kill -9) but may lose the last ones on power loss; FULL also survives power loss at the
+   * cost of an fsync per commit. See docs/operations.md.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** How long a writer waits for another process's write lock before failing. */
+  busyTimeoutMs?: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT PRIMARY KEY,
+  conversation TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  is_read INTEGER NOT NULL,
+  is_deleted INTEGER NOT NULL,
+  content TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, seq);
+CREATE INDEX IF NOT EXISTS messages_unread ON messages (recipient, is_read, is_deleted);
+CREATE TABLE IF NOT EXISTS conversations (
+  id TEXT PRIMARY KEY,
+  last_activity TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS feed (
+  user_id TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  doc_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (user_id, collection, doc_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS feed_by_seq ON feed (user_id, collection, seq);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO counters (name, value) VALUES ('seq', 0);
+CREATE TABLE IF NOT EXISTS users (
+  id TEXT PRIMARY KEY,
+  name TEXT,
+  email TEXT UNIQUE,
+  password_hash TEXT
+) WITHOUT ROWID;
+`;
+
+interface UserRow {
+  id: string;
+  name: string | null;
+  email: string | null;
+  password_hash: string | null;
+}
+
+const toUser = (r: UserRow): UserRecord => ({ id: r.id, name: r.name, email: r.email, passwordHash: r.password_hash });
+
+/**
+ * The embedded default store: one SQLite file in WAL mode. Each commit runs in a
+ * `BEGIN IMMEDIATE` transaction, which takes the write lock before reading, so even several
+ * processes sharing the file commit one at a time and the sequence counter, incremented inside
+ * that transaction, follows commit order.
+ */
+export class SqliteStore implements SyncStore {
+  private readonly db: Database.Database;
+  private readonly stmt;
+  private readonly commitTx: (ops: readonly WriteOp[]) => CommitResult;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.db.pragma('foreign_keys = OFF');
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.stmt = {
+      getMessage: db.prepare<[string], { seq: number; body: string }>('SELECT seq, body FROM messages WHERE id = ?'),
+      getConversation: db.prepare<[string], { seq: number; body: string }>('SELECT seq, body FROM conversations WHERE id = ?'),
+      nextSeq: db.prepare<[], { value: number }>("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value"),
+      headSeq: db.prepare<[], { value: number }>("SELECT value FROM counters WHERE name = 'seq'"),
+      putMessage: db.prepare(
+        `INSERT INTO messages (id, conversation, sender, recipient, is_read, is_deleted, content, seq, body)
+         VALUES (@id, @conversation, @sender, @recipient, @isRead, @isDeleted, @content, @seq, @body)
+         ON CONFLICT (id) DO UPDATE SET is_read = excluded.is_read, is_deleted = excluded.is_deleted,
+           content = excluded.content, seq = excluded.seq, body = excluded.body`,
+      ),
+      putConversation: db.prepare(
+        `INSERT INTO conversations (id, last_activity, seq, body) VALUES (@id, @lastActivity, @seq, @body)
+         ON CONFLICT (id) DO UPDATE SET last_activity = excluded.last_activity, seq = excluded.seq, body = excluded.body`,
+      ),
+      feedHead: db.prepare<[string, string], { seq: number | null }>(
+        'SELECT max(seq) AS seq FROM feed WHERE user_id = ? AND collection = ?',
+      ),
+      putFeed: db.prepare(
+        `INSERT INTO feed (user_id, collection, doc_id, seq) VALUES (?, ?, ?, ?)
+         ON CONFLICT (user_id, collection, doc_id) DO UPDATE SET seq = excluded.seq`,
+      ),
+      pullMessages: db.prepare<[string, number, number], { body: string }>(
+        `SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
+         WHERE f.user_id = ? AND f.collection = 'messages' AND f.seq > ? ORDER BY f.seq LIMIT ?`,
+      ),
+      pullConversations: db.prepare<[string, number, number], { body: string }>(
+        `SELECT c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
+         WHERE f.user_id = ? AND f.collection = 'conversations' AND f.seq > ? ORDER BY f.seq LIMIT ?`,
+      ),
+      listConversations: db.prepare<[string], { body: string }>(
+        `SELECT c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
+         WHERE f.user_id = ? AND f.collection = 'conversations' ORDER BY c.last_activity DESC, c.id`,
+      ),
+      listMessages: db.prepare<[string, number, number], { body: string }>(
+        `SELECT body FROM (SELECT body, seq FROM messages WHERE conversation = ? AND seq < ? ORDER BY seq DESC LIMIT ?)
+         ORDER BY seq`,
+      ),
+      countUnread: db.prepare<[string], { n: number }>(
+        'SELECT count(*) AS n FROM messages WHERE recipient = ? AND is_read = 0 AND is_deleted = 0',
+      ),
+      search: db.prepare<[string, string, number], { body: string }>(
+        `SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
+         WHERE f.user_id = ? AND f.collection = 'messages' AND m.is_deleted = 0 AND m.content LIKE ? ESCAPE '\\'
+         ORDER BY f.seq DESC LIMIT ?`,
+      ),
+      getUser: db.prepare<[string], UserRow>('SELECT id, name, email, password_hash FROM users WHERE id = ?'),
+      getUserByEmail: db.prepare<[string], UserRow>('SELECT id, name, email, password_hash FROM users WHERE email = ?'),
+      upsertUser: db.prepare(
+        `INSERT INTO users (id, name, email, password_hash) VALUES (@id, @name, @email, @passwordHash)
+         ON CONFLICT (id) DO UPDATE SET
+           name = CASE WHEN @setName THEN excluded.name ELSE users.name END,
+           email = CASE WHEN @setEmail THEN excluded.email ELSE users.email END,
+           password_hash = CASE WHEN @setHash THEN excluded.password_hash ELSE users.password_hash END`,
+      ),
+      ping: db.prepare('SELECT 1'),
+    };
+    this.commitTx = (ops) => this.db.transaction(() => this.applyOps(ops)).immediate();
+  }
+
+  private applyOps(ops: readonly WriteOp[]): CommitResult {
+    const heads = new Map<string, number>();
+    const feeds = new Map<string, FeedChange>();
+    const docs: CommitResult['docs'] = [];
+    for (const op of ops) {
+      const stored = this.readSeq(op.collection, op.doc.id);
+      if (stored !== op.expectedSeq) throw new StaleWriteError(op.collection, op.doc.id);
+      const seq = this.stmt.nextSeq.get()?.value;
+      if (seq === undefined) throw new Error('sequence counter missing');
+      const doc = { ...op.doc, seq };
+      const body = JSON.stringify(doc);
+      if (op.collection === 'messages') {
+        const m = doc as MessageDoc;
+        this.stmt.putMessage.run({
+          id: m.id,
+          conversation: m.conversation,
+          sender: m.sender,
+          recipient: m.recipient,
+          isRead: m.isRead ? 1 : 0,
+          isDeleted: m.isDeleted ? 1 : 0,
+          content: m.content,
+          seq,
+          body,
+        });
+      } else {
+        const c = doc as ConversationDoc;
+        this.stmt.putConversation.run({ id: c.id, lastActivity: c.lastActivity, seq, body });
+      }
+      for (const userId of op.audience) {
+        const key = `${userId}\u0000${op.collection}`;
+        let feed = feeds.get(key);
+        if (!feed) {
+          const prevSeq = heads.get(key) ?? this.stmt.feedHead.get(userId, op.collection)?.seq ?? 0;
+          heads.set(key, prevSeq);
+          feed = { userId, collection: op.collection, prevSeq, docs: [] };
+          feeds.set(key, feed);
+        }
+        (feed.docs as unknown[]).push(doc);
+        this.stmt.putFeed.run(userId, op.collection, doc.id, seq);
+      }
+      docs.push({ collection: op.collection, doc });
+    }
+    return { docs, feeds: [...feeds.values()] };
+  }
+
+  private readSeq(collection: CollectionName, id: string): number | null {
+    const row = collection === 'messages' ? this.stmt.getMessage.get(id) : this.stmt.getConversation.get(id);
+    return row ? row.seq : null;
+  }
+
+  async getDocs<C extends CollectionName>(collection: C, ids: readonly string[]): Promise<DocsByCollection[C][]> {
+    const get = collection === 'messages' ? this.stmt.getMessage : this.stmt.getConversation;
+    const out: DocsByCollection[C][] = [];
+    for (const id of new Set(ids)) {
+      const row = get.get(id);
+      if (row) out.push(JSON.parse(row.body));
+    }
+    return out;
+  }
+
+  async commit(ops: readonly WriteOp[]): Promise<CommitResult> {
+    if (ops.length === 0) return { docs: [], feeds: [] };
+    return this.commitTx(ops);
+  }
+
+  async pullFeed<C extends CollectionName>(
+    userId: string,
+    collection: C,
+    afterSeq: number,
+    limit: number,
+  ): Promise<DocsByCollection[C][]> {
+    const stmt = collection === 'messages' ? this.stmt.pullMessages : this.stmt.pullConversations;
+    return stmt.all(userId, afterSeq, limit).map((r) => JSON.parse(r.body));
+  }
+
+  async headSeq(): Promise<number> {
+    return this.stmt.headSeq.get()?.value ?? 0;
+  }
+
+  async listConversations(userId: string): Promise<ConversationDoc[]> {
+    return this.stmt.listConversations.all(userId).map((r) => JSON.parse(r.body));
+  }
+
+  async listMessages(conversationId: string, options: { limit: number; beforeSeq?: number }): Promise<MessageDoc[]> {
+    const before = options.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+    return this.stmt.listMessages.all(conversationId, before, options.limit).map((r) => JSON.parse(r.body));
+  }
+
+  async countUnread(userId: string): Promise<number> {
+    return this.stmt.countUnread.get(userId)?.n ?? 0;
+  }
+
+  async searchMessages(userId: string, query: string, limit: number): Promise<MessageDoc[]> {
+    const escaped = query.replace(/[\\%_]/g, (c) => `\\${c}`);
+    return this.stmt.search.all(userId, `%${escaped}%`, limit).map((r) => JSON.parse(r.body));
+  }
+
+  async getUser(id: string): Promise<UserRecord | null> {
+    const row = this.stmt.getUser.get(id);
+    return row ? toUser(row) : null;
+  }
+
+  async getUsers(ids: readonly string[]): Promise<UserRecord[]> {
+    return [...new Set(ids)].flatMap((id) => {
+      const row = this.stmt.getUser.get(id);
+      return row ? [toUser(row)] : [];
+    });
+  }
+
+  async getUserByEmail(email: string): Promise<UserRecord | null> {
+    const row = this.stmt.getUserByEmail.get(email.toLowerCase());
+    return row ? toUser(row) : null;
+  }
+
+  async upsertUser(user: { id: string; name?: string | null; email?: string | null; passwordHash?: string | null }): Promise<void> {
+    this.stmt.upsertUser.run({
+      id: user.id,
+      name: user.name ?? null,
+      email: user.email?.toLowerCase() ?? null,
+      passwordHash: user.passwordHash ?? null,
+      setName: user.name !== undefined ? 1 : 0,
+      setEmail: user.email !== undefined ? 1 : 0,
+      setHash: user.passwordHash !== undefined ? 1 : 0,
+    });
+  }
+
+  async ping(): Promise<void> {
+    this.stmt.ping.get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,74 @@
+import {
+  type ConversationDoc,
+  conversationIdFor,
+  sameClientConversationState,
+  sortedParticipants,
+  type Wire,
+} from '@fetchwork/shared-schema';
+import type { AuthUser } from '../auth/tokens';
+import { type Decision, reject } from './decision';
+
+export interface ConversationRowInput {
+  user: AuthUser;
+  assumed: Wire<ConversationDoc> | null;
+  proposed: Wire<ConversationDoc>;
+  current: ConversationDoc | null;
+  now: string;
+  /** Display names the server knows for the participants. */
+  names: Record<string, string>;
+}
+
+export function newConversation(
+  participants: readonly string[],
+  job: string | null,
+  now: string,
+  names: Record<string, string>,
+): ConversationDoc {
+  const sorted = sortedParticipants(participants);
+  return {
+    id: conversationIdFor(sorted, job),
+    participants: sorted,
+    job,
+    lastMessage: null,
+    lastActivity: now,
+    isActive: true,
+    unreadCount: Object.fromEntries(sorted.map((u) => [u, 0])),
+    participantNames: Object.fromEntries(sorted.flatMap((u) => (names[u] ? [[u, names[u]]] : []))),
+    createdAt: now,
+    updatedAt: now,
+    seq: 0,
+  };
+}
+
+const SERVER_FIELDS = ['lastMessage', 'lastActivity', 'isActive', 'unreadCount', 'participantNames', 'createdAt', 'updatedAt', 'seq'] as const;
+
+/**
+ * Clients create conversations (with the id derived from participants and job, so offline
+ * creations on two devices converge) and change nothing afterwards: every other field is
+ * derived by the server from the messages.
+ */
+export function decideConversationWrite(i: ConversationRowInput): Decision<ConversationDoc> {
+  const p = i.proposed;
+  const participants = sortedParticipants(p.participants);
+  if (i.current) {
+    if (!i.current.participants.includes(i.user.id)) {
+      return i.assumed ? reject('FORBIDDEN', 'not a participant of this conversation') : reject('ID_TAKEN', 'this id is already used');
+    }
+    const master: Wire<ConversationDoc> = { ...i.current, _deleted: false };
+    if (!sameClientConversationState(p, master)) {
+      return { kind: 'conflict', master: i.current, reason: { code: 'FORBIDDEN', message: 'participants and job cannot change' } };
+    }
+    const changedServerField = i.assumed && SERVER_FIELDS.some((f) => JSON.stringify(i.assumed?.[f]) !== JSON.stringify(p[f]));
+    if (changedServerField) {
+      return { kind: 'conflict', master: i.current, reason: { code: 'SERVER_FIELD', message: 'only participants and job are set by clients' } };
+    }
+    return { kind: 'noop' };
+  }
+  if (p._deleted) return reject('FORBIDDEN', 'conversations cannot be removed');
+  if (participants.length !== 2) return reject('VALIDATION_FAILED', 'a conversation has two distinct participants');
+  if (!participants.includes(i.user.id)) return reject('FORBIDDEN', 'you must be a participant of a conversation you create');
+  if (p.id !== conversationIdFor(participants, p.job)) {
+    return reject('VALIDATION_FAILED', 'id must be conversationIdFor(participants, job)');
+  }
+  return { kind: 'write', next: newConversation(participants, p.job, i.now, i.names) };
+}

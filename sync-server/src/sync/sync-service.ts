@@ -1,0 +1,211 @@
+import {
+  type CollectionName,
+  type Checkpoint,
+  COLLECTIONS,
+  type ConversationDoc,
+  conversationPushRowSchema,
+  type DocsByCollection,
+  LIMITS,
+  type MessageDoc,
+  messagePushRowSchema,
+  parseInput,
+  type PullResult,
+  type PushResult,
+  type RejectedRow,
+  type Wire,
+} from '@fetchwork/shared-schema';
+import type { z } from 'zod';
+import type { AuthUser } from '../auth/tokens';
+import { AppError } from '../errors';
+import type { Logger } from '../logger';
+import { type CommitResult, StaleWriteError, type SyncStore, type WriteOp } from '../store/port';
+import type { ChangeBus } from './change-bus';
+import { decideConversationWrite } from './conversation-rules';
+import type { Decision } from './decision';
+import { decideMessageWrite, unreadDelta } from './message-rules';
+
+const MAX_ATTEMPTS = 8;
+
+interface ParsedRow<T> {
+  id: string;
+  assumed: Wire<T> | null;
+  proposed: Wire<T>;
+}
+
+export interface PushOutcome<C extends CollectionName> extends PushResult<C> {
+  /** Stored states of the rows that were written (for REST answers). */
+  written: DocsByCollection[C][];
+}
+
+const toWire = <T>(doc: T): Wire<T> => ({ ...doc, _deleted: false });
+
+export function assertCollection(name: unknown): CollectionName {
+  if (typeof name === 'string' && (COLLECTIONS as readonly string[]).includes(name)) return name as CollectionName;
+  throw new AppError('UNKNOWN_COLLECTION', `collection must be one of ${COLLECTIONS.join(', ')}`);
+}
+
+/**
+ * Pull and push, shared by the socket handlers and the REST commands. A push is answered row by
+ * row: good rows are stored in one transaction, forbidden changes come back as conflicts carrying
+ * the stored state, refused creations are listed as rejected. Only a malformed request as a whole
+ * throws, because RxDB retries an erroring push batch forever.
+ */
+export class SyncService {
+  constructor(
+    private readonly store: SyncStore,
+    private readonly bus: ChangeBus,
+    private readonly log: Logger,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async pull<C extends CollectionName>(
+    user: AuthUser,
+    collection: C,
+    checkpoint: Checkpoint | null | undefined,
+    batchSize: number,
+  ): Promise<PullResult<C>> {
+    const after = checkpoint?.seq ?? 0;
+    if (after > (await this.store.headSeq())) {
+      throw new AppError('INVALID_CHECKPOINT', 'checkpoint is ahead of this server; restart from null');
+    }
+    const docs = await this.store.pullFeed(user.id, collection, after, batchSize);
+    const last = docs[docs.length - 1];
+    return { documents: docs.map(toWire) as PullResult<C>['documents'], checkpoint: { seq: last ? last.seq : after } };
+  }
+
+  async push<C extends CollectionName>(user: AuthUser, collection: C, rows: readonly unknown[]): Promise<PushOutcome<C>> {
+    if (rows.length > LIMITS.pushMaxRows) {
+      throw new AppError('BATCH_TOO_LARGE', `at most ${LIMITS.pushMaxRows} rows per push`);
+    }
+    const rejected: RejectedRow[] = [];
+    const parsed: ParsedRow<DocsByCollection[C]>[] = [];
+    const seen = new Set<string>();
+    const schema = (collection === 'messages' ? messagePushRowSchema : conversationPushRowSchema) as z.ZodType<unknown>;
+    for (const row of rows) {
+      const result = parseInput(schema, row);
+      const id = rowId(row);
+      if (!result.ok) {
+        rejected.push({ id, code: result.code, message: result.message });
+        continue;
+      }
+      const { assumedMasterState, newDocumentState } = result.value as {
+        assumedMasterState?: Wire<DocsByCollection[C]> | null;
+        newDocumentState: Wire<DocsByCollection[C]>;
+      };
+      if (seen.has(newDocumentState.id)) {
+        rejected.push({ id: newDocumentState.id, code: 'VALIDATION_FAILED', message: 'the same id twice in one push' });
+        continue;
+      }
+      seen.add(newDocumentState.id);
+      parsed.push({ id: newDocumentState.id, assumed: assumedMasterState ?? null, proposed: newDocumentState });
+    }
+    const outcome =
+      collection === 'messages'
+        ? await this.pushMessages(user, parsed as unknown as ParsedRow<MessageDoc>[])
+        : await this.pushConversations(user, parsed as unknown as ParsedRow<ConversationDoc>[]);
+    return { ...outcome, rejected: [...rejected, ...outcome.rejected] } as unknown as PushOutcome<C>;
+  }
+
+  private async pushMessages(user: AuthUser, rows: ParsedRow<MessageDoc>[]): Promise<PushOutcome<'messages'>> {
+    return this.withRetries(async (now) => {
+      const current = byId(await this.store.getDocs('messages', rows.map((r) => r.id)));
+      const convIds = rows.map((r) => current.get(r.id)?.conversation ?? r.proposed.conversation);
+      const conversations = byId(await this.store.getDocs('conversations', convIds));
+      const decisions = rows.map((r) =>
+        decideMessageWrite({
+          user,
+          assumed: r.assumed,
+          proposed: r.proposed,
+          current: current.get(r.id) ?? null,
+          conversation: conversations.get(current.get(r.id)?.conversation ?? r.proposed.conversation) ?? null,
+          now,
+        }),
+      );
+      const ops: WriteOp[] = [];
+      const touched = new Map<string, ConversationDoc>();
+      decisions.forEach((d, i) => {
+        if (d.kind !== 'write') return;
+        const before = current.get(rows[i]!.id) ?? null;
+        const conv = conversations.get(d.next.conversation);
+        if (!conv) throw new Error(`conversation ${d.next.conversation} vanished`);
+        const next = touched.get(conv.id) ?? { ...conv, unreadCount: { ...conv.unreadCount } };
+        if (!before) {
+          next.lastMessage = d.next.id;
+          next.lastActivity = now;
+        }
+        const delta = unreadDelta(before, d.next);
+        if (delta !== 0) next.unreadCount[d.next.recipient] = Math.max(0, (next.unreadCount[d.next.recipient] ?? 0) + delta);
+        next.updatedAt = now;
+        touched.set(conv.id, next);
+        ops.push({ collection: 'messages', doc: d.next, expectedSeq: before?.seq ?? null, audience: [d.next.sender, d.next.recipient] });
+      });
+      for (const conv of touched.values()) {
+        ops.push({ collection: 'conversations', doc: conv, expectedSeq: conversations.get(conv.id)!.seq, audience: conv.participants });
+      }
+      return { decisions, rowIds: rows.map((r) => r.id), ops };
+    }, 'messages');
+  }
+
+  private async pushConversations(user: AuthUser, rows: ParsedRow<ConversationDoc>[]): Promise<PushOutcome<'conversations'>> {
+    const userIds = [...new Set(rows.flatMap((r) => r.proposed.participants))];
+    const names = Object.fromEntries(
+      (await this.store.getUsers(userIds)).flatMap((u) => (u.name ? [[u.id, u.name]] : [])),
+    ) as Record<string, string>;
+    return this.withRetries(async (now) => {
+      const current = byId(await this.store.getDocs('conversations', rows.map((r) => r.id)));
+      const decisions = rows.map((r) =>
+        decideConversationWrite({ user, assumed: r.assumed, proposed: r.proposed, current: current.get(r.id) ?? null, now, names }),
+      );
+      const ops: WriteOp[] = [];
+      for (const d of decisions) {
+        if (d.kind === 'write') ops.push({ collection: 'conversations', doc: d.next, expectedSeq: null, audience: d.next.participants });
+      }
+      return { decisions, rowIds: rows.map((r) => r.id), ops };
+    }, 'conversations');
+  }
+
+  /** Decide and commit; on a lost compare-and-set race, read again and decide again. */
+  private async withRetries<C extends CollectionName>(
+    attempt: (now: string) => Promise<{ decisions: Decision<DocsByCollection[C]>[]; rowIds: string[]; ops: WriteOp[] }>,
+    collection: C,
+  ): Promise<PushOutcome<C>> {
+    for (let n = 1; ; n++) {
+      const { decisions, rowIds, ops } = await attempt(this.clock().toISOString());
+      let committed: CommitResult;
+      try {
+        committed = await this.store.commit(ops);
+      } catch (err) {
+        if (err instanceof StaleWriteError && n < MAX_ATTEMPTS) {
+          this.log.debug({ collection, attempt: n }, 'push lost a race; retrying');
+          continue;
+        }
+        throw err;
+      }
+      if (committed.feeds.length > 0) this.bus.publish({ feeds: committed.feeds });
+      const conflicts: Wire<DocsByCollection[C]>[] = [];
+      const rejected: RejectedRow[] = [];
+      decisions.forEach((d, i) => {
+        if (d.kind === 'conflict') {
+          conflicts.push(toWire(d.master));
+          if (d.reason) rejected.push({ id: rowIds[i] ?? null, ...d.reason });
+        } else if (d.kind === 'reject') {
+          rejected.push({ id: rowIds[i] ?? null, code: d.code, message: d.message });
+        }
+      });
+      const written = committed.docs.filter((w) => w.collection === collection).map((w) => w.doc as DocsByCollection[C]);
+      return { conflicts, rejected, written };
+    }
+  }
+}
+
+function byId<T extends { id: string }>(docs: readonly T[]): Map<string, T> {
+  return new Map(docs.map((d) => [d.id, d]));
+}
+
+function rowId(row: unknown): string | null {
+  if (typeof row !== 'object' || row === null) return null;
+  const doc = (row as { newDocumentState?: unknown }).newDocumentState;
+  if (typeof doc !== 'object' || doc === null) return null;
+  const id = (doc as { id?: unknown }).id;
+  return typeof id === 'string' && id.length <= LIMITS.docIdMaxLength ? id : null;
+}
