@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClientToServerEvents, ServerToClientEvents } from '@fetchwork/shared-schema';
+import jwt from 'jsonwebtoken';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import { createLogger } from '../../src/logger';
+import { type RunningServer, startSyncServer } from '../../src/server';
+import { SqliteStore } from '../../src/store/sqlite-store';
+import type { ChangeBus } from '../../src/sync/change-bus';
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef';
+
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface TestServer extends RunningServer {
+  dir: string;
+  sqlitePath: string;
+  /** Stops the server and deletes its SQLite file. */
+  stop(): Promise<void>;
+}
+
+/** A real sync server on an ephemeral loopback port with a real SQLite file in a temp dir. */
+export async function startTestServer(options: { sqlitePath?: string; bus?: ChangeBus } = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'fw-sync-'));
+  const sqlitePath = options.sqlitePath ?? join(dir, 'store.sqlite');
+  const server = await startSyncServer({
+    store: new SqliteStore({ path: sqlitePath }),
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    jwtSecret: TEST_SECRET,
+    corsOrigins: ['http://localhost:3000'],
+    port: 0,
+    host: '127.0.0.1',
+    bus: options.bus,
+  });
+  return {
+    ...server,
+    dir,
+    sqlitePath,
+    async stop() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let counter = 0;
+/** A fresh 24-hex user id (ObjectId-shaped, like FetchWork's). */
+export function newUserId(): string {
+  counter += 1;
+  return (Date.now().toString(16) + counter.toString(16).padStart(6, '0') + Math.random().toString(16).slice(2)).slice(0, 24).padEnd(24, '0');
+}
+
+export function tokenFor(
+  userId: string,
+  options: { expiresInSeconds?: number; secret?: string; name?: string; claim?: 'userId' | 'id' | 'sub' } = {},
+): string {
+  const claim = options.claim ?? 'userId';
+  return jwt.sign({ [claim]: userId, name: options.name ?? `User ${userId.slice(-4)}` }, options.secret ?? TEST_SECRET, {
+    algorithm: 'HS256',
+    expiresIn: options.expiresInSeconds ?? 3600,
+  });
+}
+
+/** Connects a real socket.io-client and waits for the handshake (rejects with the connect_error). */
+export async function connect(url: string, token: string | (() => string), extra: { reconnection?: boolean } = {}): Promise<ClientSocket> {
+  const socket: ClientSocket = ioClient(url, {
+    auth: typeof token === 'function' ? (cb) => cb({ token: token() }) : { token },
+    transports: ['websocket'],
+    reconnection: extra.reconnection ?? false,
+    forceNew: true,
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (err) => {
+      socket.close();
+      reject(err);
+    });
+  });
+  return socket;
+}
+
+/** `fetch` against the test server with a bearer token. */
+export async function api(server: { url: string }, method: string, path: string, token?: string, body?: unknown) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json as any };
+}
+
+/** Waits until `check` returns a truthy value, polling; fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
