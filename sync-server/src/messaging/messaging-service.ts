@@ -130,7 +130,8 @@ export class MessagingService {
   }
 
   editMessage(user: AuthUser, id: string, content: string): Promise<MessageDoc> {
-    return this.changeOne(user, id, (m) => ({ ...m, content, isEdited: true }));
+    // Proposing a visible message makes the rules refuse the edit of a deleted one (delete is sticky).
+    return this.changeOne(user, id, (m) => ({ ...m, content, isEdited: true, isDeleted: false, deletedAt: null }));
   }
 
   deleteMessage(user: AuthUser, id: string): Promise<MessageDoc> {

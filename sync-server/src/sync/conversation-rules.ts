@@ -58,7 +58,9 @@ export function decideConversationWrite(i: ConversationRowInput): Decision<Conve
     if (!sameClientConversationState(p, master)) {
       return { kind: 'conflict', master: i.current, reason: { code: 'FORBIDDEN', message: 'participants and job cannot change' } };
     }
-    const changedServerField = i.assumed && SERVER_FIELDS.some((f) => JSON.stringify(i.assumed?.[f]) !== JSON.stringify(p[f]));
+    // A stale or echoed copy matches the state it started from or the stored one; anything else is forged.
+    const differs = (a: ConversationDoc) => SERVER_FIELDS.some((f) => JSON.stringify(a[f]) !== JSON.stringify(p[f]));
+    const changedServerField = i.assumed !== null && differs(i.assumed) && differs(i.current);
     if (changedServerField) {
       return { kind: 'conflict', master: i.current, reason: { code: 'SERVER_FIELD', message: 'only participants and job are set by clients' } };
     }

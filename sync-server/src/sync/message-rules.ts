@@ -19,14 +19,16 @@ export interface MessageRowInput {
 
 const wire = (m: MessageDoc): Wire<MessageDoc> => ({ ...m, _deleted: false });
 
-function carriesServerFields(assumed: Wire<MessageDoc> | null, proposed: Wire<MessageDoc>): boolean {
-  if (!assumed) return proposed.seq !== 0 || proposed.sentAt !== null;
-  return (
-    assumed.seq !== proposed.seq ||
-    assumed.sentAt !== proposed.sentAt ||
-    assumed.createdAt !== proposed.createdAt ||
-    assumed.updatedAt !== proposed.updatedAt
-  );
+const SERVER_FIELDS = ['seq', 'sentAt', 'createdAt', 'updatedAt'] as const;
+
+const sameServerFields = (a: MessageDoc, b: MessageDoc) => SERVER_FIELDS.every((f) => a[f] === b[f]);
+
+/**
+ * The row sets server fields to values that are neither the ones it started from nor the stored
+ * ones. A stale or echoed copy (RxDB re-pushing a document it pulled) always matches one of them.
+ */
+function forgesServerFields(assumed: MessageDoc, proposed: MessageDoc, current: MessageDoc): boolean {
+  return !sameServerFields(assumed, proposed) && !sameServerFields(current, proposed);
 }
 
 /** A new message: only the sender creates it, in a conversation they take part in, to the other participant. */
@@ -83,14 +85,16 @@ function decideUpdate(i: MessageRowInput, current: MessageDoc): Decision<Message
     return i.assumed ? reject('FORBIDDEN', 'not a participant of this conversation') : reject('ID_TAKEN', 'this id is already used');
   }
   const master = wire(current);
-  if (sameClientMessageState(p, master)) return { kind: 'noop' };
-  if (!i.assumed || !sameClientMessageState(i.assumed, master)) return { kind: 'conflict', master: current };
   const refuse = (code: 'FORBIDDEN' | 'SERVER_FIELD', message: string): Decision<MessageDoc> => ({
     kind: 'conflict',
     master: current,
     reason: { code, message },
   });
-  if (carriesServerFields(i.assumed, p)) return refuse('SERVER_FIELD', 'seq, sentAt, createdAt and updatedAt are set by the server');
+  const forged = i.assumed !== null && forgesServerFields(i.assumed, p, current);
+  const serverFieldsMessage = 'seq, sentAt, createdAt and updatedAt are set by the server';
+  if (sameClientMessageState(p, master)) return forged ? refuse('SERVER_FIELD', serverFieldsMessage) : { kind: 'noop' };
+  if (!i.assumed || !sameClientMessageState(i.assumed, master)) return { kind: 'conflict', master: current };
+  if (forged) return refuse('SERVER_FIELD', serverFieldsMessage);
   if (
     p._deleted ||
     p.conversation !== current.conversation ||

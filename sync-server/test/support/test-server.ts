@@ -110,3 +110,20 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** `sync:pull` with an ack timeout. */
+export function pull(socket: ClientSocket, payload: unknown): Promise<any> {
+  return (socket.timeout(5000) as any).emitWithAck('sync:pull', payload);
+}
+
+/** `sync:push` with an ack timeout. */
+export function push(socket: ClientSocket, payload: unknown): Promise<any> {
+  return (socket.timeout(5000) as any).emitWithAck('sync:push', payload);
+}
+
+/** Collects `sync:stream` events of a socket. */
+export function collectStream(socket: ClientSocket): any[] {
+  const events: any[] = [];
+  socket.on('sync:stream', (e) => events.push(e));
+  return events;
+}
