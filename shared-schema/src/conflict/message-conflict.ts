@@ -39,12 +39,15 @@ function firstTime(a: string | null, b: string | null): string | null {
   return a <= b ? a : b;
 }
 
-/** Which side's content wins: the later edit, then the larger content, so the choice is the same everywhere. */
+/**
+ * Which side's content wins: the local state only with a strictly later edit. A local change
+ * that is not a later edit (e.g. a recipient's tampering, which the server refused) loses, so the
+ * resolved state equals the master and RxDB stops pushing it.
+ */
 function contentWinner(master: WireMessage, local: WireMessage): WireMessage {
   const m = master.editedAt ?? '';
   const l = local.editedAt ?? '';
-  if (l !== m) return l > m ? local : master;
-  return local.content > master.content ? local : master;
+  return l > m ? local : master;
 }
 
 /**
@@ -52,7 +55,7 @@ function contentWinner(master: WireMessage, local: WireMessage): WireMessage {
  * merging the result into the same master again gives the same result, so no push storms.
  * - server fields (seq, sentAt, createdAt, updatedAt) and identity fields come from the master;
  * - delivered and read only move forward (monotonic); read implies delivered;
- * - content is last-writer-wins between edits (the sender is the only writer the server allows);
+ * - content is last-writer-wins between edits, the master on a tie (the server lets only the sender edit);
  * - delete is sticky and clears content and attachments.
  */
 export function mergeMessage(master: WireMessage, local: WireMessage): WireMessage {

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/sqlite-store';
+import { draftConversation, draftMessage } from '../support/docs';
+import { registerStorageContractTests } from './storage-contract';
+
+registerStorageContractTests('SQLite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fw-store-'));
+  const path = join(dir, 'store.sqlite');
+  let store = new SqliteStore({ path });
+  const harness = {
+    store,
+    async reopen() {
+      await store.close();
+      store = new SqliteStore({ path });
+      harness.store = store;
+      return store;
+    },
+    async destroy() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+});
+
+describe('SQLite specifics', () => {
+  it('pull is an indexed range scan on the feed (the plan never scans the table)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-plan-'));
+    const store = new SqliteStore({ path: join(dir, 's.sqlite') });
+    const db = (store as unknown as { db: import('better-sqlite3').Database }).db;
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
+         WHERE f.user_id = ? AND f.collection = 'messages' AND f.seq > ? ORDER BY f.seq LIMIT ?`,
+      )
+      .all('a', 0, 10) as { detail: string }[];
+    const details = plan.map((p) => p.detail).join(' | ');
+    expect(details).toMatch(/SEARCH f USING (COVERING )?INDEX feed_by_seq/);
+    expect(details).toMatch(/SEARCH m USING PRIMARY KEY/);
+    expect(details).not.toMatch(/SCAN|TEMP B-TREE/);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('two connections to one file (as two processes) keep commit order equal to sequence order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-two-'));
+    const path = join(dir, 's.sqlite');
+    const one = new SqliteStore({ path });
+    const two = new SqliteStore({ path });
+    const { _deleted, ...conv } = draftConversation('a'.repeat(24), 'b'.repeat(24));
+    await one.commit([{ collection: 'conversations', doc: conv, expectedSeq: null, audience: conv.participants }]);
+    const seen: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const store = i % 2 === 0 ? one : two;
+      const { _deleted: _d, ...m } = draftMessage(conv.id, conv.participants[0]!, conv.participants[1]!, `m${i}`);
+      const r = await store.commit([{ collection: 'messages', doc: m, expectedSeq: null, audience: conv.participants }]);
+      seen.push(r.docs[0]!.doc.seq);
+    }
+    expect(seen).toEqual([...seen].sort((x, y) => x - y));
+    const pulled = await two.pullFeed(conv.participants[0]!, 'messages', 0, 1000);
+    expect(pulled.map((m) => m.content)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+    await one.close();
+    await two.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
