@@ -32,7 +32,7 @@ export class MessagingService {
   async conversationFor(user: AuthUser, conversationId: string): Promise<ConversationDoc> {
     const [conv] = await this.store.getDocs('conversations', [conversationId]);
     // A conversation the caller is not part of answers like a missing one: nothing leaks.
-    if (!conv || !conv.participants.includes(user.id)) throw new AppError('NOT_FOUND', 'conversation not found');
+    if (!conv?.participants.includes(user.id)) throw new AppError('NOT_FOUND', 'conversation not found');
     return conv;
   }
 

@@ -20,5 +20,8 @@ export async function threeUsers(server: TestServer) {
   const conversation = draftConversation(a.id, b.id);
   const ack = await push(a.socket, { collection: 'conversations', rows: [{ newDocumentState: conversation }] });
   if (ack.error || ack.rejected.length > 0) throw new Error(`conversation create failed: ${JSON.stringify(ack)}`);
-  return { a, b, c, conversationId: conversation.id, close: () => [a, b, c].forEach((p) => p.socket.close()) };
+  return { a, b, c, conversationId: conversation.id, close: () => {
+      for (const p of [a, b, c]) p.socket.close();
+    },
+  };
 }

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config';
+
+describe('config', () => {
+  it('uses the embedded defaults and generates a development secret', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(10000);
+    expect(c.clientOrigins).toEqual(['http://localhost:3000']);
+    expect(c.jwtSecretGenerated).toBe(true);
+    expect(c.jwtSecret).toHaveLength(64);
+    expect(c.seedDemoUsers).toBe(true);
+  });
+
+  it('refuses to start in production without JWT_SECRET, and says what to set', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT/);
+    expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET must be at least 16/);
+    expect(() => loadConfig({ CLIENT_ORIGIN: 'not a url' })).toThrow(/CLIENT_ORIGIN/);
+  });
+
+  it('splits CLIENT_ORIGIN into a list', () => {
+    const c = loadConfig({ CLIENT_ORIGIN: 'https://app.fetchwork.com, http://localhost:3000', JWT_SECRET: 'x'.repeat(32), NODE_ENV: 'production' });
+    expect(c.clientOrigins).toEqual(['https://app.fetchwork.com', 'http://localhost:3000']);
+    expect(c.jwtSecretGenerated).toBe(false);
+    expect(c.seedDemoUsers).toBe(false);
+  });
+});
