@@ -1,4 +1,4 @@
-import type { StreamEvent } from '@fetchwork/shared-schema';
+import { COLLECTIONS, type StreamEvent } from '@fetchwork/shared-schema';
 import type { ChangeBus, ChangeEvent } from '../sync/change-bus';
 import type { SyncServer } from './types';
 import { userRoom } from './types';
@@ -12,6 +12,11 @@ import { userRoom } from './types';
  */
 export function startStreamDispatcher(io: SyncServer, bus: ChangeBus): () => void {
   return bus.subscribe((event: ChangeEvent) => {
+    if (event.resyncAll) {
+      for (const socket of io.of('/').sockets.values()) {
+        for (const collection of COLLECTIONS) socket.emit('sync:stream', { collection, resync: true });
+      }
+    }
     for (const feed of event.feeds) {
       const socketIds = io.of('/').adapter.rooms.get(userRoom(feed.userId));
       if (!socketIds) continue;

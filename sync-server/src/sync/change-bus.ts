@@ -3,6 +3,8 @@ import type { FeedChange } from '../store/port';
 /** What a commit tells the realtime layer: which users' feeds moved, from where, with what. */
 export interface ChangeEvent {
   feeds: FeedChange[];
+  /** Changes may have been missed (e.g. the bus reconnected): every socket should resync. */
+  resyncAll?: boolean;
 }
 
 /**
