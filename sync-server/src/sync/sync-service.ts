@@ -18,6 +18,7 @@ import type { z } from 'zod';
 import type { AuthUser } from '../auth/tokens';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
+import type { Metrics } from '../observability/metrics';
 import { type CommitResult, StaleWriteError, type SyncStore, type WriteOp } from '../store/port';
 import type { ChangeBus } from './change-bus';
 import { decideConversationWrite } from './conversation-rules';
@@ -35,6 +36,8 @@ interface ParsedRow<T> {
 export interface PushOutcome<C extends CollectionName> extends PushResult<C> {
   /** Stored states of the rows that were written (for REST answers). */
   written: DocsByCollection[C][];
+  /** Rows that changed nothing. */
+  noops: number;
 }
 
 const toWire = <T>(doc: T): Wire<T> => ({ ...doc, _deleted: false });
@@ -55,6 +58,7 @@ export class SyncService {
     private readonly store: SyncStore,
     private readonly bus: ChangeBus,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
@@ -69,6 +73,7 @@ export class SyncService {
       throw new AppError('INVALID_CHECKPOINT', 'checkpoint is ahead of this server; restart from null');
     }
     const docs = await this.store.pullFeed(user.id, collection, after, batchSize);
+    this.metrics?.pulls.inc({ collection });
     const last = docs[docs.length - 1];
     return { documents: docs.map(toWire) as PullResult<C>['documents'], checkpoint: { seq: last ? last.seq : after } };
   }
@@ -77,6 +82,8 @@ export class SyncService {
     if (rows.length > LIMITS.pushMaxRows) {
       throw new AppError('BATCH_TOO_LARGE', `at most ${LIMITS.pushMaxRows} rows per push`);
     }
+    const started = performance.now();
+    this.metrics?.pushes.inc({ collection });
     const rejected: RejectedRow[] = [];
     const parsed: ParsedRow<DocsByCollection[C]>[] = [];
     const seen = new Set<string>();
@@ -101,12 +108,19 @@ export class SyncService {
     }
     const outcome =
       collection === 'messages'
-        ? await this.pushMessages(user, parsed as unknown as ParsedRow<MessageDoc>[])
-        : await this.pushConversations(user, parsed as unknown as ParsedRow<ConversationDoc>[]);
+        ? await this.pushMessages(user, parsed as unknown as ParsedRow<MessageDoc>[], started)
+        : await this.pushConversations(user, parsed as unknown as ParsedRow<ConversationDoc>[], started);
+    if (this.metrics) {
+      const rows = this.metrics.pushRows;
+      rows.inc({ collection, outcome: 'stored' }, outcome.written.length);
+      rows.inc({ collection, outcome: 'conflict' }, outcome.conflicts.length);
+      rows.inc({ collection, outcome: 'rejected' }, rejected.length + outcome.rejected.length);
+      rows.inc({ collection, outcome: 'noop' }, outcome.noops);
+    }
     return { ...outcome, rejected: [...rejected, ...outcome.rejected] } as unknown as PushOutcome<C>;
   }
 
-  private async pushMessages(user: AuthUser, rows: ParsedRow<MessageDoc>[]): Promise<PushOutcome<'messages'>> {
+  private async pushMessages(user: AuthUser, rows: ParsedRow<MessageDoc>[], started: number): Promise<PushOutcome<'messages'>> {
     return this.withRetries(async (now) => {
       const current = byId(await this.store.getDocs('messages', rows.map((r) => r.id)));
       const convIds = rows.map((r) => current.get(r.id)?.conversation ?? r.proposed.conversation);
@@ -143,10 +157,10 @@ export class SyncService {
         ops.push({ collection: 'conversations', doc: conv, expectedSeq: conversations.get(conv.id)!.seq, audience: conv.participants });
       }
       return { decisions, rowIds: rows.map((r) => r.id), ops };
-    }, 'messages');
+    }, 'messages', started);
   }
 
-  private async pushConversations(user: AuthUser, rows: ParsedRow<ConversationDoc>[]): Promise<PushOutcome<'conversations'>> {
+  private async pushConversations(user: AuthUser, rows: ParsedRow<ConversationDoc>[], started: number): Promise<PushOutcome<'conversations'>> {
     const userIds = [...new Set(rows.flatMap((r) => r.proposed.participants))];
     const names = Object.fromEntries(
       (await this.store.getUsers(userIds)).flatMap((u) => (u.name ? [[u.id, u.name]] : [])),
@@ -161,13 +175,14 @@ export class SyncService {
         if (d.kind === 'write') ops.push({ collection: 'conversations', doc: d.next, expectedSeq: null, audience: d.next.participants });
       }
       return { decisions, rowIds: rows.map((r) => r.id), ops };
-    }, 'conversations');
+    }, 'conversations', started);
   }
 
   /** Decide and commit; on a lost compare-and-set race, read again and decide again. */
   private async withRetries<C extends CollectionName>(
     attempt: (now: string) => Promise<{ decisions: Decision<DocsByCollection[C]>[]; rowIds: string[]; ops: WriteOp[] }>,
     collection: C,
+    started: number,
   ): Promise<PushOutcome<C>> {
     for (let n = 1; ; n++) {
       const { decisions, rowIds, ops } = await attempt(this.clock().toISOString());
@@ -181,7 +196,10 @@ export class SyncService {
         }
         throw err;
       }
-      if (committed.feeds.length > 0) this.bus.publish({ feeds: committed.feeds });
+      if (committed.feeds.length > 0) {
+        this.bus.publish({ feeds: committed.feeds });
+        this.metrics?.pushToBroadcast.observe({ collection }, (performance.now() - started) / 1000);
+      }
       const conflicts: Wire<DocsByCollection[C]>[] = [];
       const rejected: RejectedRow[] = [];
       decisions.forEach((d, i) => {
@@ -193,7 +211,7 @@ export class SyncService {
         }
       });
       const written = committed.docs.filter((w) => w.collection === collection).map((w) => w.doc as DocsByCollection[C]);
-      return { conflicts, rejected, written };
+      return { conflicts, rejected, written, noops: decisions.filter((d) => d.kind === 'noop').length };
     }
   }
 }

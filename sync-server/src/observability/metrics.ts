@@ -1,0 +1,38 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The figures an operator watches (docs/operations.md says what each means and what to alert on). */
+export interface Metrics {
+  registry: Registry;
+  connectedSockets: Gauge;
+  pulls: Counter<'collection'>;
+  pushRows: Counter<'collection' | 'outcome'>;
+  pushes: Counter<'collection'>;
+  /** Seconds from receiving a push to handing its commit to the fan-out. */
+  pushToBroadcast: Histogram<'collection'>;
+  rateLimited: Counter<'scope'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'fetchwork_' });
+  return {
+    registry,
+    connectedSockets: new Gauge({ name: 'fetchwork_connected_sockets', help: 'Sockets connected to this instance', registers: [registry] }),
+    pulls: new Counter({ name: 'fetchwork_pulls_total', help: 'sync:pull requests answered', labelNames: ['collection'], registers: [registry] }),
+    pushes: new Counter({ name: 'fetchwork_pushes_total', help: 'sync:push batches handled (socket and REST)', labelNames: ['collection'], registers: [registry] }),
+    pushRows: new Counter({
+      name: 'fetchwork_push_rows_total',
+      help: 'Pushed rows by outcome: stored, noop, conflict, rejected',
+      labelNames: ['collection', 'outcome'],
+      registers: [registry],
+    }),
+    pushToBroadcast: new Histogram({
+      name: 'fetchwork_push_to_broadcast_seconds',
+      help: 'From receiving a push to handing its commit to the fan-out',
+      labelNames: ['collection'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({ name: 'fetchwork_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['scope'], registers: [registry] }),
+  };
+}
