@@ -13,6 +13,11 @@ export const CONVERSATION_ID_PATTERN = /^c(?:\.[A-Za-z0-9_-]{1,64}){2}(?:\.j\.[A
  */
 export function conversationIdFor(participants: readonly string[], job: string | null | undefined): string {
   const sorted = [...new Set(participants)].sort();
+  // Exactly two id-shaped participants keep the encoding injective (`c.a.b.j.x` has one reading).
+  if (sorted.length !== 2 || !sorted.every((p) => USER_ID_PATTERN.test(p))) {
+    throw new RangeError('a conversation has exactly two distinct participants with id-shaped ids');
+  }
+  if (job && !USER_ID_PATTERN.test(job)) throw new RangeError('job must be an id');
   const base = `c.${sorted.join('.')}`;
   const id = job ? `${base}.j.${job}` : base;
   if (id.length > LIMITS.docIdMaxLength) throw new RangeError('conversation id too long');

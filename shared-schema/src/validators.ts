@@ -8,9 +8,18 @@ import { COLLECTIONS, LIMITS } from './protocol';
  * `__proto__` produced by JSON.parse) fails validation instead of being carried along.
  */
 
-const isoDate = z.iso.datetime({ offset: true });
+/**
+ * Times are canonical UTC with milliseconds (what `Date#toISOString` makes): the merge compares
+ * them as strings, which is only correct in this one form, and RxDB's schema caps them at 40.
+ */
+const isoDate = z.iso.datetime({ precision: 3 });
 const nullableIsoDate = isoDate.nullable();
-export const userIdSchema = z.string().regex(USER_ID_PATTERN, 'must be an id of letters, digits, _ or -');
+const RESERVED_IDS = new Set(['__proto__', 'constructor', 'prototype']);
+/** User ids become keys of `unreadCount`/`participantNames`, so object-reserved names are refused. */
+export const userIdSchema = z
+  .string()
+  .regex(USER_ID_PATTERN, 'must be an id of letters, digits, _ or -')
+  .refine((id) => !RESERVED_IDS.has(id), 'is a reserved name');
 export const messageIdSchema = z.string().regex(MESSAGE_ID_PATTERN, 'must be a UUID or a ULID');
 export const conversationIdSchema = z.string().max(LIMITS.docIdMaxLength).regex(CONVERSATION_ID_PATTERN, 'must be a conversation id');
 const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -44,7 +53,7 @@ export const wireMessageSchema = z.strictObject({
   seq: seqSchema,
   sentAt: nullableIsoDate,
   _deleted: z.boolean(),
-});
+}).refine((m) => m.isRead === (m.readAt !== null), { message: 'isRead and readAt must agree', path: ['readAt'] });
 
 const countMap = z.record(userIdSchema, z.number().int().min(0));
 const nameMap = z.record(userIdSchema, z.string().max(LIMITS.nameMaxLength));
@@ -91,6 +100,9 @@ export function pushRowSchema<T extends z.ZodType>(doc: T) {
 }
 export const messagePushRowSchema = pushRowSchema(wireMessageSchema);
 export const conversationPushRowSchema = pushRowSchema(wireConversationSchema);
+
+/** `typing:start` / `typing:stop` from a client; participation is checked by the server. */
+export const typingPayloadSchema = z.strictObject({ conversationId: conversationIdSchema });
 
 // REST bodies -------------------------------------------------------------------------------
 
@@ -152,6 +164,12 @@ export function findForbiddenKey(value: unknown, depth = 0): string | null {
   return null;
 }
 
+function findForbiddenTopLevelKey(value: unknown): string | null {
+  if (value === null || typeof value !== 'object') return null;
+  const key = Object.keys(value).find((k) => FORBIDDEN_KEYS.has(k) || k.startsWith('$'));
+  return key === undefined ? null : `key "${key}" is not allowed`;
+}
+
 /** Maps a zod failure to the protocol's code and a message that names the first bad field. */
 export function describeZodError(error: z.ZodError): { code: ErrorCode; message: string } {
   const tooLong = error.issues.find((i) => i.code === 'too_big' && i.path[i.path.length - 1] === 'content');
@@ -163,9 +181,13 @@ export function describeZodError(error: z.ZodError): { code: ErrorCode; message:
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
 
-/** Forbidden-key scan, then zod. The one entry point for untrusted input on both edges. */
-export function parseInput<T>(schema: z.ZodType<T>, input: unknown): ParseResult<T> {
-  const forbidden = findForbiddenKey(input);
+/**
+ * Forbidden-key scan, then zod. The one entry point for untrusted input on both edges.
+ * `shallow` scans only the top level: for envelopes whose items are parsed one by one, so one
+ * hostile item is refused on its own instead of sinking the whole request.
+ */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown, options: { shallow?: boolean } = {}): ParseResult<T> {
+  const forbidden = options.shallow ? findForbiddenTopLevelKey(input) : findForbiddenKey(input);
   if (forbidden) return { ok: false, code: 'FORBIDDEN_KEY', message: forbidden };
   const parsed = schema.safeParse(input);
   if (parsed.success) return { ok: true, value: parsed.data };

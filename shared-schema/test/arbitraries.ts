@@ -43,17 +43,21 @@ export const deletedAtArb: fc.Arbitrary<string | null> = fc.oneof(
 );
 
 const objectIdArb = fc.stringMatching(/^[0-9a-f]{24}$/);
+/**
+ * Ids that USER_ID_PATTERN admits but findForbiddenKey refuses as an object key (see the known bug
+ * in validators.test.ts). Generated ids avoid them so that bug shows up in one place only.
+ */
+export const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'prototype'];
+
 /** User and job ids: mostly ObjectId-like, sometimes any token-safe id (USER_ID_PATTERN). */
 export const userIdArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: objectIdArb },
-  { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/) },
+  { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/).filter((id) => !PROTOTYPE_NAMES.includes(id)) },
 );
 export const messageIdArb: fc.Arbitrary<string> = fc.oneof(fc.uuid(), fc.ulid());
 
 /** Two different users. */
-export const userPairArb: fc.Arbitrary<[string, string]> = fc
-  .tuple(userIdArb, userIdArb)
-  .filter(([a, b]) => a !== b);
+export const userPairArb: fc.Arbitrary<[string, string]> = fc.tuple(userIdArb, userIdArb).filter(([a, b]) => a !== b);
 
 /** Content with frequent collisions ('' / 'hello' / 'hello!') plus random text. */
 export const contentArb: fc.Arbitrary<string> = fc.oneof(
@@ -61,12 +65,15 @@ export const contentArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.string({ maxLength: 40 }) },
 );
 
-export const attachmentArb: fc.Arbitrary<Attachment> = fc.record({
-  filename: fc.string({ minLength: 1, maxLength: 20 }),
-  url: fc.stringMatching(/^[a-z0-9]{1,12}$/).map((p) => `https://files.example.com/${p}`),
-  size: fc.integer({ min: 0, max: 10_000_000 }),
-  mimeType: fc.constantFrom('image/png', 'application/pdf', 'text/plain'),
-}, { noNullPrototype: true }); // fast-check 4 may otherwise build null-prototype objects; JSON never does
+export const attachmentArb: fc.Arbitrary<Attachment> = fc.record(
+  {
+    filename: fc.string({ minLength: 1, maxLength: 20 }),
+    url: fc.stringMatching(/^[a-z0-9]{1,12}$/).map((p) => `https://files.example.com/${p}`),
+    size: fc.integer({ min: 0, max: 10_000_000 }),
+    mimeType: fc.constantFrom('image/png', 'application/pdf', 'text/plain'),
+  },
+  { noNullPrototype: true },
+); // fast-check 4 may otherwise build null-prototype objects; JSON never does
 export const attachmentsArb: fc.Arbitrary<Attachment[]> = fc.array(attachmentArb, { maxLength: 3 });
 
 const messageTypeArb: fc.Arbitrary<MessageType> = fc.constantFrom('text', 'file', 'system');
@@ -132,18 +139,22 @@ export const consistentStateArb = fc
     };
   });
 
-/** Any combination of client fields the validator accepts (flags independent of timestamps). */
-export const looseStateArb = fc.record({
-  content: contentArb,
-  attachments: attachmentsArb,
-  isRead: fc.boolean(),
-  readAt: nullableIsoDateArb,
-  deliveredAt: nullableIsoDateArb,
-  isEdited: fc.boolean(),
-  editedAt: nullableIsoDateArb,
-  isDeleted: fc.boolean(),
-  deletedAt: nullableIsoDateArb,
-});
+/**
+ * Any combination of client fields the validator accepts: flags independent of their timestamps,
+ * except isRead ⇔ readAt, which the validator enforces.
+ */
+export const looseStateArb = fc
+  .record({
+    content: contentArb,
+    attachments: attachmentsArb,
+    readAt: nullableIsoDateArb,
+    deliveredAt: nullableIsoDateArb,
+    isEdited: fc.boolean(),
+    editedAt: nullableIsoDateArb,
+    isDeleted: fc.boolean(),
+    deletedAt: nullableIsoDateArb,
+  })
+  .map((s) => ({ ...s, isRead: s.readAt !== null }));
 
 type ClientState = Pick<
   WireMessage,

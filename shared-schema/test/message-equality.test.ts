@@ -20,7 +20,11 @@ import {
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
       : v,
   );
 }
@@ -71,10 +75,15 @@ describe('messageConflictHandler.isEqual is full equality', () => {
 
   it('sees a change to any single field', () => {
     fc.assert(
-      fc.property(consistentMessageArb, looseMessageArb, fc.constantFrom(...(Object.keys(sentMessage()) as (keyof WireMessage)[])), (a, other, field) => {
-        fc.pre(canonical(a[field]) !== canonical(other[field]));
-        expect(isEqual(a, { ...a, [field]: other[field] })).toBe(false);
-      }),
+      fc.property(
+        consistentMessageArb,
+        looseMessageArb,
+        fc.constantFrom(...(Object.keys(sentMessage()) as (keyof WireMessage)[])),
+        (a, other, field) => {
+          fc.pre(canonical(a[field]) !== canonical(other[field]));
+          expect(isEqual(a, { ...a, [field]: other[field] })).toBe(false);
+        },
+      ),
       { numRuns: NUM_RUNS },
     );
   });
@@ -94,18 +103,16 @@ describe('messageConflictHandler.isEqual is full equality', () => {
 
 describe('sameClientMessageState', () => {
   /** Replaces every set timestamp by another set timestamp; null stays null. */
-  const retimedArb = fc
-    .tuple(consistentMessageArb, fc.array(isoDateArb, { minLength: 4, maxLength: 4 }))
-    .map(([m, [t1, t2, t3, t4]]) => ({
-      original: m,
-      retimed: {
-        ...m,
-        readAt: m.readAt === null ? null : t1,
-        deliveredAt: m.deliveredAt === null ? null : t2,
-        editedAt: m.editedAt === null ? null : t3,
-        deletedAt: m.deletedAt === null ? null : t4,
-      } as WireMessage,
-    }));
+  const retimedArb = fc.tuple(consistentMessageArb, fc.array(isoDateArb, { minLength: 4, maxLength: 4 })).map(([m, [t1, t2, t3, t4]]) => ({
+    original: m,
+    retimed: {
+      ...m,
+      readAt: m.readAt === null ? null : t1,
+      deliveredAt: m.deliveredAt === null ? null : t2,
+      editedAt: m.editedAt === null ? null : t3,
+      deletedAt: m.deletedAt === null ? null : t4,
+    } as WireMessage,
+  }));
 
   it('is reflexive and symmetric', () => {
     fc.assert(
@@ -161,7 +168,10 @@ describe('sameClientMessageState', () => {
 
   it.each([
     ['isRead', (m: WireMessage): WireMessage => ({ ...m, isRead: !m.isRead })],
-    ['delivered (set vs unset)', (m: WireMessage): WireMessage => ({ ...m, deliveredAt: m.deliveredAt === null ? '2024-05-01T10:00:00.000Z' : null })],
+    [
+      'delivered (set vs unset)',
+      (m: WireMessage): WireMessage => ({ ...m, deliveredAt: m.deliveredAt === null ? '2024-05-01T10:00:00.000Z' : null }),
+    ],
     ['isDeleted', (m: WireMessage): WireMessage => ({ ...m, isDeleted: !m.isDeleted })],
     ['_deleted', (m: WireMessage): WireMessage => ({ ...m, _deleted: !m._deleted })],
   ])('sees a flipped %s', (_name, flip) => {
@@ -185,10 +195,15 @@ describe('sameClientMessageState', () => {
 
   it('sees a different identity (id, conversation, sender, recipient, messageType)', () => {
     fc.assert(
-      fc.property(looseMessageArb, messageIdentityArb, fc.constantFrom('id', 'conversation', 'sender', 'recipient', 'messageType' as const), (m, identity, field) => {
-        fc.pre(identity[field] !== m[field]);
-        expect(sameClientMessageState(m, { ...m, [field]: identity[field] })).toBe(false);
-      }),
+      fc.property(
+        looseMessageArb,
+        messageIdentityArb,
+        fc.constantFrom('id', 'conversation', 'sender', 'recipient', 'messageType' as const),
+        (m, identity, field) => {
+          fc.pre(identity[field] !== m[field]);
+          expect(sameClientMessageState(m, { ...m, [field]: identity[field] })).toBe(false);
+        },
+      ),
       { numRuns: NUM_RUNS },
     );
   });

@@ -39,7 +39,7 @@ export function registerSyncHandlers(socket: SyncSocket, sync: SyncService, log:
     if (typeof ack !== 'function') return;
     const reply = ack as Ack<unknown>;
     try {
-      const parsed = parseInput(pushRequestSchema, payload);
+      const parsed = parseInput(pushRequestSchema, payload, { shallow: true });
       if (!parsed.ok) return reply(errorBody(parsed.code, parsed.message));
       const collection = assertCollection(parsed.value.collection);
       const { conflicts, rejected } = await sync.push(user, collection, parsed.value.rows);
