@@ -2,9 +2,10 @@ import { LIMITS } from './protocol';
 
 /** User and job ids: FetchWork's 24-hex ObjectIds, or any token-safe id. No `.`: see conversationIdFor. */
 export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-/** UUID (any version, v7 recommended) or ULID. */
-export const MESSAGE_ID_PATTERN = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9A-HJKMNP-TV-Z]{26})$/i;
-export const CONVERSATION_ID_PATTERN = /^c(?:\.[A-Za-z0-9_-]{1,64}){2}(?:\.j\.[A-Za-z0-9_-]{1,64})?$/;
+/** UUID (any version, v7 recommended) or ULID; or a 24-hex ObjectId of a message FetchWork's old API wrote. */
+export const MESSAGE_ID_PATTERN = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f]{24})$/i;
+/** A derived id (see conversationIdFor), or a 24-hex ObjectId of a conversation the old API wrote. */
+export const CONVERSATION_ID_PATTERN = /^(?:c(?:\.[A-Za-z0-9_-]{1,64}){2}(?:\.j\.[A-Za-z0-9_-]{1,64})?|[0-9a-f]{24})$/;
 
 /**
  * The conversation id is derived from its participants and job, so two devices that create
