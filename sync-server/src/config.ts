@@ -11,6 +11,7 @@ const envSchema = z.object({
   CLIENT_ORIGIN: z.string().default('http://localhost:3000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO_USERS: z.enum(['true', 'false']).optional(),
+  REDIS_URL: z.string().regex(/^(rediss?:\/\/.*)?$/, 'must be a redis:// or rediss:// URL').optional(),
 });
 
 export interface Config {
@@ -26,6 +27,8 @@ export interface Config {
   clientOrigins: string[];
   logLevel: string;
   seedDemoUsers: boolean;
+  /** Shared Redis for presence (and the cross-instance adapter); unset: one instance, in memory. */
+  redisUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -58,5 +61,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clientOrigins: origins,
     logLevel: e.LOG_LEVEL,
     seedDemoUsers: e.SEED_DEMO_USERS ? e.SEED_DEMO_USERS === 'true' : e.NODE_ENV !== 'production',
+    redisUrl: e.REDIS_URL || undefined,
   };
 }

@@ -8,6 +8,7 @@ import type { Logger } from './logger';
 import { MessagingService } from './messaging/messaging-service';
 import { startStreamDispatcher } from './realtime/stream-dispatcher';
 import { installSocketAuth } from './realtime/socket-auth';
+import { createPresenceStore, type Presence, type PresenceOptions, startPresence } from './realtime/presence';
 import { registerSyncHandlers } from './realtime/sync-handlers';
 import type { SyncServer } from './realtime/types';
 import type { SyncStore } from './store/port';
@@ -23,6 +24,10 @@ export interface SyncServerOptions {
   host?: string;
   /** Defaults to the in-process bus (one instance). */
   bus?: ChangeBus;
+  /** Shared state across instances; presence uses it unless `presence.store` is given. */
+  redisUrl?: string;
+  /** Grace period, typing expiry and throttle (tests shorten them), or a presence store. */
+  presence?: PresenceOptions;
 }
 
 export interface RunningServer {
@@ -34,12 +39,14 @@ export interface RunningServer {
   sync: SyncService;
   messaging: MessagingService;
   accounts: AccountService;
+  presence: Presence;
   close(): Promise<void>;
 }
 
 /** Composes the services, the REST app and the Socket.io endpoint on one HTTP server, and listens. */
 export async function startSyncServer(options: SyncServerOptions): Promise<RunningServer> {
   const { store, log } = options;
+  const presenceStore = options.presence?.store ?? (await createPresenceStore(options.redisUrl));
   const bus = options.bus ?? new LocalChangeBus();
   const sync = new SyncService(store, bus, log);
   const messaging = new MessagingService(store, sync);
@@ -55,6 +62,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   });
   installSocketAuth(io, options.jwtSecret, store, log);
   io.on('connection', (socket) => registerSyncHandlers(socket, sync, log));
+  const presence = startPresence(io, { presenceStore, store, bus, log }, options.presence);
   const stopDispatcher = startStreamDispatcher(io, bus);
 
   await new Promise<void>((resolve, reject) => {
@@ -71,10 +79,11 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       http.closeAllConnections();
+      await presence.close();
       await bus.close();
       await store.close();
     })();
     return closing;
   };
-  return { url: `http://127.0.0.1:${port}`, port, http, io, store, sync, messaging, accounts, close };
+  return { url: `http://127.0.0.1:${port}`, port, http, io, store, sync, messaging, accounts, presence, close };
 }

@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io as ioClient } from 'socket.io-client';
+import { expect } from 'vitest';
+import { createLogger } from '../../src/logger';
+import type { PresenceOptions } from '../../src/realtime/presence';
+import { startSyncServer } from '../../src/server';
+import { SqliteStore } from '../../src/store/sqlite-store';
+import { api, type ClientSocket, newUserId, TEST_SECRET, type TestServer, tokenFor, waitFor } from './test-server';
+
+/** startTestServer with presence options (short grace and typing expiry, or a given store). */
+export async function startPresenceServer(presence: PresenceOptions): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'fw-presence-'));
+  const sqlitePath = join(dir, 'store.sqlite');
+  const server = await startSyncServer({
+    store: new SqliteStore({ path: sqlitePath }),
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    jwtSecret: TEST_SECRET,
+    corsOrigins: ['http://localhost:3000'],
+    port: 0,
+    host: '127.0.0.1',
+    presence,
+  });
+  return {
+    ...server,
+    dir,
+    sqlitePath,
+    async stop() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Received {
+  event: string;
+  payload: any;
+}
+
+/** A connected socket that has recorded every server event since before its handshake. */
+export interface Tab {
+  socket: ClientSocket;
+  events: Received[];
+  /** The recorded events of one name, payloads only. */
+  of(event: string): any[];
+}
+
+export async function openTab(server: TestServer, token: string): Promise<Tab> {
+  const socket: ClientSocket = ioClient(server.url, {
+    auth: { token },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    autoConnect: false,
+  });
+  const events: Received[] = [];
+  // Attached before connecting: `presence:state` may follow the handshake at once.
+  socket.onAny((event: string, payload: unknown) => events.push({ event, payload }));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+    socket.connect();
+  });
+  return { socket, events, of: (event) => events.filter((e) => e.event === event).map((e) => e.payload) };
+}
+
+export interface User {
+  id: string;
+  token: string;
+}
+
+export function newUser(): User {
+  const id = newUserId();
+  return { id, token: tokenFor(id) };
+}
+
+/** Creates the conversation of two users over REST, so no socket (and no presence) is involved. */
+export async function converse(server: TestServer, a: User, b: User): Promise<string> {
+  const res = await api(server, 'POST', '/api/messages/conversations', a.token, { participantId: b.id });
+  if (res.status >= 300) throw new Error(`conversation create failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.data.id;
+}
+
+/**
+ * Every event the server has sent to this tab so far has arrived: once the server's presence work
+ * is idle, an ack on the same connection comes after anything emitted to it before.
+ */
+export async function settled(server: TestServer, ...tabs: Tab[]): Promise<void> {
+  await server.presence.idle();
+  for (const tab of tabs) {
+    const answer = await (tab.socket.timeout(5000) as any).emitWithAck('sync:pull', {
+      collection: 'messages',
+      checkpoint: null,
+      batchSize: 1,
+    });
+    expect(answer.error).toBeUndefined();
+  }
+}
+
+/** Waits until the server has seen exactly this many sockets go (it counts only live ones). */
+export async function serverSockets(server: TestServer, count: number): Promise<void> {
+  await waitFor(() => server.io.of('/').sockets.size === count, `${count} sockets on the server`);
+}
+
+/** The presence events about one user, in arrival order. */
+export function presenceOf(tab: Tab, userId: string): string[] {
+  return tab.events
+    .filter((e) => (e.event === 'user:online' || e.event === 'user:offline') && e.payload.userId === userId)
+    .map((e) => e.event);
+}
+
+export function typingEvents(tab: Tab): Received[] {
+  return tab.events.filter((e) => e.event.startsWith('typing:'));
+}
