@@ -11,6 +11,10 @@ const envSchema = z.object({
   CLIENT_ORIGIN: z.string().default('http://localhost:3000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO_USERS: z.enum(['true', 'false']).optional(),
+  RATE_LIMIT_HTTP_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_SOCKET_EVENTS_PER_SECOND: z.coerce.number().int().min(1).default(100),
+  MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).default(20),
+  MONGODB_URI: z.string().regex(/^(mongodb(\+srv)?:\/\/.*)?$/, 'must be a mongodb:// or mongodb+srv:// URI').optional(),
   REDIS_URL: z.string().regex(/^(rediss?:\/\/.*)?$/, 'must be a redis:// or rediss:// URL').optional(),
 });
 
@@ -29,6 +33,9 @@ export interface Config {
   seedDemoUsers: boolean;
   /** Shared Redis for presence (and the cross-instance adapter); unset: one instance, in memory. */
   redisUrl: string | undefined;
+  /** Production store (a replica set); unset: the embedded SQLite file. */
+  mongodbUri: string | undefined;
+  rateLimits: { httpRequestsPerMinute: number; socketEventsPerSecond: number; socketsPerUser: number };
 }
 
 export class ConfigError extends Error {
@@ -62,5 +69,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     seedDemoUsers: e.SEED_DEMO_USERS ? e.SEED_DEMO_USERS === 'true' : e.NODE_ENV !== 'production',
     redisUrl: e.REDIS_URL || undefined,
+    mongodbUri: e.MONGODB_URI || undefined,
+    rateLimits: {
+      httpRequestsPerMinute: e.RATE_LIMIT_HTTP_PER_MINUTE,
+      socketEventsPerSecond: e.RATE_LIMIT_SOCKET_EVENTS_PER_SECOND,
+      socketsPerUser: e.MAX_SOCKETS_PER_USER,
+    },
   };
 }

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 import { seedDemoUsers } from './seed';
 import { startSyncServer } from './server';
+import { createMongoStore } from './store/mongo';
 import { SqliteStore } from './store/sqlite-store';
 
 async function main(): Promise<void> {
@@ -19,7 +20,10 @@ async function main(): Promise<void> {
   if (config.jwtSecretGenerated) {
     log.warn('JWT_SECRET is not set: using a random secret for this process (tokens stop working on restart)');
   }
-  const store = new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
+  const store = config.mongodbUri
+    ? await createMongoStore({ uri: config.mongodbUri })
+    : new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
+  log.info({ store: config.mongodbUri ? 'mongodb' : 'sqlite' }, 'store opened');
   const server = await startSyncServer({
     store,
     log,
@@ -27,6 +31,8 @@ async function main(): Promise<void> {
     corsOrigins: config.clientOrigins,
     port: config.port,
     host: config.host,
+    redisUrl: config.redisUrl,
+    rateLimits: config.rateLimits,
   });
   if (config.seedDemoUsers) await seedDemoUsers(store, server.accounts, server.messaging, log);
 

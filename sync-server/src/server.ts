@@ -6,9 +6,14 @@ import { AccountService } from './auth/account-service';
 import { corsOrigin, createApp } from './http/app';
 import type { Logger } from './logger';
 import { MessagingService } from './messaging/messaging-service';
-import { startStreamDispatcher } from './realtime/stream-dispatcher';
-import { installSocketAuth } from './realtime/socket-auth';
+import { createMetrics, type Metrics } from './observability/metrics';
+import { InFlight } from './realtime/in-flight';
 import { createPresenceStore, type Presence, type PresenceOptions, startPresence } from './realtime/presence';
+import { DEFAULT_RATE_LIMITS, type RateLimitOptions, RateLimits } from './realtime/rate-limits';
+import { type RedisWiring, wireRedis } from './realtime/redis-wiring';
+import { installSocketAuth } from './realtime/socket-auth';
+import { installSocketLimits } from './realtime/socket-limits';
+import { startStreamDispatcher } from './realtime/stream-dispatcher';
 import { registerSyncHandlers } from './realtime/sync-handlers';
 import type { SyncServer } from './realtime/types';
 import type { SyncStore } from './store/port';
@@ -22,12 +27,13 @@ export interface SyncServerOptions {
   corsOrigins: string[];
   port: number;
   host?: string;
-  /** Defaults to the in-process bus (one instance). */
-  bus?: ChangeBus;
-  /** Shared state across instances; presence uses it unless `presence.store` is given. */
+  /** Without it the process is one instance: in-process bus and Socket.io adapter, in-memory presence. */
   redisUrl?: string;
+  /** Overrides the bus (tests); by default local, or Redis when redisUrl is set. */
+  bus?: ChangeBus;
   /** Grace period, typing expiry and throttle (tests shorten them), or a presence store. */
   presence?: PresenceOptions;
+  rateLimits?: Partial<RateLimitOptions>;
 }
 
 export interface RunningServer {
@@ -40,28 +46,48 @@ export interface RunningServer {
   messaging: MessagingService;
   accounts: AccountService;
   presence: Presence;
+  metrics: Metrics;
+  /** Graceful stop: refuse new work, finish in-flight pushes, close sockets so clients reconnect elsewhere. */
   close(): Promise<void>;
 }
 
 /** Composes the services, the REST app and the Socket.io endpoint on one HTTP server, and listens. */
 export async function startSyncServer(options: SyncServerOptions): Promise<RunningServer> {
   const { store, log } = options;
-  const presenceStore = options.presence?.store ?? (await createPresenceStore(options.redisUrl));
-  const bus = options.bus ?? new LocalChangeBus();
-  const sync = new SyncService(store, bus, log);
-  const messaging = new MessagingService(store, sync);
-  const accounts = new AccountService(store, options.jwtSecret);
-  const app = createApp({ log, store, messaging, accounts, jwtSecret: options.jwtSecret, corsOrigins: options.corsOrigins });
-  const http = createHttpServer(app);
-  const io: SyncServer = new Server(http, {
+  const metrics = createMetrics();
+  const limits = new RateLimits({ ...DEFAULT_RATE_LIMITS, ...options.rateLimits });
+  const inFlight = new InFlight();
+  const io: SyncServer = new Server({
     cors: { origin: corsOrigin(options.corsOrigins), credentials: true },
     // A full push batch of maximum-size messages fits; anything larger is cut at the frame.
     maxHttpBufferSize: LIMITS.pushMaxRows * 8 * 1024,
     pingInterval: 10_000,
     pingTimeout: 5_000,
   });
+  const redis: RedisWiring | null = options.redisUrl ? await wireRedis(io, options.redisUrl, log) : null;
+  const bus = options.bus ?? redis?.bus ?? new LocalChangeBus();
+  const presenceStore = options.presence?.store ?? (await createPresenceStore(options.redisUrl));
+  const sync = new SyncService(store, bus, log, metrics);
+  const messaging = new MessagingService(store, sync);
+  const accounts = new AccountService(store, options.jwtSecret);
+  const app = createApp({
+    log,
+    messaging,
+    accounts,
+    metrics,
+    limits,
+    jwtSecret: options.jwtSecret,
+    corsOrigins: options.corsOrigins,
+    health: {
+      store: () => store.ping(),
+      ...(redis ? { redis: () => redis.ping() } : {}),
+    },
+  });
+  const http = createHttpServer(app);
+  io.attach(http);
   installSocketAuth(io, options.jwtSecret, store, log);
-  io.on('connection', (socket) => registerSyncHandlers(socket, sync, log));
+  installSocketLimits(io, limits, metrics, log);
+  io.on('connection', (socket) => registerSyncHandlers(socket, sync, log, inFlight));
   const presence = startPresence(io, { presenceStore, store, bus, log }, options.presence);
   const stopDispatcher = startStreamDispatcher(io, bus);
 
@@ -70,20 +96,26 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     http.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
-  log.info({ port }, 'sync server listening');
+  log.info({ port, redis: Boolean(redis) }, 'sync server listening');
 
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
+      inFlight.draining = true;
+      http.close();
+      await inFlight.idle();
       stopDispatcher();
-      io.disconnectSockets(true);
+      // Closing the transport (not a server-side disconnect) makes clients reconnect on their own,
+      // through the load balancer, to an instance that is still up.
+      for (const socket of io.of('/').sockets.values()) socket.conn.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       http.closeAllConnections();
       await presence.close();
       await bus.close();
+      await redis?.close();
       await store.close();
     })();
     return closing;
   };
-  return { url: `http://127.0.0.1:${port}`, port, http, io, store, sync, messaging, accounts, presence, close };
+  return { url: `http://127.0.0.1:${port}`, port, http, io, store, sync, messaging, accounts, presence, metrics, close };
 }

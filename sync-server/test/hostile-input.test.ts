@@ -140,7 +140,7 @@ describe('each bad-input class gets its code and leaves the store unchanged', ()
   });
 
   it('the server stays up after all of it', async () => {
-    expect((await api(server, 'GET', '/health')).body).toEqual({ status: 'ok' });
+    expect((await api(server, 'GET', '/health')).body).toMatchObject({ status: 'ok' });
     const fresh = await connect(server.url, tokenFor(newUserId()));
     expect(fresh.connected).toBe(true);
     fresh.close();

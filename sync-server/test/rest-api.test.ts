@@ -124,6 +124,6 @@ describe('mark-read, bulk, search', () => {
 
 describe('health', () => {
   it('GET /health answers ok', async () => {
-    expect(await api(server, 'GET', '/health')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await api(server, 'GET', '/health')).toEqual({ status: 200, body: { status: 'ok', checks: { store: 'ok' } } });
   });
 });

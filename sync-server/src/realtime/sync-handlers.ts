@@ -7,6 +7,7 @@ import {
 } from '@fetchwork/shared-schema';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
+import type { InFlight } from './in-flight';
 import { assertCollection, type SyncService } from '../sync/sync-service';
 import type { SyncSocket } from './types';
 
@@ -14,12 +15,14 @@ import type { SyncSocket } from './types';
  * Thin handlers: parse, call the service, answer in the ack. Any failure becomes a coded error
  * in the ack; nothing a client sends can throw out of here.
  */
-export function registerSyncHandlers(socket: SyncSocket, sync: SyncService, log: Logger): void {
+export function registerSyncHandlers(socket: SyncSocket, sync: SyncService, log: Logger, inFlight: InFlight): void {
   const user = socket.data.user;
+  const draining = () => errorBody('INTERNAL', 'the server is restarting; retry on the next connection');
 
   socket.on('sync:pull', async (payload: unknown, ack: unknown) => {
     if (typeof ack !== 'function') return;
     const reply = ack as Ack<unknown>;
+    if (inFlight.draining) return reply(draining());
     try {
       const parsed = parseInput(pullRequestSchema, payload);
       if (!parsed.ok) {
@@ -38,11 +41,13 @@ export function registerSyncHandlers(socket: SyncSocket, sync: SyncService, log:
   socket.on('sync:push', async (payload: unknown, ack: unknown) => {
     if (typeof ack !== 'function') return;
     const reply = ack as Ack<unknown>;
+    if (inFlight.draining) return reply(draining());
     try {
       const parsed = parseInput(pushRequestSchema, payload, { shallow: true });
       if (!parsed.ok) return reply(errorBody(parsed.code, parsed.message));
       const collection = assertCollection(parsed.value.collection);
-      const { conflicts, rejected } = await sync.push(user, collection, parsed.value.rows);
+      const rows = parsed.value.rows;
+      const { conflicts, rejected } = await inFlight.track(() => sync.push(user, collection, rows));
       reply({ conflicts, rejected });
     } catch (err) {
       reply(toErrorBody(err, log, 'sync:push'));
