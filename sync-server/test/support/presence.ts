@@ -1,36 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
 import { io as ioClient } from 'socket.io-client';
 import { expect } from 'vitest';
-import { createLogger } from '../../src/logger';
 import type { PresenceOptions } from '../../src/realtime/presence';
-import { startSyncServer } from '../../src/server';
-import { SqliteStore } from '../../src/store/sqlite-store';
-import { api, type ClientSocket, newUserId, TEST_SECRET, type TestServer, tokenFor, waitFor } from './test-server';
+import { api, type ClientSocket, newUserId, startTestServer, type TestServer, tokenFor, waitFor } from './test-server';
 
 /** startTestServer with presence options (short grace and typing expiry, or a given store). */
-export async function startPresenceServer(presence: PresenceOptions): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'fw-presence-'));
-  const sqlitePath = join(dir, 'store.sqlite');
-  const server = await startSyncServer({
-    store: new SqliteStore({ path: sqlitePath }),
-    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-    jwtSecret: TEST_SECRET,
-    corsOrigins: ['http://localhost:3000'],
-    port: 0,
-    host: '127.0.0.1',
-    presence,
-  });
-  return {
-    ...server,
-    dir,
-    sqlitePath,
-    async stop() {
-      await server.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+export function startPresenceServer(presence: PresenceOptions): Promise<TestServer> {
+  return startTestServer({ presence });
 }
 
 export interface Received {

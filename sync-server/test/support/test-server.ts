@@ -5,6 +5,8 @@ import type { ClientToServerEvents, ServerToClientEvents } from '@fetchwork/shar
 import jwt from 'jsonwebtoken';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { createLogger } from '../../src/logger';
+import type { PresenceOptions } from '../../src/realtime/presence';
+import type { RateLimitOptions } from '../../src/realtime/rate-limits';
 import { type RunningServer, startSyncServer } from '../../src/server';
 import { SqliteStore } from '../../src/store/sqlite-store';
 import type { ChangeBus } from '../../src/sync/change-bus';
@@ -21,7 +23,9 @@ export interface TestServer extends RunningServer {
 }
 
 /** A real sync server on an ephemeral loopback port with a real SQLite file in a temp dir. */
-export async function startTestServer(options: { sqlitePath?: string; bus?: ChangeBus } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { sqlitePath?: string; bus?: ChangeBus; presence?: PresenceOptions; rateLimits?: Partial<RateLimitOptions> } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fw-sync-'));
   const sqlitePath = options.sqlitePath ?? join(dir, 'store.sqlite');
   const server = await startSyncServer({
@@ -32,6 +36,8 @@ export async function startTestServer(options: { sqlitePath?: string; bus?: Chan
     port: 0,
     host: '127.0.0.1',
     bus: options.bus,
+    presence: options.presence,
+    rateLimits: options.rateLimits,
   });
   return {
     ...server,
