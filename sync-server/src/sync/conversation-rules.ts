@@ -6,7 +6,7 @@ import {
   type Wire,
 } from '@fetchwork/shared-schema';
 import type { AuthUser } from '../auth/tokens';
-import { type Decision, reject } from './decision';
+import { type Decision, reject, staleOrSame } from './decision';
 
 export interface ConversationRowInput {
   user: AuthUser;
@@ -49,10 +49,13 @@ const SERVER_FIELDS = ['lastMessage', 'lastActivity', 'isActive', 'unreadCount',
  */
 export function decideConversationWrite(i: ConversationRowInput): Decision<ConversationDoc> {
   const p = i.proposed;
-  const participants = sortedParticipants(p.participants);
   if (i.current) {
     if (!i.current.participants.includes(i.user.id)) {
-      return i.assumed ? reject('FORBIDDEN', 'not a participant of this conversation') : reject('ID_TAKEN', 'this id is already used');
+      // Answered exactly as if it did not exist: ids are derived from user ids, so a different
+      // answer would tell anyone who talks to whom. (A creation cannot succeed here: a derived id
+      // names its participants, and the caller is not one of them.)
+      const asNew = decideCreation(i);
+      return asNew.kind === 'write' ? reject('FORBIDDEN', 'you must be a participant of a conversation you create') : asNew;
     }
     const master: Wire<ConversationDoc> = { ...i.current, _deleted: false };
     if (!sameClientConversationState(p, master)) {
@@ -64,8 +67,14 @@ export function decideConversationWrite(i: ConversationRowInput): Decision<Conve
     if (changedServerField) {
       return { kind: 'conflict', master: i.current, reason: { code: 'SERVER_FIELD', message: 'only participants and job are set by clients' } };
     }
-    return { kind: 'noop' };
+    return staleOrSame(p, master);
   }
+  return decideCreation(i);
+}
+
+function decideCreation(i: ConversationRowInput): Decision<ConversationDoc> {
+  const p = i.proposed;
+  const participants = sortedParticipants(p.participants);
   if (p._deleted) return reject('FORBIDDEN', 'conversations cannot be removed');
   if (participants.length !== 2) return reject('VALIDATION_FAILED', 'a conversation has two distinct participants');
   if (!participants.includes(i.user.id)) return reject('FORBIDDEN', 'you must be a participant of a conversation you create');

@@ -5,7 +5,7 @@ import {
   type Wire,
 } from '@fetchwork/shared-schema';
 import type { AuthUser } from '../auth/tokens';
-import { type Decision, reject } from './decision';
+import { type Decision, reject, staleOrSame } from './decision';
 
 export interface MessageRowInput {
   user: AuthUser;
@@ -31,6 +31,12 @@ function forgesServerFields(assumed: MessageDoc, proposed: MessageDoc, current: 
   return !sameServerFields(assumed, proposed) && !sameServerFields(current, proposed);
 }
 
+/** The two user ids a derived conversation id (`c.<a>.<b>[.j.<job>]`) names; null for a legacy ObjectId. */
+function namedParticipants(conversationId: string): string[] | null {
+  const parts = conversationId.split('.');
+  return parts[0] === 'c' && parts.length >= 3 ? [parts[1]!, parts[2]!] : null;
+}
+
 /** A new message: only the sender creates it, in a conversation they take part in, to the other participant. */
 function decideCreate(i: MessageRowInput): Decision<MessageDoc> {
   const p = i.proposed;
@@ -42,6 +48,10 @@ function decideCreate(i: MessageRowInput): Decision<MessageDoc> {
     return reject('FORBIDDEN', 'only the recipient sets delivered and read');
   }
   const c = i.conversation;
+  // Checked before existence: a derived id names its participants, so an outsider gets the same
+  // answer whether the conversation exists or not (nobody learns who talks to whom).
+  const named = namedParticipants(p.conversation);
+  if (named && !named.includes(i.user.id)) return reject('FORBIDDEN', 'not a participant of this conversation');
   if (!c) return reject('CONVERSATION_NOT_FOUND', `conversation ${p.conversation} is not known yet`);
   if (!c.participants.includes(i.user.id)) return reject('FORBIDDEN', 'not a participant of this conversation');
   if (p.recipient === p.sender || !c.participants.includes(p.recipient)) {
@@ -92,7 +102,10 @@ function decideUpdate(i: MessageRowInput, current: MessageDoc): Decision<Message
   });
   const forged = i.assumed !== null && forgesServerFields(i.assumed, p, current);
   const serverFieldsMessage = 'seq, sentAt, createdAt and updatedAt are set by the server';
-  if (sameClientMessageState(p, master)) return forged ? refuse('SERVER_FIELD', serverFieldsMessage) : { kind: 'noop' };
+  if (sameClientMessageState(p, master)) {
+    if (forged) return refuse('SERVER_FIELD', serverFieldsMessage);
+    return staleOrSame(p, master);
+  }
   if (!i.assumed || !sameClientMessageState(i.assumed, master)) return { kind: 'conflict', master: current };
   if (forged) return refuse('SERVER_FIELD', serverFieldsMessage);
   if (

@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
+export const E2E_JWT_SECRET = 'e2e-secret-0123456789abcdef';
+
+export interface SyncServerProcess {
+  url: string;
+  port: number;
+  sqlitePath: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real sync server as `npm start` runs it (tsx src/main.ts), in its own process with its own
+ * SQLite file, so the browser talks to exactly what users get and a test can stop it.
+ */
+export async function startSyncServerProcess(options: {
+  port: number;
+  clientOrigins: string[];
+  sqlitePath?: string;
+}): Promise<SyncServerProcess> {
+  const dir = options.sqlitePath ? null : mkdtempSync(join(tmpdir(), 'fw-e2e-'));
+  const sqlitePath = options.sqlitePath ?? join(dir as string, 'store.sqlite');
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: join(REPO_ROOT, 'sync-server'),
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      PORT: String(options.port),
+      HOST: '127.0.0.1',
+      JWT_SECRET: E2E_JWT_SECRET,
+      SQLITE_PATH: sqlitePath,
+      CLIENT_ORIGIN: options.clientOrigins.join(','),
+      LOG_LEVEL: process.env.E2E_SERVER_LOG_LEVEL ?? 'warn',
+      SEED_DEMO_USERS: 'true',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const url = `http://127.0.0.1:${options.port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`sync server exited during start (code ${child.exitCode})`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('sync server did not become healthy within 60 s');
+    }
+    await sleep(100);
+  }
+  return {
+    url,
+    port: options.port,
+    sqlitePath,
+    async stop() {
+      if (!exited) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await gone;
+        clearTimeout(timer);
+      }
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

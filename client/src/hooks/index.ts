@@ -1,0 +1,6 @@
+export { InboxProvider, useInbox } from './inbox-context';
+export { useConnectionState, useConversations, useIsLeader, useMessages, useTotalUnread } from './use-inbox-data';
+export { useObservable } from './use-observable';
+export { type MessagePages, usePagedMessages } from './use-paged-messages';
+export { useOnline, useTyping } from './use-presence';
+export { type SearchState, useSearch } from './use-search';

@@ -1,0 +1,225 @@
+import {
+  type ConversationDoc,
+  conversationIdFor,
+  LIMITS,
+  type MessageDoc,
+  newMessageId,
+  sortedParticipants,
+  USER_ID_PATTERN,
+} from '@fetchwork/shared-schema';
+import type { RxDocument } from 'rxdb';
+import type { InboxDatabase } from '../db/collections';
+import type { OutboxStore } from '../db/outbox-store';
+import type { MessageView, SessionUser } from '../inbox-api';
+import { otherParticipant, toMessageView } from './views';
+
+/** A command the caller got wrong (bad input, not your message, …); nothing was written. */
+export class InboxCommandError extends Error {
+  override name = 'InboxCommandError';
+  constructor(
+    readonly code: 'INVALID_INPUT' | 'NOT_FOUND' | 'FORBIDDEN',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const now = () => new Date().toISOString();
+
+function checkContent(content: string): void {
+  if (content.trim().length === 0) throw new InboxCommandError('INVALID_INPUT', 'a message needs some text');
+  if (content.length > LIMITS.contentMaxLength) {
+    throw new InboxCommandError('INVALID_INPUT', `a message has at most ${LIMITS.contentMaxLength} characters`);
+  }
+}
+
+/**
+ * Local-first commands: each writes the replica (and an outbox entry, so the write counts as
+ * pending until the server confirms it) and returns; replication pushes when it can. The
+ * checks mirror the server's rules so a write the server would refuse is refused here first.
+ */
+export class InboxCommandHandlers {
+  constructor(
+    private readonly db: InboxDatabase,
+    private readonly user: SessionUser,
+    private readonly outbox: OutboxStore,
+  ) {}
+
+  async createConversation(participantId: string, jobId?: string | null, participantName?: string): Promise<string> {
+    if (!USER_ID_PATTERN.test(participantId)) throw new InboxCommandError('INVALID_INPUT', 'not a user id');
+    if (jobId && !USER_ID_PATTERN.test(jobId)) throw new InboxCommandError('INVALID_INPUT', 'not a job id');
+    if (participantId === this.user.id) throw new InboxCommandError('INVALID_INPUT', 'a conversation needs another participant');
+    const participants = sortedParticipants([this.user.id, participantId]);
+    const id = conversationIdFor(participants, jobId ?? null);
+    if (await this.db.conversations.findOne(id).exec()) return id;
+    const at = now();
+    const names: Record<string, string> = { [this.user.id]: this.user.name.slice(0, LIMITS.nameMaxLength) };
+    if (participantName) names[participantId] = participantName.slice(0, LIMITS.nameMaxLength);
+    const doc: ConversationDoc = {
+      id,
+      participants,
+      job: jobId ?? null,
+      lastMessage: null,
+      lastActivity: at,
+      isActive: true,
+      unreadCount: {},
+      // Shown until the server's names arrive; the server ignores a client's names.
+      participantNames: names,
+      createdAt: at,
+      updatedAt: at,
+      seq: 0,
+    };
+    await this.outbox.markPending('conversations', id);
+    try {
+      await this.db.conversations.insert(doc);
+    } catch (err) {
+      // Created meanwhile by another tab or by replication: same id, same conversation.
+      if (await this.db.conversations.findOne(id).exec()) return id;
+      await this.outbox.remove('conversations', id);
+      throw err;
+    }
+    return id;
+  }
+
+  async sendMessage(conversationId: string, content: string): Promise<MessageView> {
+    checkContent(content);
+    const conv = await this.db.conversations.findOne(conversationId).exec();
+    if (!conv) throw new InboxCommandError('NOT_FOUND', 'no such conversation');
+    if (!conv.participants.includes(this.user.id)) throw new InboxCommandError('FORBIDDEN', 'not a participant of this conversation');
+    const at = now();
+    const doc: MessageDoc = {
+      id: newMessageId(),
+      conversation: conversationId,
+      sender: this.user.id,
+      recipient: otherParticipant(conv.toJSON() as ConversationDoc, this.user.id),
+      content,
+      messageType: 'text',
+      attachments: [],
+      isRead: false,
+      readAt: null,
+      isEdited: false,
+      editedAt: null,
+      isDeleted: false,
+      deletedAt: null,
+      deliveredAt: null,
+      createdAt: at,
+      updatedAt: at,
+      seq: 0,
+      sentAt: null,
+    };
+    await this.outbox.markPending('messages', doc.id);
+    try {
+      await this.db.messages.insert(doc);
+    } catch (err) {
+      await this.outbox.remove('messages', doc.id);
+      throw err;
+    }
+    return toMessageView(doc, this.user.id, null);
+  }
+
+  async editMessage(messageId: string, content: string): Promise<void> {
+    checkContent(content);
+    const doc = await this.ownMessage(messageId);
+    if (doc.isDeleted) throw new InboxCommandError('FORBIDDEN', 'a deleted message cannot be edited');
+    if (doc.content === content) return;
+    await this.write(doc, (d) => ({ ...d, content, isEdited: true, editedAt: now() }));
+  }
+
+  async deleteMessage(messageId: string): Promise<void> {
+    await this.deleteMessages([messageId]);
+  }
+
+  async deleteMessages(messageIds: readonly string[]): Promise<void> {
+    const docs = await this.findAll(messageIds);
+    for (const doc of docs.values()) {
+      if (doc.sender !== this.user.id) throw new InboxCommandError('FORBIDDEN', 'only the sender deletes a message');
+    }
+    await Promise.all(
+      [...docs.values()].map(async (doc) => {
+        if (await this.outbox.failure('messages', doc.id)) return this.discard(doc);
+        if (doc.isDeleted) return;
+        await this.write(doc, (d) => ({
+          ...d,
+          isDeleted: true,
+          deletedAt: now(),
+          content: '',
+          attachments: [],
+          isEdited: false,
+          editedAt: null,
+        }));
+      }),
+    );
+  }
+
+  async markRead(messageIds: readonly string[]): Promise<void> {
+    const docs = await this.db.messages.findByIds([...messageIds]).exec();
+    await Promise.all(
+      [...docs.values()]
+        .filter((d) => d.recipient === this.user.id && !d.isRead)
+        .map((doc) =>
+          this.write(doc, (d) => {
+            if (d.isRead) return d;
+            const at = now();
+            return { ...d, isRead: true, readAt: at, deliveredAt: d.deliveredAt ?? at };
+          }),
+        ),
+    );
+  }
+
+  async markConversationRead(conversationId: string): Promise<void> {
+    const unread = await this.db.messages
+      .find({ selector: { recipient: this.user.id, isRead: false, conversation: conversationId } })
+      .exec();
+    await this.markRead(unread.map((d) => d.id));
+  }
+
+  /** Sends a failed message again: a new local revision makes replication push it. */
+  async retryMessage(messageId: string): Promise<void> {
+    const doc = await this.ownMessage(messageId);
+    await this.retryConversationOf(doc);
+    await this.outbox.markPending('messages', doc.id);
+    // updatedAt is the server's on any stored message; this one was never stored.
+    await doc.incrementalModify((d) => ({ ...d, updatedAt: now() }));
+  }
+
+  async discardMessage(messageId: string): Promise<void> {
+    const doc = await this.ownMessage(messageId);
+    if (doc.seq > 0) throw new InboxCommandError('FORBIDDEN', 'the server has this message: delete it instead');
+    await this.discard(doc);
+  }
+
+  private async retryConversationOf(doc: RxDocument<MessageDoc>): Promise<void> {
+    const failed = await this.outbox.failure('conversations', doc.conversation);
+    if (!failed) return;
+    const conv = await this.db.conversations.findOne(doc.conversation).exec();
+    if (!conv) return;
+    await this.outbox.markPending('conversations', conv.id);
+    await conv.incrementalModify((c) => ({ ...c, updatedAt: now() }));
+  }
+
+  private async discard(doc: RxDocument<MessageDoc>): Promise<void> {
+    // The push modifier drops removed documents the server never accepted (seq 0).
+    await doc.remove();
+    await this.outbox.remove('messages', doc.id);
+  }
+
+  private async ownMessage(messageId: string): Promise<RxDocument<MessageDoc>> {
+    const doc = await this.db.messages.findOne(messageId).exec();
+    if (!doc) throw new InboxCommandError('NOT_FOUND', 'no such message');
+    if (doc.sender !== this.user.id) throw new InboxCommandError('FORBIDDEN', 'not your message');
+    return doc;
+  }
+
+  private async findAll(ids: readonly string[]): Promise<Map<string, RxDocument<MessageDoc>>> {
+    const docs = await this.db.messages.findByIds([...ids]).exec();
+    for (const id of ids) if (!docs.has(id)) throw new InboxCommandError('NOT_FOUND', `no such message: ${id}`);
+    return docs;
+  }
+
+  /** Queues the entry first, so the write is never unaccounted for; drops it if nothing changed. */
+  private async write(doc: RxDocument<MessageDoc>, change: (d: MessageDoc) => MessageDoc): Promise<void> {
+    await this.outbox.markPending('messages', doc.id);
+    const after = await doc.incrementalModify(change);
+    if (after.revision === doc.revision) await this.outbox.clearPending('messages', doc.id);
+  }
+}

@@ -1,0 +1,98 @@
+import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
+import { combineLatest, distinctUntilChanged, map, type Observable, shareReplay, switchMap } from 'rxjs';
+import type { InboxDatabase } from '../db/collections';
+import type { Failure, OutboxStore } from '../db/outbox-store';
+import type { ConversationView, MessageView } from '../inbox-api';
+import { compareConversations, toConversationView, toMessageView } from './views';
+
+type FailureMap = Map<string, Failure>;
+
+const RECENT_MESSAGES = 200;
+
+const plain = <T>(doc: { toJSON(): unknown }) => doc.toJSON() as T;
+
+/**
+ * Reactive reads over the local replica; every number here is computed locally, so it is
+ * right offline and in every tab. Shared observables are created once per inbox.
+ */
+export class InboxQueries {
+  readonly failures$: Observable<FailureMap>;
+  /** Unread messages to the signed-in user, per conversation. */
+  readonly unreadByConversation$: Observable<Map<string, number>>;
+  readonly conversationViews$: Observable<ConversationView[]>;
+  readonly totalUnread$: Observable<number>;
+
+  constructor(
+    private readonly db: InboxDatabase,
+    private readonly userId: string,
+    outbox: OutboxStore,
+    fallbackName: (userId: string) => string,
+  ) {
+    const share = <T>(o: Observable<T>) => o.pipe(shareReplay({ bufferSize: 1, refCount: true }));
+    this.failures$ = share(outbox.failures$());
+    this.unreadByConversation$ = share(
+      db.messages.find({ selector: { recipient: userId, isRead: false } }).$.pipe(
+        map((docs) => {
+          const counts = new Map<string, number>();
+          for (const d of docs) if (!d.isDeleted) counts.set(d.conversation, (counts.get(d.conversation) ?? 0) + 1);
+          return counts;
+        }),
+      ),
+    );
+    this.totalUnread$ = share(
+      this.unreadByConversation$.pipe(
+        map((counts) => [...counts.values()].reduce((a, b) => a + b, 0)),
+        distinctUntilChanged(),
+      ),
+    );
+
+    // The last message of each conversation: the server's `lastMessage`, a newer message the
+    // server has not accepted yet (those have an outbox entry), or one of the newest messages
+    // of the replica (the conversation document replicates separately and may lag behind).
+    const conversations$ = db.conversations.find().$.pipe(map((docs) => docs.map((d) => plain<ConversationDoc>(d))));
+    const recentIds$ = db.messages
+      .find({ sort: [{ createdAt: 'desc' }, { id: 'desc' }], limit: RECENT_MESSAGES })
+      .$.pipe(map((docs) => docs.map((d) => d.id)));
+    const lastMessages$ = combineLatest([conversations$, outbox.docIds$('messages'), recentIds$]).pipe(
+      switchMap(([convs, localIds, recentIds]) => {
+        const ids = [...new Set([...convs.flatMap((c) => (c.lastMessage ? [c.lastMessage] : [])), ...localIds, ...recentIds])];
+        return db.messages.findByIds(ids).$.pipe(
+          map((found) => {
+            const latest = new Map<string, MessageDoc>();
+            for (const doc of found.values()) {
+              const m = plain<MessageDoc>(doc);
+              const cur = latest.get(m.conversation);
+              if (!cur || m.createdAt > cur.createdAt || (m.createdAt === cur.createdAt && m.id > cur.id)) latest.set(m.conversation, m);
+            }
+            return { convs, latest };
+          }),
+        );
+      }),
+    );
+    this.conversationViews$ = share(
+      combineLatest([lastMessages$, this.unreadByConversation$, this.failures$]).pipe(
+        map(([{ convs, latest }, unread, failures]) =>
+          convs
+            .map((c) => {
+              const last = latest.get(c.id);
+              const lastView = last ? toMessageView(last, userId, failures.get(last.id)) : null;
+              return toConversationView(c, userId, unread.get(c.id) ?? 0, lastView, fallbackName);
+            })
+            .sort(compareConversations),
+        ),
+      ),
+    );
+  }
+
+  /** The newest `limit` messages, oldest first (sorted by server time once known). */
+  messages$(conversationId: string, limit: number): Observable<MessageView[]> {
+    const query = this.db.messages.find({
+      selector: { conversation: conversationId },
+      sort: [{ createdAt: 'desc' }, { id: 'desc' }],
+      limit: Math.max(1, Math.floor(limit)),
+    });
+    return combineLatest([query.$, this.failures$]).pipe(
+      map(([docs, failures]) => docs.map((d) => toMessageView(plain<MessageDoc>(d), this.userId, failures.get(d.id))).reverse()),
+    );
+  }
+}

@@ -1,0 +1,200 @@
+import type { Checkpoint, CollectionName, DocsByCollection, PushRow, RejectedRow, StreamEvent, Wire } from '@fetchwork/shared-schema';
+import type { RxCollection, RxReplicationPullStreamItem, RxReplicationWriteToMasterRow } from 'rxdb';
+import { type RxReplicationState, replicateRxCollection } from 'rxdb/plugins/replication';
+import { BehaviorSubject, combineLatest, filter, firstValueFrom, type Observable, of, Subject, timeout } from 'rxjs';
+import { CheckpointGuard } from './checkpoint-guard';
+import { classifyPushResult, RetryLaterError } from './push-outcome';
+import { request, ServerError } from './request';
+import type { SyncSocket } from './socket';
+
+export interface SyncTuning {
+  ackTimeoutMs: number;
+  /** RxDB waits this long before retrying a failed pull or push (requests already wait for a connection). */
+  retryTimeMs: number;
+  pullBatchSize: number;
+  pushBatchSize: number;
+  /** Tries of a row the server refuses with a retryable code before it is shown as failed. */
+  maxRetryAttempts: number;
+}
+
+export interface InitialSyncProgress {
+  received: number;
+  done: boolean;
+}
+
+export interface BeforePushResult<C extends CollectionName> {
+  rows: PushRow<C>[];
+  /** Rows not sent because they cannot succeed (e.g. their conversation was refused). */
+  failed: RejectedRow[];
+}
+
+export interface CollectionSyncOptions<C extends CollectionName> {
+  name: C;
+  collection: RxCollection<DocsByCollection[C]>;
+  socket: SyncSocket;
+  replicationIdentifier: string;
+  tuning: SyncTuning;
+  signal: AbortSignal;
+  /** Stores refused rows (as failed writes) before RxDB learns the outcome of the push. */
+  recordFailures(rows: RejectedRow[]): Promise<void>;
+  beforePush?(rows: PushRow<C>[]): Promise<BeforePushResult<C>>;
+  /** Drops a row from the push entirely (returns true); see RxDB's push modifier. */
+  skipPush?(doc: Wire<DocsByCollection[C]>): boolean;
+}
+
+type Doc<C extends CollectionName> = DocsByCollection[C];
+
+/**
+ * One collection's replication over the socket: `sync:pull` as the pull handler, `sync:push`
+ * as the push handler, `sync:stream` as pull.stream$, plus a resync after every reconnect.
+ */
+export class CollectionSync<C extends CollectionName> {
+  readonly state: RxReplicationState<Doc<C>, Checkpoint>;
+  private readonly stream = new Subject<RxReplicationPullStreamItem<Doc<C>, Checkpoint>>();
+  private readonly guard = new CheckpointGuard();
+  private readonly attempts = new Map<string, number>();
+  private readonly initial = new BehaviorSubject<InitialSyncProgress | null>(null);
+  private firstPull = true;
+  private readonly detach: () => void;
+
+  constructor(private readonly o: CollectionSyncOptions<C>) {
+    const onStream = (event: StreamEvent) => {
+      if (event.collection !== o.name) return;
+      if ('resync' in event || !this.guard.canApplyStream()) {
+        this.stream.next('RESYNC');
+        return;
+      }
+      this.stream.next({ documents: event.documents as unknown as Wire<Doc<C>>[], checkpoint: event.checkpoint });
+    };
+    // Whatever was streamed while disconnected is gone; pull from RxDB's own checkpoint.
+    const onConnect = () => this.stream.next('RESYNC');
+    o.socket.on('sync:stream', onStream);
+    o.socket.on('connect', onConnect);
+    this.detach = () => {
+      o.socket.off('sync:stream', onStream);
+      o.socket.off('connect', onConnect);
+    };
+
+    this.state = replicateRxCollection<Doc<C>, Checkpoint>({
+      collection: o.collection as RxCollection<Doc<C>, any, any, any>,
+      replicationIdentifier: o.replicationIdentifier,
+      live: true,
+      retryTime: o.tuning.retryTimeMs,
+      waitForLeadership: true,
+      // RxDB 17 defaults this to true, which lets a visible non-leader tab replicate too
+      // (duplicate pushes). One tab, the leader, replicates; the others read the shared replica.
+      toggleOnDocumentVisible: false,
+      autoStart: true,
+      pull: {
+        batchSize: o.tuning.pullBatchSize,
+        handler: (checkpoint, batchSize) => this.pull(checkpoint ?? null, batchSize),
+        stream$: this.stream.asObservable(),
+      },
+      push: {
+        batchSize: o.tuning.pushBatchSize,
+        modifier: (doc) => (o.skipPush?.(doc as Wire<Doc<C>>) ? null : doc),
+        handler: (rows) => this.push(rows),
+      },
+    });
+  }
+
+  get initialSync$(): Observable<InitialSyncProgress | null> {
+    return this.initial.asObservable();
+  }
+
+  private async pull(checkpoint: Checkpoint | null, batchSize: number) {
+    if (this.firstPull) {
+      this.firstPull = false;
+      if (checkpoint === null) this.initial.next({ received: 0, done: false });
+      await this.localWritesPushed();
+    }
+    let answer: Awaited<ReturnType<typeof this.pullOnce>>;
+    try {
+      answer = await this.pullOnce(checkpoint, batchSize);
+    } catch (err) {
+      if (err instanceof ServerError && err.code === 'INVALID_CHECKPOINT') {
+        // The server lost its data (restored backup, new store): read its feed from the start.
+        answer = await this.pullOnce(null, batchSize);
+      } else {
+        throw err;
+      }
+    }
+    const progress = this.initial.value;
+    if (progress && !progress.done) {
+      this.initial.next({ received: progress.received + answer.documents.length, done: answer.documents.length < batchSize });
+    }
+    return answer;
+  }
+
+  /**
+   * RxDB's first pull after a start is not held back while the push runs (later pulls are).
+   * When the server already stored a local write whose answer never arrived (crash, lost ack),
+   * a pull that comes first is skipped for that document (it has unpushed changes), the
+   * re-push is a no-op on the server, and the replica would keep its own state (seq 0,
+   * "pending") until the document changes again. So the first pull waits until the local
+   * writes have been pushed, bounded so that a push the server keeps refusing cannot hold
+   * the download back for long.
+   */
+  private async localWritesPushed(): Promise<void> {
+    const internal = this.state.internalReplicationState;
+    if (!internal) return;
+    const aborted = new Promise<void>((resolve) => this.o.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const settled = firstValueFrom(
+      combineLatest([internal.firstSyncDone.up, internal.events.active.up]).pipe(
+        filter(([done, active]) => done && !active),
+        timeout({ first: this.o.tuning.ackTimeoutMs, with: () => of(null) }),
+      ),
+      { defaultValue: null },
+    );
+    await Promise.race([settled, aborted]);
+  }
+
+  private async pullOnce(checkpoint: Checkpoint | null, batchSize: number) {
+    const o = this.o;
+    try {
+      const result = await request(o.socket, 'sync:pull', { collection: o.name, checkpoint, batchSize }, o.tuning.ackTimeoutMs, o.signal);
+      this.guard.pullApplied();
+      return {
+        documents: result.documents as unknown as Wire<Doc<C>>[],
+        checkpoint: (result.checkpoint ?? checkpoint) as Checkpoint,
+      };
+    } catch (err) {
+      if (!(err instanceof ServerError)) this.guard.pullLost();
+      throw err;
+    }
+  }
+
+  private async push(rxRows: RxReplicationWriteToMasterRow<Doc<C>>[]): Promise<Wire<Doc<C>>[]> {
+    const o = this.o;
+    let rows = rxRows.map(toPushRow) as PushRow<C>[];
+    if (o.beforePush) {
+      const gated = await o.beforePush(rows);
+      if (gated.failed.length > 0) await o.recordFailures(gated.failed);
+      rows = gated.rows;
+    }
+    if (rows.length === 0) return [];
+    const result = await request(o.socket, 'sync:push', { collection: o.name, rows }, o.tuning.ackTimeoutMs, o.signal);
+    const outcome = classifyPushResult<Wire<Doc<C>>>(result, this.attempts, o.tuning.maxRetryAttempts);
+    for (const row of rows) {
+      if (!outcome.retry.some((r) => r.id === row.newDocumentState.id)) this.attempts.delete(row.newDocumentState.id);
+    }
+    if (outcome.failed.length > 0) await o.recordFailures(outcome.failed);
+    if (outcome.retry.length > 0) throw new RetryLaterError(outcome.retry);
+    return outcome.conflicts;
+  }
+
+  async stop(): Promise<void> {
+    this.detach();
+    await this.state.cancel();
+    this.initial.complete();
+    this.stream.complete();
+  }
+}
+
+/** RxDB's row without `undefined` keys, which the server's strict validators would refuse. */
+function toPushRow<T>(row: RxReplicationWriteToMasterRow<T>): { assumedMasterState: unknown; newDocumentState: unknown } {
+  return {
+    assumedMasterState: row.assumedMasterState ?? null,
+    newDocumentState: row.newDocumentState,
+  };
+}

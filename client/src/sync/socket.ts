@@ -1,0 +1,138 @@
+import { type ClientToServerEvents, type ServerToClientEvents, UNAUTHORIZED_CONNECT_ERROR } from '@fetchwork/shared-schema';
+import { BehaviorSubject, distinctUntilChanged, type Observable, Subject } from 'rxjs';
+import { io, type Socket } from 'socket.io-client';
+
+export type SyncSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export type SocketStatus =
+  | { kind: 'connecting'; attempt: number }
+  | { kind: 'connected' }
+  /** Not connected; socket.io retries with backoff (attempt = failed attempts so far). */
+  | { kind: 'offline'; attempt: number }
+  /** The handshake was refused: the user must sign in again; nothing retries by itself. */
+  | { kind: 'unauthorized' }
+  | { kind: 'closed' };
+
+export interface SyncSocketOptions {
+  url: string;
+  /** Asked on every (re)connect, so a refreshed token is used as soon as it exists. */
+  getToken: () => string | null | Promise<string | null>;
+  transports?: ('websocket' | 'polling')[];
+  path?: string;
+  reconnectionDelayMs?: number;
+  reconnectionDelayMaxMs?: number;
+}
+
+export interface SocketConnection {
+  readonly socket: SyncSocket;
+  readonly status$: Observable<SocketStatus>;
+  /** Emits after every successful handshake, the first one included. */
+  readonly connected$: Observable<void>;
+  /** Emits when the server announced that the token expired (a disconnect follows). */
+  readonly authExpired$: Observable<void>;
+  status(): SocketStatus;
+  /** Starts over after `unauthorized` (once the app has a new token) or a manual disconnect. */
+  reconnect(): void;
+  close(): void;
+}
+
+const sameStatus = (a: SocketStatus, b: SocketStatus) => JSON.stringify(a) === JSON.stringify(b);
+
+export function connectSyncSocket(options: SyncSocketOptions): SocketConnection {
+  const socket: SyncSocket = io(options.url, {
+    autoConnect: false,
+    transports: options.transports ?? ['websocket', 'polling'],
+    path: options.path,
+    reconnection: true,
+    reconnectionDelay: options.reconnectionDelayMs ?? 1000,
+    reconnectionDelayMax: options.reconnectionDelayMaxMs ?? 10_000,
+    randomizationFactor: 0.5,
+    auth: (cb) => {
+      Promise.resolve()
+        .then(() => options.getToken())
+        .then(
+          (token) => cb({ token: token ?? '' }),
+          () => cb({ token: '' }),
+        );
+    },
+  });
+
+  const status = new BehaviorSubject<SocketStatus>({ kind: 'connecting', attempt: 0 });
+  const connected = new Subject<void>();
+  const authExpired = new Subject<void>();
+  let closed = false;
+  let failures = 0;
+  const set = (next: SocketStatus) => {
+    if (!closed) status.next(next);
+  };
+
+  socket.on('connect', () => {
+    failures = 0;
+    set({ kind: 'connected' });
+    connected.next();
+  });
+  socket.on('disconnect', (reason) => {
+    if (closed) return;
+    if (reason === 'io server disconnect') {
+      // socket.io does not retry a server-side disconnect; the server does that on token
+      // expiry and on shutdown, and both want a new handshake (with a fresh token).
+      set({ kind: 'connecting', attempt: 0 });
+      socket.connect();
+    } else if (reason === 'io client disconnect') {
+      set({ kind: 'offline', attempt: 0 });
+    } else {
+      set({ kind: 'connecting', attempt: 0 });
+    }
+  });
+  socket.on('connect_error', (err) => {
+    if (err.message === UNAUTHORIZED_CONNECT_ERROR) {
+      set({ kind: 'unauthorized' });
+      return;
+    }
+    failures += 1;
+    set({ kind: 'offline', attempt: failures });
+  });
+  socket.on('auth:expired', () => authExpired.next());
+  socket.io.on('reconnect_attempt', (attempt) => set({ kind: 'connecting', attempt }));
+
+  const restart = () => {
+    if (closed) return;
+    if (socket.connected) return;
+    // A fresh manager cycle skips whatever backoff delay is pending.
+    socket.disconnect();
+    set({ kind: 'connecting', attempt: 0 });
+    socket.connect();
+  };
+  const onOnline = () => {
+    if (status.value.kind !== 'unauthorized') restart();
+  };
+  const onOffline = () => {
+    if (!socket.connected) set({ kind: 'offline', attempt: failures });
+  };
+  const win = typeof window !== 'undefined' && typeof window.addEventListener === 'function' ? window : null;
+  win?.addEventListener('online', onOnline);
+  win?.addEventListener('offline', onOffline);
+
+  socket.connect();
+
+  return {
+    socket,
+    status$: status.pipe(distinctUntilChanged(sameStatus)),
+    connected$: connected.asObservable(),
+    authExpired$: authExpired.asObservable(),
+    status: () => status.value,
+    reconnect: restart,
+    close() {
+      if (closed) return;
+      win?.removeEventListener('online', onOnline);
+      win?.removeEventListener('offline', onOffline);
+      socket.disconnect();
+      socket.removeAllListeners();
+      status.next({ kind: 'closed' });
+      closed = true;
+      status.complete();
+      connected.complete();
+      authExpired.complete();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import { type CollectionName, type MessageDoc, PROTOCOL_VERSION, type Wire } from '@fetchwork/shared-schema';
+import { combineLatest, debounceTime, filter, map, type Observable, Subscription } from 'rxjs';
+import type { InboxDatabase } from '../db/collections';
+import type { OutboxStore } from '../db/outbox-store';
+import { startAutoDelivery } from './auto-delivery';
+import { CollectionSync, type InitialSyncProgress, type SyncTuning } from './collection-sync';
+import { createConversationGate } from './conversation-gate';
+import { OutboxSweeper, type TrackedCollection, trackOutbox } from './outbox-tracker';
+import type { SyncSocket } from './socket';
+
+export interface SyncEngineOptions {
+  db: InboxDatabase;
+  socket: SyncSocket;
+  userId: string;
+  /** Part of the replication identifier: another server means other checkpoints. */
+  serverUrl: string;
+  outbox: OutboxStore;
+  tuning: SyncTuning;
+}
+
+export const DEFAULT_TUNING: SyncTuning = {
+  ackTimeoutMs: 15_000,
+  retryTimeMs: 2_000,
+  pullBatchSize: 250,
+  pushBatchSize: 50,
+  maxRetryAttempts: 10,
+};
+
+/**
+ * Everything only the leader tab does: replicate both collections, mark incoming messages
+ * delivered, and settle the outbox. Conversations start first so that their creations are
+ * usually on the server before the messages that need them (the gate covers the rest).
+ */
+export class SyncEngine {
+  readonly conversations: CollectionSync<'conversations'>;
+  readonly messages: CollectionSync<'messages'>;
+  private readonly abort = new AbortController();
+  private readonly subs = new Subscription();
+
+  constructor(o: SyncEngineOptions) {
+    const { db, socket, tuning, outbox } = o;
+    const signal = this.abort.signal;
+    const id = (name: CollectionName) => `fetchwork-v${PROTOCOL_VERSION}-${name}-${o.serverUrl}`;
+    this.conversations = new CollectionSync({
+      name: 'conversations',
+      collection: db.conversations,
+      socket,
+      replicationIdentifier: id('conversations'),
+      tuning,
+      signal,
+      recordFailures: (rows) => outbox.markFailed('conversations', rows),
+      // Conversations are never removed; a removal could only be a local accident.
+      skipPush: (doc) => doc._deleted,
+    });
+    this.messages = new CollectionSync({
+      name: 'messages',
+      collection: db.messages,
+      socket,
+      replicationIdentifier: id('messages'),
+      tuning,
+      signal,
+      recordFailures: (rows) => outbox.markFailed('messages', rows),
+      beforePush: createConversationGate({
+        conversations: db.conversations,
+        socket,
+        ackTimeoutMs: tuning.ackTimeoutMs,
+        signal,
+        recordConversationFailures: (rows) => outbox.markFailed('conversations', rows),
+      }),
+      // A discarded draft the server never accepted: nothing to tell it.
+      skipPush: (doc) => doc._deleted && (doc as Wire<MessageDoc>).seq === 0,
+    });
+
+    const tracked = [
+      { name: 'conversations', collection: db.conversations, replication: this.conversations.state },
+      { name: 'messages', collection: db.messages, replication: this.messages.state },
+    ] as TrackedCollection<CollectionName>[];
+    this.subs.add(trackOutbox(outbox, tracked));
+    const sweeper = new OutboxSweeper(outbox, tracked, signal);
+    this.subs.add(
+      this.active$()
+        .pipe(
+          filter((active) => !active),
+          debounceTime(250),
+        )
+        .subscribe(() => void sweeper.sweep().catch(() => undefined)),
+    );
+    this.subs.add(startAutoDelivery(db.messages, o.userId, outbox));
+  }
+
+  /** True while either replication is exchanging data. */
+  active$(): Observable<boolean> {
+    return combineLatest([this.conversations.state.active$, this.messages.state.active$]).pipe(map(([a, b]) => a || b));
+  }
+
+  /** Progress of the very first sync of this replica (null once a checkpoint exists). */
+  initialSync$(): Observable<InitialSyncProgress | null> {
+    return combineLatest([this.conversations.initialSync$, this.messages.initialSync$]).pipe(
+      map(([a, b]) =>
+        a || b ? { received: (a?.received ?? 0) + (b?.received ?? 0), done: (a?.done ?? true) && (b?.done ?? true) } : null,
+      ),
+    );
+  }
+
+  /** Resolves when both collections are in sync with the server (leader only). */
+  async awaitInSync(): Promise<void> {
+    await Promise.all([this.conversations.state.awaitInSync(), this.messages.state.awaitInSync()]);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.subs.unsubscribe();
+    await Promise.all([this.messages.stop(), this.conversations.stop()]);
+  }
+}

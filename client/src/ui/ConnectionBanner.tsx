@@ -1,0 +1,53 @@
+import type { ConnectionState } from '../inbox-api';
+import { pluralize } from './format';
+
+/**
+ * One line that always says whether what the user types will reach the other side now or
+ * later. Rendered even when online (empty) so the live region exists before its first change.
+ */
+export function ConnectionBanner({ state, onSignInAgain }: { state: ConnectionState; onSignInAgain: () => void }) {
+  const { text, tone, action } = describe(state);
+  return (
+    <div className={`banner banner-${tone}`} role="status" aria-live="polite" data-connection={state.status} hidden={!text}>
+      {text && <span className="banner-text">{text}</span>}
+      {action === 'sign-in' && (
+        <button type="button" className="btn btn-small" onClick={onSignInAgain}>
+          Sign in again
+        </button>
+      )}
+    </div>
+  );
+}
+
+function pendingText(n: number): string {
+  return n > 0 ? ` ${pluralize(n, 'change')} will be sent when you reconnect.` : '';
+}
+
+function describe(state: ConnectionState): { text: string; tone: 'none' | 'info' | 'warn' | 'error'; action?: 'sign-in' } {
+  switch (state.status) {
+    case 'online':
+      return { text: '', tone: 'none' };
+    case 'offline':
+      return { text: `You are offline. You can keep reading and writing.${pendingText(state.pendingWrites)}`, tone: 'warn' };
+    case 'connecting':
+      return {
+        text:
+          state.attempt > 1
+            ? `Reconnecting… (attempt ${state.attempt})${pendingText(state.pendingWrites)}`
+            : `Connecting…${pendingText(state.pendingWrites)}`,
+        tone: 'info',
+      };
+    case 'syncing': {
+      if (state.initialSync && !state.initialSync.done) {
+        return { text: `Loading your inbox… ${pluralize(state.initialSync.received, 'item')} received`, tone: 'info' };
+      }
+      if (state.pendingWrites > 0) return { text: `Syncing ${pluralize(state.pendingWrites, 'pending change')}…`, tone: 'info' };
+      return { text: 'Syncing…', tone: 'info' };
+    }
+    case 'error':
+      if (state.reason === 'unauthorized') {
+        return { text: 'Your session has expired. Your messages are kept on this device.', tone: 'error', action: 'sign-in' };
+      }
+      return { text: `Sync stopped: ${state.reason}.${pendingText(state.pendingWrites)}`, tone: 'error' };
+  }
+}

@@ -1,0 +1,363 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useInbox, useMessages, useOnline, useTyping } from '../hooks';
+import type { ConversationView, MessageView } from '../inbox-api';
+import { Avatar } from './Avatar';
+import { Composer } from './Composer';
+import { dayKey, dayLabel, fullDateTime, pluralize, shortId, timeOfDay } from './format';
+import { StatusTicks } from './StatusTicks';
+import { useRovingFocus } from './useRovingFocus';
+
+/** Messages are loaded newest first in pages; scrolling up asks the replica for the next page. */
+const PAGE = 100;
+
+/**
+ * One row per message; the first message of a day carries the day separator. Separators are
+ * not rows of their own because the virtualizer keeps its place by row key when older pages
+ * are prepended, and a day's separator moves whenever older messages of that day arrive.
+ */
+interface Row {
+  key: string;
+  message: MessageView;
+  day: { label: string; iso: string } | null;
+}
+
+interface Props {
+  conversation: ConversationView;
+  /** A message to bring into view (from search), then forgotten through onFocusHandled. */
+  focusMessageId: string | null;
+  onFocusHandled: () => void;
+  onBack: () => void;
+  now: number;
+}
+
+export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBack, now }: Props) {
+  const inbox = useInbox();
+  const [limit, setLimit] = useState(PAGE);
+  // A wider page is a new query that answers asynchronously; until it does, keep showing the
+  // current page, or the list would empty and lose its scroll position on every page load.
+  const fresh = useMessages(conversation.id, limit);
+  const lastShown = useRef<MessageView[] | undefined>(undefined);
+  if (fresh) lastShown.current = fresh;
+  const messages = fresh ?? lastShown.current;
+  const online = useOnline(conversation.otherUserId);
+  const typingUsers = useTyping(conversation.id);
+  const [editing, setEditing] = useState<MessageView | null>(null);
+  const [selecting, setSelecting] = useState(false);
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [highlightId, setHighlightId] = useState<string | null>(null);
+  const scrollRef = useRef<HTMLDivElement>(null);
+
+  const rows = useMemo(() => buildRows(messages ?? [], now), [messages, now]);
+  // The hook keeps returning the previous page until the wider query answers; only a result
+  // that belongs to the current limit says whether older messages exist.
+  const loadedFor = useRef<{ messages: MessageView[]; limit: number } | null>(null);
+  if (messages && loadedFor.current?.messages !== messages) loadedFor.current = { messages, limit };
+  const settled = !!messages && loadedFor.current?.limit === limit;
+  const hasOlder = (messages?.length ?? 0) >= limit;
+
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: (i) => (rows[i]?.day ? 104 : 64),
+    getItemKey: (i) => rows[i]?.key ?? i,
+    overscan: 10,
+    // Chat behaviour: older pages prepend without moving what is on screen, and new messages
+    // keep the view pinned to the bottom only when it already was there.
+    anchorTo: 'end',
+    followOnAppend: true,
+  });
+  const roving = useRovingFocus({ count: rows.length, virtualizer, containerRef: scrollRef, initialIndex: Number.MAX_SAFE_INTEGER });
+
+  // Opening a conversation starts at its newest message; older pages load only after that, or
+  // the first render (scrolled to the top) would page in the whole history.
+  const [ready, setReady] = useState(false);
+  useEffect(() => {
+    if (!messages || ready || focusMessageId) return;
+    if (rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+    const frame = requestAnimationFrame(() => setReady(true));
+    return () => cancelAnimationFrame(frame);
+  }, [messages, ready, rows.length, virtualizer, focusMessageId]);
+
+  // After sending, show the new message even when scrolled up in the history.
+  const scrollEndPending = useRef(false);
+  useEffect(() => {
+    if (scrollEndPending.current && rows.length > 0) {
+      scrollEndPending.current = false;
+      virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+    }
+  }, [rows.length, virtualizer]);
+
+  // Reaching the top loads the next older page.
+  const items = virtualizer.getVirtualItems();
+  const firstVisible = items[0]?.index ?? 0;
+  useEffect(() => {
+    if (ready && settled && hasOlder && firstVisible < 3) setLimit((l) => l + PAGE);
+  }, [ready, settled, firstVisible, hasOlder]);
+
+  // Bring a search hit into view: widen the window until it is loaded, then centre and focus it.
+  useEffect(() => {
+    if (!focusMessageId || !messages || !settled) return;
+    const index = rows.findIndex((r) => r.message.id === focusMessageId);
+    if (index >= 0) {
+      setReady(true);
+      setHighlightId(focusMessageId);
+      roving.focusIndex(index, 'center');
+      onFocusHandled();
+    } else if (hasOlder) {
+      setLimit((l) => l * 2);
+    } else {
+      onFocusHandled();
+    }
+  }, [focusMessageId, messages, settled, rows, hasOlder, onFocusHandled, roving.focusIndex]);
+
+  useEffect(() => {
+    if (!highlightId) return;
+    const t = setTimeout(() => setHighlightId(null), 4000);
+    return () => clearTimeout(t);
+  }, [highlightId]);
+
+  // An open, visible conversation is a read conversation: that is what turns the sender's ticks blue.
+  const unreadIncoming = useMemo(() => (messages ?? []).filter((m) => !m.mine && !m.isRead && !m.isDeleted).map((m) => m.id), [messages]);
+  const unreadKey = unreadIncoming.join(',');
+  useEffect(() => {
+    if (!unreadKey) return;
+    const markIfVisible = () => {
+      if (document.visibilityState === 'visible') void inbox.markConversationRead(conversation.id);
+    };
+    markIfVisible();
+    document.addEventListener('visibilitychange', markIfVisible);
+    return () => document.removeEventListener('visibilitychange', markIfVisible);
+  }, [unreadKey, inbox, conversation.id]);
+
+  const toggle = useCallback((id: string) => {
+    setSelected((prev) => {
+      const next = new Set(prev);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  }, []);
+
+  const selectedMessages = (messages ?? []).filter((m) => selected.has(m.id));
+  const deletable = selectedMessages.filter((m) => m.mine && !m.isDeleted).map((m) => m.id);
+  const readable = selectedMessages.filter((m) => !m.mine && !m.isRead).map((m) => m.id);
+  const endSelection = () => {
+    setSelecting(false);
+    setSelected(new Set());
+  };
+
+  const typingText =
+    typingUsers.length > 0
+      ? `${typingUsers.includes(conversation.otherUserId) ? conversation.otherUserName : typingUsers.join(', ')} is typing…`
+      : '';
+
+  return (
+    <section className="pane" aria-label={`Conversation with ${conversation.otherUserName}`}>
+      <header className="pane-header">
+        <button type="button" className="btn btn-icon back-button" onClick={onBack} aria-label="Back to conversations">
+          ←
+        </button>
+        <Avatar userId={conversation.otherUserId} name={conversation.otherUserName} online={online} size={36} />
+        <div className="pane-title">
+          <h2>{conversation.otherUserName}</h2>
+          <span className="muted" data-testid="presence">
+            {online ? 'Online' : 'Offline'}
+            {conversation.job ? ` · Job ${shortId(conversation.job)}` : ''}
+          </span>
+        </div>
+        {selecting ? (
+          <div className="selection-bar" role="toolbar" aria-label="Selected messages">
+            <span aria-live="polite">{pluralize(selected.size, 'selected message')}</span>
+            <button
+              type="button"
+              className="btn btn-small"
+              disabled={readable.length === 0}
+              onClick={() => void inbox.markRead(readable).then(endSelection)}
+            >
+              Mark read
+            </button>
+            <button
+              type="button"
+              className="btn btn-small btn-danger"
+              disabled={deletable.length === 0}
+              onClick={() => void inbox.deleteMessages(deletable).then(endSelection)}
+            >
+              Delete{deletable.length > 0 && deletable.length < selected.size ? ` ${deletable.length} of mine` : ''}
+            </button>
+            <button type="button" className="btn btn-small" onClick={endSelection}>
+              Cancel
+            </button>
+          </div>
+        ) : (
+          <button type="button" className="btn btn-small" onClick={() => setSelecting(true)} disabled={!messages || messages.length === 0}>
+            Select
+          </button>
+        )}
+      </header>
+
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: arrow keys pressed on the focusable messages bubble up here (one handler for a virtualised list) */}
+      <div ref={scrollRef} className="message-scroll" onKeyDown={roving.onKeyDown}>
+        {messages && messages.length === 0 && <p className="empty-pane">No messages yet. Say hello!</p>}
+        <ul
+          className="message-list"
+          aria-label={`Messages with ${conversation.otherUserName}`}
+          style={{ height: virtualizer.getTotalSize() }}
+        >
+          {items.map((item) => {
+            const row = rows[item.index];
+            if (!row) return null;
+            return (
+              <li
+                key={item.key}
+                data-index={item.index}
+                ref={virtualizer.measureElement}
+                className="message-row"
+                style={{ transform: `translateY(${item.start}px)` }}
+              >
+                {row.day && (
+                  <div className="day-separator">
+                    <time dateTime={row.day.iso}>{row.day.label}</time>
+                  </div>
+                )}
+                <MessageBubble
+                  message={row.message}
+                  tabbable={item.index === roving.activeIndex}
+                  highlighted={row.message.id === highlightId}
+                  selecting={selecting}
+                  checked={selected.has(row.message.id)}
+                  onToggle={toggle}
+                  onEdit={setEditing}
+                  onFocus={() => roving.setActive(item.index)}
+                />
+              </li>
+            );
+          })}
+        </ul>
+      </div>
+
+      <div className="typing-slot" data-testid="typing">
+        {typingText}
+      </div>
+      <Composer
+        conversationId={conversation.id}
+        recipientName={conversation.otherUserName}
+        editing={editing}
+        onEditDone={() => setEditing(null)}
+        onSending={() => {
+          scrollEndPending.current = true;
+        }}
+      />
+    </section>
+  );
+}
+
+function messageTime(m: MessageView): string {
+  return m.sentAt ?? m.createdAt;
+}
+
+function buildRows(messages: readonly MessageView[], now: number): Row[] {
+  const rows: Row[] = [];
+  let lastDay = '';
+  for (const m of messages) {
+    const iso = messageTime(m);
+    const day = dayKey(iso);
+    rows.push({ key: m.id, message: m, day: day !== lastDay ? { label: dayLabel(iso, now), iso } : null });
+    lastDay = day;
+  }
+  return rows;
+}
+
+interface BubbleProps {
+  message: MessageView;
+  tabbable: boolean;
+  highlighted: boolean;
+  selecting: boolean;
+  checked: boolean;
+  onToggle: (id: string) => void;
+  onEdit: (m: MessageView) => void;
+  onFocus: () => void;
+}
+
+function MessageBubble({ message: m, tabbable, highlighted, selecting, checked, onToggle, onEdit, onFocus }: BubbleProps) {
+  const inbox = useInbox();
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const time = messageTime(m);
+  const tab = tabbable ? 0 : -1;
+  const canChange = m.mine && !m.isDeleted && m.status !== 'failed';
+  return (
+    <div
+      className={`message ${m.mine ? 'mine' : 'theirs'}${highlighted ? ' highlighted' : ''}${m.isDeleted ? ' deleted' : ''}`}
+      data-message-id={m.id}
+      data-status={m.status}
+    >
+      {selecting && (
+        <input
+          type="checkbox"
+          className="row-check"
+          checked={checked}
+          onChange={() => onToggle(m.id)}
+          tabIndex={tab}
+          aria-label="Select message"
+        />
+      )}
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: focus (by Tab or a click) only moves the list's roving tab stop here */}
+      <div className="bubble" data-roving tabIndex={tab} onFocus={onFocus} aria-current={highlighted ? 'true' : undefined}>
+        <span className="sr-only">{m.mine ? 'You: ' : ''}</span>
+        {m.isDeleted ? <p className="content deleted-marker">This message was deleted</p> : <p className="content">{m.content}</p>}
+        <span className="meta">
+          {m.isEdited && !m.isDeleted && (
+            <span className="edited-marker" title={m.editedAt ? `Edited ${fullDateTime(m.editedAt)}` : 'Edited'}>
+              edited
+            </span>
+          )}
+          <time dateTime={time} title={fullDateTime(time)}>
+            {timeOfDay(time)}
+          </time>
+          {m.mine && <StatusTicks status={m.status} />}
+        </span>
+      </div>
+      {m.status === 'failed' && m.mine && (
+        <div className="message-failed" role="alert">
+          <span>Not sent{m.failure ? `: ${m.failure.message}` : ''}</span>
+          <button type="button" className="btn btn-small" tabIndex={tab} onClick={() => void inbox.retryMessage(m.id)}>
+            Retry
+          </button>
+          <button type="button" className="btn btn-small" tabIndex={tab} onClick={() => void inbox.discardMessage(m.id)}>
+            Discard
+          </button>
+        </div>
+      )}
+      {canChange && !selecting && (
+        <div className="message-actions">
+          {confirmDelete ? (
+            <>
+              <span>Delete for everyone?</span>
+              <button type="button" className="btn btn-small btn-danger" tabIndex={tab} onClick={() => void inbox.deleteMessage(m.id)}>
+                Delete
+              </button>
+              <button type="button" className="btn btn-small" tabIndex={tab} onClick={() => setConfirmDelete(false)}>
+                Keep
+              </button>
+            </>
+          ) : (
+            <>
+              <button type="button" className="btn btn-small" tabIndex={tab} onClick={() => onEdit(m)} aria-label="Edit message">
+                Edit
+              </button>
+              <button
+                type="button"
+                className="btn btn-small"
+                tabIndex={tab}
+                onClick={() => setConfirmDelete(true)}
+                aria-label="Delete message"
+              >
+                Delete
+              </button>
+            </>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

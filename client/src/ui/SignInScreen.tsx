@@ -1,0 +1,146 @@
+import { type FormEvent, useId, useState } from 'react';
+import { AuthError, register, type Session, signIn } from '../auth/session';
+import { DEMO_USERS } from './demo-users';
+
+interface Props {
+  onSignedIn: (session: Session) => void;
+  /** Set when the token expired: the same account signs in again and keeps its local data. */
+  expiredEmail?: string | null;
+  onCancel?: () => void;
+}
+
+export function SignInScreen({ onSignedIn, expiredEmail, onCancel }: Props) {
+  const [mode, setMode] = useState<'sign-in' | 'register'>('sign-in');
+  const [email, setEmail] = useState(expiredEmail ?? '');
+  const [password, setPassword] = useState('');
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const ids = { email: useId(), password: useId(), name: useId(), error: useId(), title: useId() };
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setBusy(true);
+    try {
+      const session = mode === 'sign-in' ? await signIn(email.trim(), password) : await register(name.trim(), email.trim(), password);
+      onSignedIn(session);
+    } catch (err) {
+      setError(err instanceof AuthError ? err.message : 'Something went wrong. Please try again.');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const fillDemo = (user: (typeof DEMO_USERS)[number]) => {
+    setMode('sign-in');
+    setEmail(user.email);
+    setPassword(user.password);
+    setError(null);
+  };
+
+  const describedBy = error ? ids.error : undefined;
+  return (
+    <main className="signin">
+      <div className="signin-card">
+        <div className="brand">
+          <img src="/favicon.svg" alt="" width={40} height={40} />
+          <span>FetchWork Messaging</span>
+        </div>
+        {expiredEmail && (
+          <p className="notice" role="status">
+            Your session has expired. Sign in again to resume syncing; messages on this device are kept.
+          </p>
+        )}
+        <fieldset className="tabs">
+          <legend className="sr-only">Sign in or create an account</legend>
+          <button type="button" aria-pressed={mode === 'sign-in'} className="tab" onClick={() => setMode('sign-in')}>
+            Sign in
+          </button>
+          <button
+            type="button"
+            aria-pressed={mode === 'register'}
+            className="tab"
+            onClick={() => setMode('register')}
+            disabled={!!expiredEmail}
+          >
+            Create account
+          </button>
+        </fieldset>
+        <form onSubmit={onSubmit} aria-labelledby={ids.title}>
+          <h1 id={ids.title} className="sr-only">
+            {mode === 'sign-in' ? 'Sign in' : 'Create account'}
+          </h1>
+          {mode === 'register' && (
+            <>
+              <label htmlFor={ids.name}>Name</label>
+              <input
+                id={ids.name}
+                value={name}
+                onChange={(e) => setName(e.target.value)}
+                autoComplete="name"
+                required
+                aria-describedby={describedBy}
+              />
+            </>
+          )}
+          <label htmlFor={ids.email}>Email</label>
+          <input
+            id={ids.email}
+            type="email"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            autoComplete="email"
+            required
+            readOnly={!!expiredEmail}
+            aria-describedby={describedBy}
+          />
+          <label htmlFor={ids.password}>Password</label>
+          <input
+            id={ids.password}
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete={mode === 'sign-in' ? 'current-password' : 'new-password'}
+            minLength={mode === 'register' ? 8 : undefined}
+            required
+            aria-describedby={describedBy}
+          />
+          {error && (
+            <p id={ids.error} className="form-error" role="alert">
+              {error}
+            </p>
+          )}
+          <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+            {busy ? 'Please wait…' : mode === 'sign-in' ? 'Sign in' : 'Create account'}
+          </button>
+          {onCancel && (
+            <button type="button" className="btn btn-block" onClick={onCancel}>
+              Not now
+            </button>
+          )}
+        </form>
+        {!expiredEmail && (
+          <section className="demo-users" aria-labelledby="demo-title">
+            <h2 id="demo-title">Demo accounts</h2>
+            <p className="muted">Seeded by the sync server for local runs. Password for all: fetchwork-demo</p>
+            <ul>
+              {DEMO_USERS.map((u) => (
+                <li key={u.email}>
+                  <span>
+                    <strong>{u.name}</strong>
+                    <br />
+                    <code>{u.email}</code> / <code>{u.password}</code>
+                  </span>
+                  <button type="button" className="btn btn-small" onClick={() => fillDemo(u)} aria-label={`Use ${u.name}'s demo account`}>
+                    Use
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,9 @@
+/// <reference types="vite/client" />
+/// <reference types="vite-plugin-pwa/react" />
+
+interface ImportMetaEnv {
+  /** Base URL of the sync server (REST + Socket.io); another origin in production. */
+  readonly VITE_API_URL?: string;
+  /** Identifies the deployment; set at build time by vite.config.ts. */
+  readonly VITE_APP_BUILD?: string;
+}

@@ -1,0 +1,44 @@
+import { BehaviorSubject, firstValueFrom, of } from 'rxjs';
+import { describe, expect, test } from 'vitest';
+import { createObservableStore } from '../src/hooks/observable-store';
+import { connectionState$ } from '../src/inbox/connection-state';
+import type { SocketStatus } from '../src/sync/socket';
+
+const stateOf = (s: SocketStatus, pending: number, initial: { received: number; done: boolean } | null = null) =>
+  firstValueFrom(connectionState$(of(s), of(pending), of(initial)));
+
+describe('connection state', () => {
+  test('maps the socket and the outbox to what the UI shows', async () => {
+    expect(await stateOf({ kind: 'connected' }, 0)).toEqual({ status: 'online', pendingWrites: 0 });
+    expect(await stateOf({ kind: 'connected' }, 3)).toEqual({ status: 'syncing', pendingWrites: 3, initialSync: null });
+    expect(await stateOf({ kind: 'connected' }, 0, { received: 250, done: false })).toEqual({
+      status: 'syncing',
+      pendingWrites: 0,
+      initialSync: { received: 250, done: false },
+    });
+    expect(await stateOf({ kind: 'connected' }, 0, { received: 300, done: true })).toEqual({ status: 'online', pendingWrites: 0 });
+    expect(await stateOf({ kind: 'offline', attempt: 2 }, 1)).toEqual({ status: 'offline', pendingWrites: 1 });
+    expect(await stateOf({ kind: 'connecting', attempt: 4 }, 0)).toEqual({ status: 'connecting', attempt: 4, pendingWrites: 0 });
+    expect(await stateOf({ kind: 'unauthorized' }, 2)).toEqual({ status: 'error', reason: 'unauthorized', pendingWrites: 2 });
+  });
+});
+
+describe('observable store (what the hooks read)', () => {
+  test('one upstream subscription for all listeners, closed with the last; stable snapshots', () => {
+    const source = new BehaviorSubject(1);
+    const store = createObservableStore(source, 0);
+    expect(store.getSnapshot()).toBe(0);
+    let calls = 0;
+    const off1 = store.subscribe(() => calls++);
+    const off2 = store.subscribe(() => calls++);
+    expect(source.observed).toBe(true);
+    expect(store.getSnapshot()).toBe(1);
+    source.next(2);
+    expect(store.getSnapshot()).toBe(2);
+    expect(calls).toBe(3);
+    off1();
+    expect(source.observed).toBe(true);
+    off2();
+    expect(source.observed).toBe(false);
+  });
+});

@@ -1,0 +1,52 @@
+import { rmSync } from 'node:fs';
+import { createLogger } from '../../../sync-server/src/logger';
+import { type RunningServer, startSyncServer } from '../../../sync-server/src/server';
+import { SqliteStore } from '../../../sync-server/src/store/sqlite-store';
+import { startTestServer, TEST_SECRET } from '../../../sync-server/test/support/test-server';
+
+/**
+ * The real sync server (SQLite in a temp dir, port 0), which can be stopped and started again
+ * on the same port and file: to a client that is "the server went away" and "it came back",
+ * the offline period of these tests.
+ */
+export interface RestartableServer {
+  readonly url: string;
+  readonly current: RunningServer;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function startRestartableServer(): Promise<RestartableServer> {
+  const first = await startTestServer();
+  let current: RunningServer | null = first;
+  const { port, sqlitePath, dir, url } = first;
+  return {
+    url,
+    get current() {
+      if (!current) throw new Error('the server is stopped');
+      return current;
+    },
+    async stop() {
+      const s = current;
+      current = null;
+      await s?.close();
+    },
+    async start() {
+      if (current) return;
+      current = await startSyncServer({
+        store: new SqliteStore({ path: sqlitePath }),
+        log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+        jwtSecret: TEST_SECRET,
+        corsOrigins: ['http://localhost:3000'],
+        port,
+        host: '127.0.0.1',
+      });
+    },
+    async dispose() {
+      await current?.close();
+      current = null;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
