@@ -164,6 +164,28 @@ export function findForbiddenKey(value: unknown, depth = 0): string | null {
   return null;
 }
 
+/** A lone UTF-16 surrogate: with the `u` flag a proper pair is one code point and does not match. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Finds a string (key or value) that is not well-formed Unicode: a lone surrogate cannot be encoded
+ * as UTF-8, so SQLite's text columns and MongoDB's BSON would store something else than was
+ * acknowledged. Returns the path of the first one, or null. Depth is bounded by the key scan,
+ * which runs first; `shallow` looks at the top level only.
+ */
+export function findIllFormedString(value: unknown, shallow = false, path = 'payload'): string | null {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const key of Object.keys(value)) {
+    const where = path === 'payload' ? key : `${path}.${key}`;
+    if (LONE_SURROGATE.test(key)) return where;
+    const child = (value as Record<string, unknown>)[key];
+    const found = shallow ? (typeof child === 'string' && LONE_SURROGATE.test(child) ? where : null) : findIllFormedString(child, false, where);
+    if (found) return found;
+  }
+  return null;
+}
+
 function findForbiddenTopLevelKey(value: unknown): string | null {
   if (value === null || typeof value !== 'object') return null;
   const key = Object.keys(value).find((k) => FORBIDDEN_KEYS.has(k) || k.startsWith('$'));
@@ -189,6 +211,8 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCo
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, options: { shallow?: boolean } = {}): ParseResult<T> {
   const forbidden = options.shallow ? findForbiddenTopLevelKey(input) : findForbiddenKey(input);
   if (forbidden) return { ok: false, code: 'FORBIDDEN_KEY', message: forbidden };
+  const illFormed = findIllFormedString(input, options.shallow);
+  if (illFormed) return { ok: false, code: 'VALIDATION_FAILED', message: `${illFormed}: must be well-formed Unicode (no lone surrogates)` };
   const parsed = schema.safeParse(input);
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, ...describeZodError(parsed.error) };

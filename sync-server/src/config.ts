@@ -14,6 +14,7 @@ const envSchema = z.object({
   RATE_LIMIT_HTTP_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_SOCKET_EVENTS_PER_SECOND: z.coerce.number().int().min(1).default(100),
   MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).default(20),
+  TRUST_PROXY: z.string().optional(),
   MONGODB_URI: z.string().regex(/^(mongodb(\+srv)?:\/\/.*)?$/, 'must be a mongodb:// or mongodb+srv:// URI').optional(),
   REDIS_URL: z.string().regex(/^(rediss?:\/\/.*)?$/, 'must be a redis:// or rediss:// URL').optional(),
 });
@@ -36,6 +37,12 @@ export interface Config {
   /** Production store (a replica set); unset: the embedded SQLite file. */
   mongodbUri: string | undefined;
   rateLimits: { httpRequestsPerMinute: number; socketEventsPerSecond: number; socketsPerUser: number };
+  /**
+   * Express's `trust proxy`: which proxies' X-Forwarded-For names the client. Unset: none (the
+   * per-IP limit keys on the socket address). Behind a load balancer every request would share its
+   * address, so set the hop count (`1`) or the proxies' addresses/subnets.
+   */
+  trustProxy: boolean | number | string;
 }
 
 export class ConfigError extends Error {
@@ -70,10 +77,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemoUsers: e.SEED_DEMO_USERS ? e.SEED_DEMO_USERS === 'true' : e.NODE_ENV !== 'production',
     redisUrl: e.REDIS_URL || undefined,
     mongodbUri: e.MONGODB_URI || undefined,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
     rateLimits: {
       httpRequestsPerMinute: e.RATE_LIMIT_HTTP_PER_MINUTE,
       socketEventsPerSecond: e.RATE_LIMIT_SOCKET_EVENTS_PER_SECOND,
       socketsPerUser: e.MAX_SOCKETS_PER_USER,
     },
   };
+}
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  const v = value?.trim() ?? '';
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  return /^\d+$/.test(v) ? Number(v) : v;
 }

@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     host: config.host,
     redisUrl: config.redisUrl,
     rateLimits: config.rateLimits,
+    trustProxy: config.trustProxy,
   });
   if (config.seedDemoUsers) await seedDemoUsers(store, server.accounts, server.messaging, log);
 

@@ -34,6 +34,8 @@ export interface SyncServerOptions {
   /** Grace period, typing expiry and throttle (tests shorten them), or a presence store. */
   presence?: PresenceOptions;
   rateLimits?: Partial<RateLimitOptions>;
+  /** Express's `trust proxy` (see Config.trustProxy); default false. */
+  trustProxy?: boolean | number | string;
 }
 
 export interface RunningServer {
@@ -59,7 +61,8 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   const inFlight = new InFlight();
   const io: SyncServer = new Server({
     cors: { origin: corsOrigin(options.corsOrigins), credentials: true },
-    // A full push batch of maximum-size messages fits; anything larger is cut at the frame.
+    // 200 rows of 8 KiB: a full batch of ordinary messages fits; anything larger is cut at the
+    // frame. Rows can be far larger (long attachment URLs, escaped text): see docs/risks.md §11.
     maxHttpBufferSize: LIMITS.pushMaxRows * 8 * 1024,
     pingInterval: 10_000,
     pingTimeout: 5_000,
@@ -78,6 +81,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     limits,
     jwtSecret: options.jwtSecret,
     corsOrigins: options.corsOrigins,
+    trustProxy: options.trustProxy ?? false,
     health: {
       store: () => store.ping(),
       ...(redis ? { redis: () => redis.ping() } : {}),

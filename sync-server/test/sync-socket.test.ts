@@ -121,6 +121,20 @@ describe('idempotency and conflicts', () => {
     close();
   });
 
+  it('a burst of concurrent pushes into one conversation commits every row (no retries run out)', async () => {
+    const { a, b, conversationId, close } = await threeUsers(server);
+    const messages = Array.from({ length: 30 }, (_, i) => draftMessage(conversationId, i % 2 ? a.id : b.id, i % 2 ? b.id : a.id, `burst ${i}`));
+    const acks = await Promise.all(
+      messages.map((m) => push(m.sender === a.id ? a.socket : b.socket, { collection: 'messages', rows: [{ newDocumentState: m }] })),
+    );
+    expect(acks.filter((ack) => ack.error || ack.rejected.length > 0)).toEqual([]);
+    const stored = (await pullAll(a.socket, 'messages')).documents;
+    expect(stored).toHaveLength(30);
+    const conv = (await pullAll(a.socket, 'conversations')).documents[0];
+    expect(conv.unreadCount[a.id] + conv.unreadCount[b.id]).toBe(30);
+    close();
+  });
+
   it('a quick second edit, pushed with the client copy as assumed master, is not lost', async () => {
     const { a, b, conversationId, close } = await threeUsers(server);
     const m = draftMessage(conversationId, a.id, b.id, 'first');

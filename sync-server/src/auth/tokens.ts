@@ -1,4 +1,4 @@
-import { USER_ID_PATTERN } from '@fetchwork/shared-schema';
+import { userIdSchema } from '@fetchwork/shared-schema';
 import jwt from 'jsonwebtoken';
 
 export interface AuthUser {
@@ -26,7 +26,8 @@ export function verifyToken(token: string | undefined | null, secret: string): V
   if (typeof payload !== 'object' || payload === null) return { ok: false, reason: 'invalid' };
   const rawId = payload.userId ?? payload.id ?? payload.sub;
   const id = typeof rawId === 'string' ? rawId : null;
-  if (!id || !USER_ID_PATTERN.test(id)) return { ok: false, reason: 'invalid' };
+  // The same id rule as every payload: id-shaped and not an object-reserved name (`__proto__`).
+  if (!id || !userIdSchema.safeParse(id).success) return { ok: false, reason: 'invalid' };
   const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v.slice(0, 100) : null);
   return {
     ok: true,

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { errorBody } from '@fetchwork/shared-schema';
 import cors from 'cors';
 import express from 'express';
@@ -23,6 +24,8 @@ export interface AppDeps {
   accounts: AccountService;
   jwtSecret: string;
   corsOrigins: string[];
+  /** Express's `trust proxy`: whose X-Forwarded-For is believed (the per-IP limit keys on req.ip). */
+  trustProxy?: boolean | number | string;
 }
 
 export function corsOrigin(origins: string[]): cors.CorsOptions['origin'] {
@@ -33,6 +36,7 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('trust proxy', deps.trustProxy ?? false);
   // The API is called from another origin (the app on :3000 or a static host).
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
   app.use(cors({ origin: corsOrigin(deps.corsOrigins), credentials: true }));
@@ -41,7 +45,8 @@ export function createApp(deps: AppDeps): express.Express {
       logger: deps.log,
       customProps: (req) => ({ userId: (req as express.Request).user?.id }),
       serializers: {
-        req: (req) => ({ id: req.id, method: req.method, url: req.url }),
+        // The path only: a query string can carry message text (`/search?q=`), which logs never hold.
+        req: (req) => ({ id: req.id, method: req.method, url: String(req.url ?? '').split('?')[0] }),
         res: (res) => ({ statusCode: res.statusCode }),
       },
     }),
@@ -53,7 +58,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('Retry-After', String(wait));
     res.status(429).json(errorBody('RATE_LIMITED', 'too many requests; slow down'));
   });
-  app.use(express.json({ limit: '256kb' }));
+  app.use(express.json({ limit: '256kb', verify: requireUtf8 }));
 
   app.get('/health', async (_req, res) => {
     const checks = Object.fromEntries(
@@ -77,8 +82,22 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use('/api/auth', authRouter(deps.accounts));
   app.use('/api/messages', requireAuth(deps.jwtSecret), messagesRouter(deps.messaging));
+  // Express's own 404 is an HTML page; every answer of this API is JSON.
+  app.use((_req, res) => {
+    res.status(404).json(errorBody('NOT_FOUND', 'no such route'));
+  });
   app.use(errorHandler(deps.log));
   return app;
+}
+
+/**
+ * JSON must be UTF-8 (RFC 8259). Without this check the decoder would turn invalid bytes into
+ * U+FFFD and store text the client never sent.
+ */
+function requireUtf8(_req: unknown, _res: unknown, body: Buffer, encoding: string): void {
+  if (encoding.toLowerCase() === 'utf-8' && !isUtf8(body)) {
+    throw Object.assign(new Error('request body is not valid UTF-8'), { status: 400, type: 'encoding.invalid' });
+  }
 }
 
 function withTimeout(work: Promise<void>, ms: number): Promise<void> {

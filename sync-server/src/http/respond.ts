@@ -30,10 +30,19 @@ export function errorHandler(log: Logger) {
       return;
     }
     if (status >= 400 && status < 500) {
-      res.status(400).json(errorBody('VALIDATION_FAILED', 'request body is not valid JSON'));
+      const type = (err as { type?: unknown }).type;
+      const message =
+        type === 'entity.parse.failed'
+          ? 'request body is not valid JSON'
+          : type === 'encoding.invalid'
+            ? 'request body is not valid UTF-8'
+            : status === 415
+              ? 'unsupported content encoding or charset'
+              : 'malformed request';
+      res.status(400).json(errorBody('VALIDATION_FAILED', message));
       return;
     }
-    log.error({ err, url: req.originalUrl }, 'request failed');
+    log.error({ err, url: req.originalUrl.split('?')[0] }, 'request failed');
     res.status(500).json(errorBody('INTERNAL', 'the server could not handle this request'));
   };
 }

@@ -1,13 +1,21 @@
-import { errorBody } from '@fetchwork/shared-schema';
+import { type ClientToServerEvents, errorBody } from '@fetchwork/shared-schema';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import type { RateLimits } from './rate-limits';
 import type { SyncServer } from './types';
 
+const CLIENT_EVENTS: ReadonlySet<unknown> = new Set([
+  'sync:pull',
+  'sync:push',
+  'typing:start',
+  'typing:stop',
+] satisfies (keyof ClientToServerEvents)[]);
+
 /**
- * Per-user connection cap at the handshake and a per-socket event rate. An event over the rate
- * is answered in its ack with RATE_LIMITED (RxDB retries it later) and never reaches a handler,
- * so a flooding client slows only itself.
+ * Per-user connection cap at the handshake, a per-socket event rate and the event shape. An
+ * event over the rate is answered in its ack with RATE_LIMITED (RxDB retries it later) and never
+ * reaches a handler, so a flooding client slows only itself; so is an event that is not one of
+ * the client events with exactly one payload (VALIDATION_FAILED).
  */
 export function installSocketLimits(io: SyncServer, limits: RateLimits, metrics: Metrics, log: Logger): void {
   io.use((socket, next) => {
@@ -23,15 +31,33 @@ export function installSocketLimits(io: SyncServer, limits: RateLimits, metrics:
   });
 
   io.on('connection', (socket) => {
+    // Cut already (a token that expired during the handshake): its disconnect has fired.
+    if (socket.disconnected) return;
     metrics.connectedSockets.inc();
     socket.once('disconnect', () => metrics.connectedSockets.dec());
     socket.use((packet, next) => {
       limits.allowSocketEvent(socket.id).then(
         (allowed) => {
-          if (allowed) return next();
-          metrics.rateLimited.inc({ scope: 'socket' });
-          const ack = packet[packet.length - 1];
-          if (typeof ack === 'function') ack(errorBody('RATE_LIMITED', 'too many events; slow down'));
+          const last = packet[packet.length - 1];
+          const ack = typeof last === 'function' ? (last as (answer: unknown) => void) : null;
+          if (!allowed) {
+            metrics.rateLimited.inc({ scope: 'socket' });
+            ack?.(errorBody('RATE_LIMITED', 'too many events; slow down'));
+            return;
+          }
+          // Every client event is `[name, payload, ack?]`. Anything else (an unknown name, no
+          // payload, extra arguments) is answered here when it has an ack instead of hanging the
+          // caller until its timeout, and never reaches a handler.
+          const payloads = packet.length - 1 - (ack ? 1 : 0);
+          if (!CLIENT_EVENTS.has(packet[0])) {
+            ack?.(errorBody('VALIDATION_FAILED', 'unknown event'));
+            return;
+          }
+          if (payloads !== 1) {
+            ack?.(errorBody('VALIDATION_FAILED', 'an event carries exactly one payload, then its ack'));
+            return;
+          }
+          next();
         },
         (err) => next(err instanceof Error ? err : new Error(String(err))),
       );

@@ -23,6 +23,7 @@ import { type CommitResult, StaleWriteError, type SyncStore, type WriteOp } from
 import type { ChangeBus } from './change-bus';
 import { decideConversationWrite } from './conversation-rules';
 import type { Decision } from './decision';
+import { KeyedMutex } from './keyed-mutex';
 import { decideMessageWrite, unreadDelta } from './message-rules';
 
 const MAX_ATTEMPTS = 8;
@@ -54,6 +55,8 @@ export function assertCollection(name: unknown): CollectionName {
  * throws, because RxDB retries an erroring push batch forever.
  */
 export class SyncService {
+  private readonly locks = new KeyedMutex();
+
   constructor(
     private readonly store: SyncStore,
     private readonly bus: ChangeBus,
@@ -121,61 +124,97 @@ export class SyncService {
   }
 
   private async pushMessages(user: AuthUser, rows: ParsedRow<MessageDoc>[], started: number): Promise<PushOutcome<'messages'>> {
-    return this.withRetries(async (now) => {
-      const current = byId(await this.store.getDocs('messages', rows.map((r) => r.id)));
-      const convIds = rows.map((r) => current.get(r.id)?.conversation ?? r.proposed.conversation);
-      const conversations = byId(await this.store.getDocs('conversations', convIds));
-      const decisions = rows.map((r) =>
-        decideMessageWrite({
-          user,
-          assumed: r.assumed,
-          proposed: r.proposed,
-          current: current.get(r.id) ?? null,
-          conversation: conversations.get(current.get(r.id)?.conversation ?? r.proposed.conversation) ?? null,
-          now,
-        }),
-      );
-      const ops: WriteOp[] = [];
-      const touched = new Map<string, ConversationDoc>();
-      decisions.forEach((d, i) => {
-        if (d.kind !== 'write') return;
-        const before = current.get(rows[i]!.id) ?? null;
-        const conv = conversations.get(d.next.conversation);
-        if (!conv) throw new Error(`conversation ${d.next.conversation} vanished`);
-        const next = touched.get(conv.id) ?? { ...conv, unreadCount: { ...conv.unreadCount } };
-        if (!before) {
-          next.lastMessage = d.next.id;
-          next.lastActivity = now;
-        }
-        const delta = unreadDelta(before, d.next);
-        if (delta !== 0) next.unreadCount[d.next.recipient] = Math.max(0, (next.unreadCount[d.next.recipient] ?? 0) + delta);
-        next.updatedAt = now;
-        touched.set(conv.id, next);
-        ops.push({ collection: 'messages', doc: d.next, expectedSeq: before?.seq ?? null, audience: [d.next.sender, d.next.recipient] });
-      });
-      for (const conv of touched.values()) {
-        ops.push({ collection: 'conversations', doc: conv, expectedSeq: conversations.get(conv.id)!.seq, audience: conv.participants });
-      }
-      return { decisions, rowIds: rows.map((r) => r.id), ops };
-    }, 'messages', started);
+    const keys = rows.map((r) => r.proposed.conversation);
+    return this.locks.runExclusive(keys, () =>
+      this.withRetries(
+        async (now) => {
+          const current = byId(
+            await this.store.getDocs(
+              'messages',
+              rows.map((r) => r.id),
+            ),
+          );
+          const convIds = rows.map((r) => current.get(r.id)?.conversation ?? r.proposed.conversation);
+          const conversations = byId(await this.store.getDocs('conversations', convIds));
+          const decisions = rows.map((r) =>
+            decideMessageWrite({
+              user,
+              assumed: r.assumed,
+              proposed: r.proposed,
+              current: current.get(r.id) ?? null,
+              conversation: conversations.get(current.get(r.id)?.conversation ?? r.proposed.conversation) ?? null,
+              now,
+            }),
+          );
+          const ops: WriteOp[] = [];
+          const touched = new Map<string, ConversationDoc>();
+          decisions.forEach((d, i) => {
+            if (d.kind !== 'write') return;
+            const before = current.get(rows[i]!.id) ?? null;
+            const conv = conversations.get(d.next.conversation);
+            if (!conv) throw new Error(`conversation ${d.next.conversation} vanished`);
+            const next = touched.get(conv.id) ?? { ...conv, unreadCount: { ...conv.unreadCount } };
+            if (!before) {
+              next.lastMessage = d.next.id;
+              next.lastActivity = now;
+            }
+            const delta = unreadDelta(before, d.next);
+            if (delta !== 0) next.unreadCount[d.next.recipient] = Math.max(0, (next.unreadCount[d.next.recipient] ?? 0) + delta);
+            next.updatedAt = now;
+            touched.set(conv.id, next);
+            ops.push({
+              collection: 'messages',
+              doc: d.next,
+              expectedSeq: before?.seq ?? null,
+              audience: [d.next.sender, d.next.recipient],
+            });
+          });
+          for (const conv of touched.values()) {
+            ops.push({ collection: 'conversations', doc: conv, expectedSeq: conversations.get(conv.id)!.seq, audience: conv.participants });
+          }
+          return { decisions, rowIds: rows.map((r) => r.id), ops };
+        },
+        'messages',
+        started,
+      ),
+    );
   }
 
-  private async pushConversations(user: AuthUser, rows: ParsedRow<ConversationDoc>[], started: number): Promise<PushOutcome<'conversations'>> {
+  private async pushConversations(
+    user: AuthUser,
+    rows: ParsedRow<ConversationDoc>[],
+    started: number,
+  ): Promise<PushOutcome<'conversations'>> {
     const userIds = [...new Set(rows.flatMap((r) => r.proposed.participants))];
-    const names = Object.fromEntries(
-      (await this.store.getUsers(userIds)).flatMap((u) => (u.name ? [[u.id, u.name]] : [])),
-    ) as Record<string, string>;
-    return this.withRetries(async (now) => {
-      const current = byId(await this.store.getDocs('conversations', rows.map((r) => r.id)));
-      const decisions = rows.map((r) =>
-        decideConversationWrite({ user, assumed: r.assumed, proposed: r.proposed, current: current.get(r.id) ?? null, now, names }),
-      );
-      const ops: WriteOp[] = [];
-      for (const d of decisions) {
-        if (d.kind === 'write') ops.push({ collection: 'conversations', doc: d.next, expectedSeq: null, audience: d.next.participants });
-      }
-      return { decisions, rowIds: rows.map((r) => r.id), ops };
-    }, 'conversations', started);
+    const names = Object.fromEntries((await this.store.getUsers(userIds)).flatMap((u) => (u.name ? [[u.id, u.name]] : []))) as Record<
+      string,
+      string
+    >;
+    return this.locks.runExclusive(
+      rows.map((r) => r.id),
+      () =>
+        this.withRetries(
+          async (now) => {
+            const current = byId(
+              await this.store.getDocs(
+                'conversations',
+                rows.map((r) => r.id),
+              ),
+            );
+            const decisions = rows.map((r) =>
+              decideConversationWrite({ user, assumed: r.assumed, proposed: r.proposed, current: current.get(r.id) ?? null, now, names }),
+            );
+            const ops: WriteOp[] = [];
+            for (const d of decisions) {
+              if (d.kind === 'write')
+                ops.push({ collection: 'conversations', doc: d.next, expectedSeq: null, audience: d.next.participants });
+            }
+            return { decisions, rowIds: rows.map((r) => r.id), ops };
+          },
+          'conversations',
+          started,
+        ),
+    );
   }
 
   /** Decide and commit; on a lost compare-and-set race, read again and decide again. */
