@@ -441,3 +441,44 @@ describe('parseInput never throws on hostile input', () => {
     );
   });
 });
+
+describe('parseInput: strings must be well-formed Unicode', () => {
+  const send = (content: string) => parseInput(sendMessageBodySchema, { content });
+
+  it('accepts surrogate pairs (emoji, astral letters)', () => {
+    expectOk(send('ok \ud83d\ude00 𝔥𝔢𝔩𝔩𝔬'));
+  });
+
+  it('refuses a lone surrogate in a value, in a key, at any depth, naming where', () => {
+    for (const lone of ['\ud800', 'x\udbff', '\udc00y', 'a\ude00\ud83d']) {
+      const result = send(`hi ${lone}`);
+      expectCode(result, 'VALIDATION_FAILED');
+      if (!result.ok) expect(result.message).toMatch(/^content: must be well-formed Unicode/);
+    }
+    expectCode(parseInput(sendMessageBodySchema, { content: 'x', '\ud800': 1 }), 'VALIDATION_FAILED');
+    const row = { newDocumentState: { ...sentMessage(), attachments: [{ filename: '\udfff.png', url: 'https://a.example/x', size: 1, mimeType: 'image/png' }] } };
+    const result = parseInput(messagePushRowSchema, row);
+    expectCode(result, 'VALIDATION_FAILED');
+    if (!result.ok) expect(result.message).toMatch(/^newDocumentState\.attachments\.0\.filename:/);
+  });
+
+  it('shallow parsing looks at the top level only, so one row is refused on its own', () => {
+    const rows = [{ newDocumentState: { ...sentMessage(), content: '\ud800' } }];
+    expectOk(parseInput(pushRequestSchema, { collection: 'messages', rows }, { shallow: true }));
+    expectCode(parseInput(pushRequestSchema, { collection: '\ud800', rows }, { shallow: true }), 'VALIDATION_FAILED');
+  });
+
+  it('any string with a lone surrogate inserted is refused, any well-formed one passes the scan', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.nat(), fc.integer({ min: 0xd800, max: 0xdfff }), (text, at, unit) => {
+        expectOk(send(text.slice(0, LIMITS.contentMaxLength)));
+        const i = Math.min(at, text.length);
+        const lone = String.fromCharCode(unit);
+        // Keep it lone: never next to a unit it would pair with.
+        const broken = `${text.slice(0, i)} ${lone} ${text.slice(i)}`;
+        expectCode(send(broken), 'VALIDATION_FAILED');
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+});
