@@ -4,6 +4,7 @@ import {
   collectConsoleErrors,
   inboxReady,
   launchBrowser,
+  launchFreezableBrowser,
   messageBubble,
   newContext,
   openAs,
@@ -105,6 +106,83 @@ describe('several tabs of one user', () => {
       expect(pageErrors(follower)).toEqual([]);
     } finally {
       await context.close();
+      await b.context.close();
+    }
+  });
+
+  it('freezing the leader hands over, and the frozen tab rejoins as a follower when it resumes', async () => {
+    const t = Math.random().toString(36).slice(2, 7);
+    const alice = await registerUser(apiUrl, `Alice ${t}`);
+    const bob = await registerUser(apiUrl, `Bob ${t}`);
+    await restSend(apiUrl, bob, alice, `Hello Alice ${t}`);
+    const b = await openAs(browser, appUrl, bob);
+    const own = await launchFreezableBrowser();
+    try {
+      const tab1 = await own.context.newPage();
+      const tab1Sync = countSyncFrames(tab1);
+      collectConsoleErrors(tab1);
+      await tab1.goto(appUrl);
+      await signIn(tab1, alice);
+      const tab2 = await own.context.newPage();
+      const tab2Sync = countSyncFrames(tab2);
+      collectConsoleErrors(tab2);
+      await tab2.goto(appUrl);
+      await inboxReady(tab2);
+      await expect.poll(async () => [await isLeader(tab1), await isLeader(tab2)].filter(Boolean).length, { timeout: 30_000 }).toBe(1);
+      const [leader, follower, leaderSync, followerSync] = (await isLeader(tab1))
+        ? [tab1, tab2, tab1Sync, tab2Sync]
+        : [tab2, tab1, tab2Sync, tab1Sync];
+      // Tabs of one window, as a person has them: only the one in front is visible (and renders).
+      await leader.bringToFront();
+      await openConversation(leader, bob.name);
+      await follower.bringToFront();
+      await openConversation(follower, bob.name);
+      await openConversation(b.page, alice.name);
+      // Freeze the leader while its replication is idle: the read receipt for Bob's message has
+      // gone out and come back. (Chrome's own freezing spares a page that holds a Web Lock or an
+      // IndexedDB lock another tab waits for; CDP freezes regardless, mid-transaction included.)
+      await waitForStatus(messageBubble(b.page, `Hello Alice ${t}`), 'read');
+      await leader.waitForTimeout(1000);
+
+      // What Chromium does to a background tab after a while, and what the Page Lifecycle API
+      // announces; the leader is the hidden tab now.
+      const lifecycle = await own.context.newCDPSession(leader);
+      await lifecycle.send('Page.setWebLifecycleState', { state: 'frozen' });
+      const frozenSync = leaderSync.count;
+      await follower.locator('.sidebar-footer[data-leader="true"]').waitFor();
+      await send(b.page, `While the first tab is frozen ${t}`);
+      await messageBubble(follower, `While the first tab is frozen ${t}`).waitFor();
+      expect(followerSync.count).toBeGreaterThan(0);
+      expect(leaderSync.count).toBe(frozenSync);
+      // Only this much happens while the page is frozen: Chromium still delivers BroadcastChannel
+      // messages to a frozen page, so RxDB there answers the new leader's writes with IndexedDB
+      // reads that cannot complete until it resumes, and the new leader's next writes to that
+      // store wait behind them.
+
+      // Resumed, it reads the shared replica, and stands in the election again without taking
+      // over; the new leader keeps replicating, from the background.
+      await lifecycle.send('Page.setWebLifecycleState', { state: 'active' });
+      const fromFollower = await send(follower, `Sent by the new leader ${t}`);
+      await messageBubble(b.page, `Sent by the new leader ${t}`).waitFor();
+      await waitForStatus(fromFollower, 'read');
+      await leader.bringToFront();
+      await messageBubble(leader, `Sent by the new leader ${t}`).waitFor();
+      await leader.locator('.sidebar-footer[data-leader="false"]').waitFor();
+      const resumedSync = leaderSync.count;
+      await send(b.page, `After the resume ${t}`);
+      await messageBubble(leader, `After the resume ${t}`).waitFor();
+      expect(await isLeader(follower)).toBe(true);
+      expect(leaderSync.count).toBe(resumedSync);
+
+      // It is a candidate again: when the tab that took over closes, it leads.
+      await follower.close({ runBeforeUnload: true });
+      await leader.locator('.sidebar-footer[data-leader="true"]').waitFor();
+      await send(b.page, `Back to the first tab ${t}`);
+      await messageBubble(leader, `Back to the first tab ${t}`).waitFor();
+      expect(leaderSync.count).toBeGreaterThan(resumedSync);
+      expect(pageErrors(leader)).toEqual([]);
+    } finally {
+      await own.close();
       await b.context.close();
     }
   });

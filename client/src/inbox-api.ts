@@ -7,16 +7,40 @@ import type { Observable } from 'rxjs';
  * hooks and call these commands, all of which act on the local replica first.
  */
 
+/**
+ * What this tab's connection banner shows. The status is this tab's own socket; the counts are
+ * the browser's (shared replica and outbox), so every tab shows the same number.
+ *
+ * `pendingWrites` is the number of the signed-in user's messages with a write the server has not
+ * confirmed: a new message, an edit or a delete, counted once per message however often it was
+ * changed. It is what "N messages will be sent" promises. Receipts (delivered, read) and new
+ * conversations also wait in the outbox and are sent the same way, but are not counted: they are
+ * not something the user wrote, and a device that received many messages while offline would
+ * otherwise announce hundreds of unsent changes.
+ */
 export type ConnectionState =
-  /** The browser is offline or the server cannot be reached; writes queue locally. */
+  /**
+   * Not connected and not trying right now: the browser reports offline (it stays so until the
+   * browser is online again, whatever socket.io retries meanwhile), or the last attempt failed
+   * and the next one waits for its backoff.
+   */
   | { status: 'offline'; pendingWrites: number }
-  /** (Re)connecting to the server, with the attempt number. */
+  /**
+   * An attempt to (re)connect is under way, and the browser does not report offline; `attempt`
+   * is socket.io's reconnect attempt (0 for the first connect and for an immediate one).
+   */
   | { status: 'connecting'; attempt: number; pendingWrites: number }
-  /** Connected and exchanging data: unsent writes and, on first sync, how far it got. */
+  /**
+   * Connected, with something still to exchange: `pendingWrites` > 0, or the very first sync of
+   * this replica is downloading (`initialSync`, known in the leader tab only).
+   */
   | { status: 'syncing'; pendingWrites: number; initialSync: { received: number; done: boolean } | null }
-  /** Connected, nothing left to send or receive. */
+  /** Connected and none of the user's messages left to send (receipts may still be on their way). */
   | { status: 'online'; pendingWrites: 0 }
-  /** Replication stopped; `unauthorized` means the user must sign in again (local data is kept). */
+  /**
+   * The socket stopped and will not retry by itself: `unauthorized` (the handshake was refused;
+   * sign in again, local data is kept, then `reconnect()`) or `closed` (the inbox was closed).
+   */
   | { status: 'error'; reason: 'unauthorized' | (string & {}); pendingWrites: number };
 
 /** Derived per message: pending → sent → delivered → read, or failed (permanently refused). */
@@ -77,6 +101,8 @@ export interface Inbox extends InboxCommands {
   messages$(conversationId: string, limit: number): Observable<MessageView[]>;
   totalUnread$(): Observable<number>;
   search(query: string, limit?: number): Promise<SearchHit[]>;
+  /** The same search, answered again whenever the replica changes (debounced), for results on screen. */
+  search$(query: string, limit?: number): Observable<SearchHit[]>;
   /** Presence and typing (filled by the presence work; empty until then). */
   online$(userId: string): Observable<boolean>;
   typingUsers$(conversationId: string): Observable<string[]>;

@@ -1,6 +1,6 @@
-import { BehaviorSubject, firstValueFrom, of } from 'rxjs';
+import { BehaviorSubject, firstValueFrom, of, Subject } from 'rxjs';
 import { describe, expect, test } from 'vitest';
-import { createObservableStore } from '../src/hooks/observable-store';
+import { createObservableStore, createSwitchingStore } from '../src/hooks/observable-store';
 import { connectionState$ } from '../src/inbox/connection-state';
 import type { SocketStatus } from '../src/sync/socket';
 
@@ -40,5 +40,33 @@ describe('observable store (what the hooks read)', () => {
     expect(source.observed).toBe(true);
     off2();
     expect(source.observed).toBe(false);
+  });
+});
+
+describe('switching store (what useMessageWindow reads)', () => {
+  test('a new limit keeps the last answer until its own arrives, and the old query is dropped at once', () => {
+    const queries = new Map<number, Subject<string[]>>();
+    const store = createSwitchingStore((limit: number) => {
+      const q = new Subject<string[]>();
+      queries.set(limit, q);
+      return q;
+    });
+    store.select(100);
+    const off = store.subscribe(() => undefined);
+    expect(store.getSnapshot()).toBeUndefined();
+    queries.get(100)!.next(['m1', 'm2']);
+    const first = store.getSnapshot();
+    expect(first).toEqual({ key: 100, value: ['m1', 'm2'] });
+
+    store.select(200);
+    expect(store.getSnapshot()).toBe(first);
+    expect(queries.get(100)!.observed).toBe(false);
+    queries.get(200)!.next(['m0', 'm1', 'm2']);
+    expect(store.getSnapshot()).toEqual({ key: 200, value: ['m0', 'm1', 'm2'] });
+
+    store.select(200);
+    expect([...queries.keys()]).toEqual([100, 200]);
+    off();
+    expect(queries.get(200)!.observed).toBe(false);
   });
 });

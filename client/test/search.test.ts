@@ -75,3 +75,36 @@ test('messages received from the server are searchable on the receiving device',
   const [hit] = await b.search('alice tracking');
   expect(hit?.message.mine).toBe(false);
 });
+
+test('search$ answers again when the replica changes, once per burst of changes', async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  const a = await openDevice(server.url, alice);
+  const b = await openDevice(server.url, bob);
+  const conv = await a.createConversation(bob.id);
+  await a.sendMessage(conv, 'nothing to find here');
+  await until(b.messages$(conv, 10), (ms) => ms.length === 1, 'B has the first message');
+
+  const answers: string[][] = [];
+  const sub = b.search$('pineapple').subscribe((hits) => answers.push(hits.map((h) => h.message.content)));
+  try {
+    await waitFor(async () => answers.length === 1, 'the first answer');
+    expect(answers[0]).toEqual([]);
+
+    const sent = await a.sendMessage(conv, 'pineapple delivery at noon');
+    await waitFor(async () => answers.at(-1)?.length === 1, 'the arriving message joins the results');
+    expect(answers.at(-1)).toEqual(['pineapple delivery at noon']);
+
+    // 20 arrivals, each also marked delivered: 40 writes to the replica in a burst.
+    const before = answers.length;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => a.sendMessage(conv, `filler ${i}`)));
+    await until(b.messages$(conv, 30), (ms) => ms.length === 22 && ms.every((m) => m.deliveredAt !== null), 'B has them all');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(answers.length - before).toBeLessThan(6);
+
+    await a.editMessage(sent.id, 'mango delivery at noon');
+    await waitFor(async () => answers.at(-1)?.length === 0, 'an edit that no longer matches leaves the results');
+  } finally {
+    sub.unsubscribe();
+  }
+});

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mergeMessage, messageConflictHandler } from '../src/conflict/message-conflict';
+import { mergeMessage, messageConflictHandler, sameClientMessageState } from '../src/conflict/message-conflict';
 import { MESSAGE_SERVER_FIELDS } from '../src/documents';
 import { wireMessageSchema } from '../src/validators';
 import {
@@ -146,6 +146,62 @@ describe('mergeMessage: idempotent', () => {
   });
 });
 
+describe('mergeMessage: a copy that says nothing new resolves to the master exactly', () => {
+  /**
+   * The server answers a pushed copy that equals its stored state on every client-controlled
+   * field but differs in any other (a stale retry, a copy carrying the client's own clock) with
+   * the stored state as a conflict. Unless the merge then gives the master exactly, the resolved
+   * copy is pushed again, answered again, forever: a push storm that also holds back the
+   * replica's downstream (found by the chaos harness, seed 2).
+   */
+  const sameStateArb = fc
+    .tuple(consistentMessageArb, serverFieldsArb, fc.tuple(isoDateArb, isoDateArb, isoDateArb, isoDateArb), fc.boolean())
+    .map(([stored, server, [t1, t2, t3, t4], localEditMark]) => {
+      // The server's own shape of a deleted message: no text, no attachments, no edit mark.
+      // (and read implies delivered, as the server stores it).
+      const canonical: WireMessage = { ...stored, deliveredAt: stored.deliveredAt ?? stored.readAt };
+      const master: WireMessage = stored.isDeleted
+        ? { ...canonical, content: '', attachments: [], isEdited: false, editedAt: null }
+        : canonical;
+      const retime = (t: string | null, other: string) => (t === null ? null : other);
+      const local: WireMessage = {
+        ...master,
+        ...server,
+        readAt: retime(master.readAt, t1),
+        deliveredAt: retime(master.deliveredAt, t2),
+        editedAt: retime(master.editedAt, t3),
+        deletedAt: retime(master.deletedAt, t4),
+        // A device that edited and then learnt of the delete keeps its own edit mark.
+        ...(master.isDeleted && localEditMark ? { isEdited: true, editedAt: t3 } : {}),
+      };
+      return { master, local };
+    });
+
+  it('same client-controlled state, other times and server fields: the result is the master', () => {
+    fc.assert(
+      fc.property(sameStateArb, ({ master, local }) => {
+        expect(sameClientMessageState(local, master)).toBe(true);
+        expect(mergeMessage(master, local)).toStrictEqual(master);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('an edit that lost to a delete on another device resolves to the deleted master', () => {
+    const master = sentMessage({
+      isDeleted: true,
+      deletedAt: '2024-05-01T10:10:00.000Z',
+      content: '',
+      isRead: true,
+      readAt: '2024-05-01T10:11:00.000Z',
+      deliveredAt: '2024-05-01T10:09:00.000Z',
+    });
+    const local = { ...master, isEdited: true, editedAt: '2024-05-01T10:20:00.000Z' };
+    expect(mergeMessage(master, local)).toStrictEqual(master);
+    expect(mergeMessage(master, mergeMessage(master, local))).toStrictEqual(master);
+  });
+});
+
 describe('mergeMessage: receipts are monotonic', () => {
   it('isRead never goes from set to unset, whatever the inputs', () => {
     fc.assert(
@@ -247,13 +303,12 @@ describe('mergeMessage: delete is sticky', () => {
     );
   });
 
-  it('keeps the earliest delete time of the sides that deleted (consistent documents)', () => {
+  it('keeps the master delete time once the master is deleted, else the local one (consistent documents)', () => {
+    // The server stamps deletedAt with its own clock; a local time only travels with a delete the master lacks.
     fc.assert(
       fc.property(consistentPairArb, ({ master, local }) => {
         fc.pre(master.isDeleted || local.isDeleted);
-        const times = [master, local].filter((m) => m.isDeleted).map((m) => m.deletedAt as string);
-        const earliest = times.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b));
-        expect(mergeMessage(master, local).deletedAt).toBe(earliest);
+        expect(mergeMessage(master, local).deletedAt).toBe(master.isDeleted ? master.deletedAt : local.deletedAt);
       }),
       { numRuns: NUM_RUNS },
     );
@@ -298,10 +353,11 @@ describe('mergeMessage: server and identity fields come from the master', () => 
 });
 
 describe('mergeMessage: content is last-writer-wins by editedAt', () => {
-  it('the later edit wins content, attachments, isEdited and editedAt together', () => {
+  it('the later edit of a different text wins content, attachments, isEdited and editedAt together', () => {
     fc.assert(
       fc.property(consistentPairArb, ({ master: m, local: l }) => {
         fc.pre(m.editedAt !== l.editedAt);
+        fc.pre(m.content !== l.content || JSON.stringify(m.attachments) !== JSON.stringify(l.attachments));
         const master = { ...m, isDeleted: false, deletedAt: null };
         const local = { ...l, isDeleted: false, deletedAt: null };
         const winner = timeOf(local.editedAt) > timeOf(master.editedAt) ? local : master;
@@ -330,6 +386,17 @@ describe('mergeMessage: content is last-writer-wins by editedAt', () => {
         const tampered = { ...master, content, attachments };
         expect(mergeMessage(master, tampered)).toStrictEqual(mergeMessage(master, master));
         if (!master.isDeleted) expect(mergeMessage(master, tampered)).toStrictEqual(master);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('the same text keeps the master edit stamp, whatever the local edit time (the server stamps editedAt)', () => {
+    fc.assert(
+      fc.property(consistentPairArb, ({ master: m, local: l }) => {
+        const master = { ...m, isDeleted: false, deletedAt: null };
+        const local = { ...l, content: m.content, attachments: m.attachments, isDeleted: false, deletedAt: null };
+        expect(contentOf(mergeMessage(master, local))).toStrictEqual(contentOf(master));
       }),
       { numRuns: NUM_RUNS },
     );
@@ -375,7 +442,9 @@ describe('mergeMessage: concurrent edit by the sender and read by the recipient 
       const edited: WireMessage = { ...base, content: newContent, isEdited: true, editedAt };
       const read: WireMessage = { ...base, isRead: true, readAt, deliveredAt: readAt, seq: base.seq + 1, updatedAt: serverNow };
       return { edited, read };
-    });
+    })
+    // An edit changes the text (the client does not write an edit that leaves it as it was).
+    .filter(({ edited, read }) => edited.content !== read.content);
 
   it('sender local edit + recipient read on the master', () => {
     fc.assert(
@@ -466,7 +535,7 @@ describe('only canonical times reach the merge', () => {
     expect(wireMessageSchema.safeParse(doc).success).toBe(false);
   });
 
-  it('with canonical times the later edit wins and the earliest delete time is kept', () => {
+  it('with canonical times the later edit wins and the master delete time is kept', () => {
     const master = sentMessage({ content: 'later edit', isEdited: true, editedAt: '2024-05-01T10:00:00.500Z' });
     const local = sentMessage({ content: 'earlier edit', isEdited: true, editedAt: '2024-05-01T10:00:00.000Z' });
     expect(wireMessageSchema.safeParse(master).success && wireMessageSchema.safeParse(local).success).toBe(true);
@@ -474,6 +543,7 @@ describe('only canonical times reach the merge', () => {
     expect(mergeMessage(local, master).content).toBe('later edit');
     const d1 = sentMessage({ isDeleted: true, content: '', deletedAt: '2024-05-01T07:00:00.000Z' });
     const d2 = sentMessage({ isDeleted: true, content: '', deletedAt: '2024-05-01T10:00:00.000Z' });
-    expect(mergeMessage(d2, d1).deletedAt).toBe('2024-05-01T07:00:00.000Z');
+    expect(mergeMessage(d2, d1).deletedAt).toBe('2024-05-01T10:00:00.000Z');
+    expect(mergeMessage(d1, d2).deletedAt).toBe('2024-05-01T07:00:00.000Z');
   });
 });

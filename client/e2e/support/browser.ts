@@ -1,4 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page, type WebSocketRoute } from 'playwright-core';
 import { REPO_ROOT } from './sync-server';
@@ -22,6 +24,48 @@ export const UI_TIMEOUT = 30_000;
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/**
+ * A browser whose pages Chromium can hide and freeze. Playwright turns on focus emulation for
+ * every page of the contexts it creates, and an emulated page counts as captured, which keeps it
+ * visible: CDP's Page.setWebLifecycleState('frozen') is then ignored and no `freeze` event fires.
+ * So this Chromium is started here and attached to without Playwright's defaults, and its own
+ * default context is used (one profile, so its tabs share IndexedDB and Web Locks).
+ */
+export async function launchFreezableBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const profile = mkdtempSync(join(tmpdir(), 'fw-e2e-freeze-'));
+  const child = spawn(
+    process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    [...CHROMIUM_ARGS, '--remote-debugging-port=0', `--user-data-dir=${profile}`, '--window-size=1280,800', 'about:blank'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`chromium did not start:\n${err}`)), 30_000);
+    child.stderr?.on('data', (d) => {
+      err += d;
+      const found = /DevTools listening on (ws:\/\/\S+)/.exec(err);
+      if (found?.[1]) {
+        clearTimeout(timer);
+        resolve(found[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`chromium exited (${code}):\n${err}`)));
+  });
+  const browser = await chromium.connectOverCDP(endpoint, { noDefaults: true });
+  const context = browser.contexts()[0] as BrowserContext;
+  context.setDefaultTimeout(UI_TIMEOUT);
+  return {
+    context,
+    async close() {
+      await browser.close().catch(() => undefined);
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+    },
+  };
 }
 
 export interface TestUser {
@@ -237,4 +281,44 @@ const STATUS_ORDER = ['pending', 'sent', 'delivered', 'read'];
 export function isMonotonic(history: string[]): boolean {
   const ranks = history.map((s) => STATUS_ORDER.indexOf(s));
   return ranks.every((r, i) => r >= 0 && (i === 0 || r > (ranks[i - 1] as number)));
+}
+
+/** From the next page load on, records every connection state the banner shows (data-connection), in order. */
+export async function recordConnectionStates(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const log: string[] = [];
+    (window as unknown as { __connectionLog?: string[] }).__connectionLog = log;
+    const note = () => {
+      const state = document.querySelector('.banner')?.getAttribute('data-connection');
+      if (state && log[log.length - 1] !== state) log.push(state);
+    };
+    new MutationObserver(note).observe(document, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['data-connection'],
+    });
+  });
+}
+
+export async function connectionHistory(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __connectionLog?: string[] }).__connectionLog ?? []);
+}
+
+/**
+ * Watches the open message list: true once it showed messages and then none, which is what
+ * a list that empties while a wider page loads looks like (and loses its scroll position).
+ */
+export async function watchMessageListEmptying(page: Page): Promise<() => Promise<boolean>> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __listEmptied?: boolean };
+    w.__listEmptied = false;
+    let filled = false;
+    new MutationObserver(() => {
+      const count = document.querySelectorAll('.message-list .message').length;
+      if (count > 0) filled = true;
+      else if (filled && document.querySelector('.message-list')) w.__listEmptied = true;
+    }).observe(document.body, { subtree: true, childList: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { __listEmptied?: boolean }).__listEmptied === true);
 }

@@ -1,5 +1,4 @@
 import { addRxPlugin, createRxDatabase, type RxStorage } from 'rxdb';
-import { RxDBLeaderElectionPlugin } from 'rxdb/plugins/leader-election';
 import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { collectionCreators, type InboxDatabase } from './collections';
@@ -23,7 +22,6 @@ let devModeAdded = false;
 
 function addPlugins(devMode: DevModeKit | undefined): void {
   if (!basePluginsAdded) {
-    addRxPlugin(RxDBLeaderElectionPlugin);
     addRxPlugin(RxDBMigrationSchemaPlugin);
     basePluginsAdded = true;
   }

@@ -44,8 +44,9 @@ export class OutboxStore {
       .then((docs) => docs.map((d) => d.toJSON() as OutboxDoc));
   }
 
-  pendingCount$(): Observable<number> {
-    return this.col.find({ selector: { state: 'pending' } }).$.pipe(map((docs) => docs.length));
+  /** Ids of the documents of one collection with a write the server has not confirmed. */
+  pendingDocIds$(collection: CollectionName): Observable<string[]> {
+    return this.col.find({ selector: { state: 'pending', target: collection } }).$.pipe(map((docs) => docs.map((d) => d.docId)));
   }
 
   /** Ids of the documents of one collection with an entry (pending or failed). */

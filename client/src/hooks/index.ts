@@ -1,5 +1,13 @@
 export { InboxProvider, useInbox } from './inbox-context';
-export { useConnectionState, useConversations, useIsLeader, useMessages, useTotalUnread } from './use-inbox-data';
+export {
+  type MessageWindow,
+  useConnectionState,
+  useConversations,
+  useIsLeader,
+  useMessages,
+  useMessageWindow,
+  useTotalUnread,
+} from './use-inbox-data';
 export { useObservable } from './use-observable';
 export { type MessagePages, usePagedMessages } from './use-paged-messages';
 export { useOnline, useTyping } from './use-presence';

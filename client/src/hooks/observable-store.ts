@@ -1,4 +1,4 @@
-import type { Observable, Subscription } from 'rxjs';
+import { distinctUntilChanged, map, type Observable, ReplaySubject, type Subscription, switchMap } from 'rxjs';
 
 export interface ObservableStore<T> {
   subscribe(onChange: () => void): () => void;
@@ -35,4 +35,24 @@ export function createObservableStore<T>(source: Observable<T>, initial: T): Obs
     },
     getSnapshot: () => value,
   };
+}
+
+export interface SwitchingStore<K, T> extends ObservableStore<{ key: K; value: T } | undefined> {
+  /** Switches to `query(key)`; the snapshot keeps the previous answer until the new one arrives. */
+  select(key: K): void;
+}
+
+/**
+ * A store over `query(key)` for a key that changes (a page size): unlike a new store per key,
+ * which starts again from nothing, it keeps showing the last answer, tagged with the key it
+ * answers, until the query for the new key emits. The query of a key is dropped as soon as
+ * another is selected, so an old answer never arrives after a new one.
+ */
+export function createSwitchingStore<K, T>(query: (key: K) => Observable<T>): SwitchingStore<K, T> {
+  const keys = new ReplaySubject<K>(1);
+  const source = keys.pipe(
+    distinctUntilChanged(),
+    switchMap((key) => query(key).pipe(map((value) => ({ key, value })))),
+  );
+  return { ...createObservableStore<{ key: K; value: T } | undefined>(source, undefined), select: (key) => keys.next(key) };
 }

@@ -1,5 +1,7 @@
+import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import type { ConnectionState, ConversationView, MessageView } from '../inbox-api';
 import { useInbox } from './inbox-context';
+import { createSwitchingStore } from './observable-store';
 import { useObservable } from './use-observable';
 
 /** Conversations, newest activity first; undefined until the replica answered. */
@@ -8,14 +10,29 @@ export function useConversations(): ConversationView[] | undefined {
   return useObservable<ConversationView[] | undefined>(() => inbox.conversations$(), undefined, [inbox]);
 }
 
-/** The newest `pageSize` messages of a conversation, oldest first; undefined until loaded. */
-export function useMessages(conversationId: string, pageSize: number): MessageView[] | undefined {
+/** Messages of one conversation, oldest first, and the limit they are the answer to. */
+export interface MessageWindow {
+  messages: MessageView[];
+  limit: number;
+}
+
+/**
+ * The newest `limit` messages of a conversation. A new limit keeps the current messages until
+ * its query answers, so a list that loads an older page neither empties nor loses its scroll
+ * position; compare `limit` to know whether the answer is for the limit asked. Another
+ * conversation starts from undefined: one conversation's messages are never shown for another.
+ */
+export function useMessageWindow(conversationId: string, limit: number): MessageWindow | undefined {
   const inbox = useInbox();
-  return useObservable<MessageView[] | undefined>(() => inbox.messages$(conversationId, pageSize), undefined, [
-    inbox,
-    conversationId,
-    pageSize,
-  ]);
+  const store = useMemo(() => createSwitchingStore((l: number) => inbox.messages$(conversationId, l)), [inbox, conversationId]);
+  useEffect(() => store.select(limit), [store, limit]);
+  const answer = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
+  return useMemo(() => (answer ? { messages: answer.value, limit: answer.key } : undefined), [answer]);
+}
+
+/** The newest `pageSize` messages of a conversation, oldest first; undefined until loaded (see useMessageWindow). */
+export function useMessages(conversationId: string, pageSize: number): MessageView[] | undefined {
+  return useMessageWindow(conversationId, pageSize)?.messages;
 }
 
 export function useConnectionState(): ConnectionState {

@@ -1,9 +1,9 @@
 import { useCallback, useState } from 'react';
 import type { MessageView } from '../inbox-api';
-import { useMessages } from './use-inbox-data';
+import { useMessageWindow } from './use-inbox-data';
 
 export interface MessagePages {
-  /** Oldest first; undefined until the first page loaded. */
+  /** Oldest first; undefined until the first page loaded. A wider page keeps these until it answers. */
   messages: MessageView[] | undefined;
   /** Shows `pageSize` more older messages. */
   loadOlder(): void;
@@ -16,11 +16,11 @@ export function usePagedMessages(conversationId: string, pageSize: number): Mess
   // Pages belong to one conversation: opening another starts again from the newest page.
   const [state, setState] = useState({ conversationId, pages: 1 });
   const pages = state.conversationId === conversationId ? state.pages : 1;
-  const limit = pages * pageSize;
-  const messages = useMessages(conversationId, limit);
+  const loaded = useMessageWindow(conversationId, pages * pageSize);
   const loadOlder = useCallback(
     () => setState((s) => ({ conversationId, pages: (s.conversationId === conversationId ? s.pages : 1) + 1 })),
     [conversationId],
   );
-  return { messages, loadOlder, hasOlder: messages === undefined || messages.length >= limit };
+  // Judged on the page that answered: a wider one still loading says nothing yet.
+  return { messages: loaded?.messages, loadOlder, hasOlder: !loaded || loaded.messages.length >= loaded.limit };
 }

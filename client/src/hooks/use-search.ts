@@ -7,7 +7,11 @@ export interface SearchState {
   loading: boolean;
 }
 
-/** Searches the local replica (works offline). Answers to superseded queries are dropped. */
+/**
+ * Searches the local replica (works offline). The hits follow the replica: a message that
+ * arrives, changes or goes away while the query is shown updates them (debounced by the inbox).
+ * Answers to superseded queries are dropped.
+ */
 export function useSearch(query: string, limit = 50): SearchState {
   const inbox = useInbox();
   const [state, setState] = useState<SearchState>({ hits: [], loading: false });
@@ -16,15 +20,12 @@ export function useSearch(query: string, limit = 50): SearchState {
       setState({ hits: [], loading: false });
       return;
     }
-    let current = true;
     setState((s) => ({ hits: s.hits, loading: true }));
-    inbox.search(query, limit).then(
-      (hits) => current && setState({ hits, loading: false }),
-      () => current && setState({ hits: [], loading: false }),
-    );
-    return () => {
-      current = false;
-    };
+    const sub = inbox.search$(query, limit).subscribe({
+      next: (hits) => setState({ hits, loading: false }),
+      error: () => setState({ hits: [], loading: false }),
+    });
+    return () => sub.unsubscribe();
   }, [inbox, query, limit]);
   return state;
 }

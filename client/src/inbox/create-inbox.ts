@@ -1,5 +1,16 @@
 import type { RxStorage } from 'rxdb';
-import { BehaviorSubject, firstValueFrom, type Observable, of, switchMap } from 'rxjs';
+import {
+  BehaviorSubject,
+  debounceTime,
+  distinctUntilChanged,
+  first,
+  firstValueFrom,
+  type Observable,
+  of,
+  type Subscription,
+  startWith,
+  switchMap,
+} from 'rxjs';
 import type { InboxDatabase } from '../db/collections';
 import { databaseNameFor, openInboxDatabase } from '../db/database';
 import type { DevModeKit } from '../db/dev-mode';
@@ -7,6 +18,7 @@ import { OutboxStore } from '../db/outbox-store';
 import type { ConnectionState, ConversationView, Inbox, MessageView, SearchHit, SessionUser } from '../inbox-api';
 import type { InitialSyncProgress, SyncTuning } from '../sync/collection-sync';
 import { createPresenceClient } from '../sync/presence-client';
+import { leaderChannelName, soleLeadership, TabElection, type TabLeadership } from '../sync/leadership';
 import { connectSyncSocket, type SocketConnection, type SyncSocket } from '../sync/socket';
 import { DEFAULT_TUNING, SyncEngine } from '../sync/sync-engine';
 import { InboxCommandHandlers } from './commands';
@@ -16,6 +28,8 @@ import { InboxQueries } from './queries';
 import { MessageSearch } from './search/message-search';
 import { highlightRuns } from './search/terms';
 import { toMessageView } from './views';
+
+const SEARCH_RERUN_DEBOUNCE_MS = 250;
 
 export interface CreateInboxOptions {
   user: SessionUser;
@@ -39,6 +53,8 @@ export interface CreateInboxOptions {
   tuning?: Partial<SyncTuning>;
   /** Presence and typing over this tab's socket; default createPresenceClient, null for none. */
   presence?: PresenceFactory | null;
+  /** Where the page announces `freeze` and `resume` (see leadership.ts); default `document`. Tests pass their own. */
+  lifecycle?: EventTarget | null;
 }
 
 /** The Inbox plus what the app shell and tests need beyond the UI contract. */
@@ -52,7 +68,7 @@ export interface InboxHandle extends Inbox {
   readonly database: InboxDatabase;
   /** The replication, in the leader tab only (null elsewhere). */
   sync(): SyncEngine | null;
-  /** Resolves when this tab leads (never in a tab that does not). */
+  /** Resolves with the replication once this tab leads (never in a tab that does not). */
   whenLeader(): Promise<SyncEngine>;
 }
 
@@ -89,7 +105,10 @@ class InboxImpl implements InboxHandle {
   private readonly commands: InboxCommandHandlers;
   private readonly searchIndex: MessageSearch;
   private readonly presence: PresenceClient;
-  private readonly leadership: Promise<SyncEngine>;
+  private readonly election: TabLeadership;
+  private readonly electionSub: Subscription;
+  private leads = false;
+  private handover: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -105,14 +124,13 @@ class InboxImpl implements InboxHandle {
     this.searchIndex = new MessageSearch(database, options.user.id);
     const presence = options.presence === undefined ? createPresenceClient : options.presence;
     this.presence = presence ? presence(connection.socket) : noPresence;
-    this.isLeader$ = this.leader.asObservable();
+    this.isLeader$ = this.leader.pipe(distinctUntilChanged());
     const initialSync$: Observable<InitialSyncProgress | null> = this.engine.pipe(switchMap((e) => (e ? e.initialSync$() : of(null))));
-    this.connection$ = connectionState$(connection.status$, this.outbox.pendingCount$(), initialSync$);
+    this.connection$ = connectionState$(connection.status$, this.queries.unsentMessages$, initialSync$);
 
     const tuning = { ...DEFAULT_TUNING, ...options.tuning };
-    this.leadership = database.waitForLeadership().then(() => {
-      if (this.closing) return new Promise<never>(() => undefined);
-      const engine = new SyncEngine({
+    const start = () =>
+      new SyncEngine({
         db: database,
         socket: connection.socket,
         userId: options.user.id,
@@ -120,10 +138,37 @@ class InboxImpl implements InboxHandle {
         outbox: this.outbox,
         tuning,
       });
-      this.engine.next(engine);
-      this.leader.next(true);
-      return engine;
-    });
+    const lifecycle = options.lifecycle === undefined ? (typeof document === 'undefined' ? null : document) : options.lifecycle;
+    this.election = database.multiInstance ? new TabElection(leaderChannelName(database.name), lifecycle) : soleLeadership;
+    this.electionSub = this.election.isLeader$.subscribe((leads) => this.onLeadership(leads, start));
+  }
+
+  /**
+   * Starts the replication when this tab is elected and stops it when it leaves the election
+   * (closed or frozen). A start waits for the previous stop: two replications of one replica
+   * must never run at once in a tab.
+   */
+  private onLeadership(leads: boolean, start: () => SyncEngine): void {
+    this.leads = leads;
+    if (leads) {
+      this.handover = this.handover.then(() => {
+        if (!this.leads || this.closing || this.engine.value) return;
+        this.engine.next(start());
+        this.leader.next(true);
+      });
+      return;
+    }
+    this.leader.next(false);
+    const engine = this.engine.value;
+    if (!engine) return;
+    this.engine.next(null);
+    // Not queued behind anything: this may run in a `freeze` handler, and the replication has to
+    // be cancelled (RxDB's flag is set in the microtasks that follow) before the page freezes. A
+    // frozen page still receives BroadcastChannel messages (Chromium 156), so a replication left
+    // running would react to the new leader's writes with IndexedDB transactions that cannot
+    // finish while the page is frozen, and would block that leader.
+    const stopped = engine.stop().catch(() => undefined);
+    this.handover = this.handover.then(() => stopped);
   }
 
   get socket(): SyncSocket {
@@ -135,7 +180,9 @@ class InboxImpl implements InboxHandle {
   }
 
   whenLeader(): Promise<SyncEngine> {
-    return this.leadership;
+    return new Promise((resolve) => {
+      this.engine.pipe(first((e): e is SyncEngine => e !== null)).subscribe({ next: resolve, error: () => undefined });
+    });
   }
 
   reconnect(): void {
@@ -152,6 +199,16 @@ class InboxImpl implements InboxHandle {
 
   totalUnread$(): Observable<number> {
     return this.queries.totalUnread$;
+  }
+
+  search$(query: string, limit = 20): Observable<SearchHit[]> {
+    // Every change of the replica reaches the index; a burst of them (a sync, a bulk read)
+    // reruns the query once when it settles rather than once per document.
+    return this.searchIndex.changes$.pipe(
+      debounceTime(SEARCH_RERUN_DEBOUNCE_MS),
+      startWith(undefined),
+      switchMap(() => this.search(query, limit)),
+    );
   }
 
   async search(query: string, limit = 20): Promise<SearchHit[]> {
@@ -220,15 +277,19 @@ class InboxImpl implements InboxHandle {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.searchIndex.close();
+      this.electionSub.unsubscribe();
       const engine = this.engine.value;
+      this.engine.next(null);
       if (engine) await engine.stop();
+      await this.handover;
       this.presence.close?.();
       this.connection.close();
       this.leader.next(false);
       this.leader.complete();
       this.engine.complete();
-      // Closing the database also hands leadership to another tab.
       await this.database.close();
+      // Only now may another tab take over, not while this one's collections are half closed.
+      await this.election.close();
     })();
     return this.closing;
   }

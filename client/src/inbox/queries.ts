@@ -1,5 +1,5 @@
 import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
-import { combineLatest, distinctUntilChanged, map, type Observable, shareReplay, switchMap } from 'rxjs';
+import { combineLatest, distinctUntilChanged, map, type Observable, of, shareReplay, switchMap } from 'rxjs';
 import type { InboxDatabase } from '../db/collections';
 import type { Failure, OutboxStore } from '../db/outbox-store';
 import type { ConversationView, MessageView } from '../inbox-api';
@@ -21,6 +21,12 @@ export class InboxQueries {
   readonly unreadByConversation$: Observable<Map<string, number>>;
   readonly conversationViews$: Observable<ConversationView[]>;
   readonly totalUnread$: Observable<number>;
+  /**
+   * The signed-in user's messages with a write the server has not confirmed (new, edited,
+   * deleted): ConnectionState's pendingWrites. Receipts are writes to other people's messages
+   * and are left out, although they wait in the same outbox.
+   */
+  readonly unsentMessages$: Observable<number>;
 
   constructor(
     private readonly db: InboxDatabase,
@@ -42,6 +48,16 @@ export class InboxQueries {
     this.totalUnread$ = share(
       this.unreadByConversation$.pipe(
         map((counts) => [...counts.values()].reduce((a, b) => a + b, 0)),
+        distinctUntilChanged(),
+      ),
+    );
+    this.unsentMessages$ = share(
+      outbox.pendingDocIds$('messages').pipe(
+        switchMap((ids) =>
+          ids.length === 0
+            ? of(0)
+            : db.messages.findByIds(ids).$.pipe(map((found) => [...found.values()].filter((d) => d.sender === userId).length)),
+        ),
         distinctUntilChanged(),
       ),
     );

@@ -1,8 +1,20 @@
 import type { Checkpoint, CollectionName, DocsByCollection, PushRow, RejectedRow, StreamEvent, Wire } from '@fetchwork/shared-schema';
 import type { RxCollection, RxReplicationPullStreamItem, RxReplicationWriteToMasterRow } from 'rxdb';
 import { type RxReplicationState, replicateRxCollection } from 'rxdb/plugins/replication';
-import { BehaviorSubject, combineLatest, filter, firstValueFrom, type Observable, of, Subject, timeout } from 'rxjs';
+import {
+  BehaviorSubject,
+  combineLatest,
+  debounceTime,
+  filter,
+  firstValueFrom,
+  type Observable,
+  of,
+  Subject,
+  type Subscription,
+  timeout,
+} from 'rxjs';
 import { CheckpointGuard } from './checkpoint-guard';
+import { EchoRepair } from './echo-repair';
 import { classifyPushResult, RetryLaterError } from './push-outcome';
 import { request, ServerError } from './request';
 import type { SyncSocket } from './socket';
@@ -56,11 +68,21 @@ export class CollectionSync<C extends CollectionName> {
   private readonly initial = new BehaviorSubject<InitialSyncProgress | null>(null);
   private firstPull = true;
   private readonly detach: () => void;
+  private readonly echoes: EchoRepair<Doc<C>>;
+  private readonly repairSub: Subscription;
 
   constructor(private readonly o: CollectionSyncOptions<C>) {
+    this.echoes = new EchoRepair(o.collection, () => this.state?.internalReplicationState);
     const onStream = (event: StreamEvent) => {
       if (event.collection !== o.name) return;
-      if ('resync' in event || !this.guard.canApplyStream()) {
+      if (!('resync' in event)) this.echoes.saw(event.documents as unknown as Wire<Doc<C>>[]);
+      // RxDB holds streamed batches back while it pushes, then applies them after whatever is
+      // already queued. If a pull is under way (or retrying through an outage) it may bring newer
+      // states first, and a batch applied after it would put older ones back and move the
+      // checkpoint over what that pull left out. Only a batch that arrives while the downstream
+      // is idle is handed on as documents; otherwise pull from the checkpoint (found by chaos/).
+      const downstreamBusy = this.state?.internalReplicationState?.events.active.down.getValue() !== false;
+      if ('resync' in event || !this.guard.canApplyStream() || downstreamBusy) {
         this.stream.next('RESYNC');
         return;
       }
@@ -80,7 +102,9 @@ export class CollectionSync<C extends CollectionName> {
       replicationIdentifier: o.replicationIdentifier,
       live: true,
       retryTime: o.tuning.retryTimeMs,
-      waitForLeadership: true,
+      // Only the leader tab creates a replication (see leadership.ts), and it stops it when it
+      // leaves the election; RxDB's own elector would be a second contender for the role.
+      waitForLeadership: false,
       // RxDB 17 defaults this to true, which lets a visible non-leader tab replicate too
       // (duplicate pushes). One tab, the leader, replicates; the others read the shared replica.
       toggleOnDocumentVisible: false,
@@ -96,6 +120,12 @@ export class CollectionSync<C extends CollectionName> {
         handler: (rows) => this.push(rows),
       },
     });
+    this.repairSub = this.state.active$
+      .pipe(
+        filter((active) => !active),
+        debounceTime(250),
+      )
+      .subscribe(() => void this.echoes.repair().catch(() => undefined));
   }
 
   get initialSync$(): Observable<InitialSyncProgress | null> {
@@ -154,6 +184,7 @@ export class CollectionSync<C extends CollectionName> {
     try {
       const result = await request(o.socket, 'sync:pull', { collection: o.name, checkpoint, batchSize }, o.tuning.ackTimeoutMs, o.signal);
       this.guard.pullApplied();
+      this.echoes.saw(result.documents as unknown as Wire<Doc<C>>[]);
       return {
         documents: result.documents as unknown as Wire<Doc<C>>[],
         checkpoint: (result.checkpoint ?? checkpoint) as Checkpoint,
@@ -173,6 +204,8 @@ export class CollectionSync<C extends CollectionName> {
       rows = gated.rows;
     }
     if (rows.length === 0) return [];
+    // Before sending: the server streams the commit before it answers.
+    this.echoes.pushedIds(rows.map((r) => r.newDocumentState.id));
     const result = await request(o.socket, 'sync:push', { collection: o.name, rows }, o.tuning.ackTimeoutMs, o.signal);
     const outcome = classifyPushResult<Wire<Doc<C>>>(result, this.attempts, o.tuning.maxRetryAttempts);
     for (const row of rows) {
@@ -185,6 +218,7 @@ export class CollectionSync<C extends CollectionName> {
 
   async stop(): Promise<void> {
     this.detach();
+    this.repairSub.unsubscribe();
     await this.state.cancel();
     this.initial.complete();
     this.stream.complete();

@@ -31,16 +31,26 @@ export interface TrackedCollection<C extends CollectionName> {
  */
 export function trackOutbox(outbox: OutboxStore, tracked: TrackedCollection<CollectionName>[]): Subscription {
   const subs = tracked.map((t) => {
+    // Only a document with a pending entry can be settled. Checking that in memory keeps pulled
+    // history (thousands of documents nobody wrote here) from costing two IndexedDB reads each;
+    // a confirmation that races its entry's write is left to the OutboxSweeper, as before.
+    let pending = new Set<string>();
+    const pendingSub = outbox.pendingDocIds$(t.name).subscribe((ids) => {
+      pending = new Set(ids);
+    });
     const same = sameClientState[t.name] as (a: Wire<unknown>, b: Wire<unknown>) => boolean;
     const settleIfCurrent = async (id: string, confirmed: Wire<unknown>) => {
       const doc = await t.collection.findOne(id).exec();
       if (doc && !same({ ...(doc.toJSON() as object), _deleted: false } as Wire<unknown>, confirmed)) return;
       await outbox.clearPending(t.name, id);
     };
-    return merge(t.replication.sent$, t.replication.received$).subscribe((doc) => {
+    const sub = merge(t.replication.sent$, t.replication.received$).subscribe((doc) => {
       const d = doc as Wire<{ id: string }>;
+      if (!pending.has(d.id)) return;
       settleIfCurrent(d.id, d).catch(() => undefined);
     });
+    sub.add(pendingSub);
+    return sub;
   });
   const conflictSubs = tracked.map((t) => {
     const same = sameClientState[t.name] as (a: Wire<unknown>, b: Wire<unknown>) => boolean;
@@ -91,8 +101,17 @@ export class OutboxSweeper {
       await this.outbox.clearPending(collection, docId);
       return;
     }
-    const aborted = new Promise<void>((resolve) => this.signal.addEventListener('abort', () => resolve(), { once: true }));
-    await Promise.race([t.replication.awaitDocumentPushed(doc), aborted]);
+    // The listener goes when the watch ends: one per watch would pile up on the engine's signal.
+    let onAbort: () => void = () => {};
+    const aborted = new Promise<void>((resolve) => {
+      onAbort = () => resolve();
+      this.signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([t.replication.awaitDocumentPushed(doc), aborted]);
+    } finally {
+      this.signal.removeEventListener('abort', onAbort);
+    }
     if (this.signal.aborted) return;
     const now = await t.collection.findOne(docId).exec();
     if (now && now.revision === doc.revision) await this.outbox.clearPending(collection, docId);

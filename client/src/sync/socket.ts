@@ -5,6 +5,7 @@ import { io, type Socket } from 'socket.io-client';
 export type SyncSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export type SocketStatus =
+  /** An attempt is under way; never reported while the browser says it is offline. */
   | { kind: 'connecting'; attempt: number }
   | { kind: 'connected' }
   /** Not connected; socket.io retries with backoff (attempt = failed attempts so far). */
@@ -38,6 +39,9 @@ export interface SocketConnection {
 
 const sameStatus = (a: SocketStatus, b: SocketStatus) => JSON.stringify(a) === JSON.stringify(b);
 
+/** Only a browser that says so is offline: Node has no navigator.onLine, and there every attempt counts. */
+const browserOffline = () => typeof navigator !== 'undefined' && navigator.onLine === false;
+
 export function connectSyncSocket(options: SyncSocketOptions): SocketConnection {
   const socket: SyncSocket = io(options.url, {
     autoConnect: false,
@@ -57,11 +61,15 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
     },
   });
 
-  const status = new BehaviorSubject<SocketStatus>({ kind: 'connecting', attempt: 0 });
   const connected = new Subject<void>();
   const authExpired = new Subject<void>();
   let closed = false;
   let failures = 0;
+  // socket.io keeps trying while the browser is offline; those attempts cannot succeed, and
+  // showing each one would turn "offline" into "reconnecting" every few seconds.
+  const attempting = (attempt: number): SocketStatus =>
+    browserOffline() ? { kind: 'offline', attempt: failures } : { kind: 'connecting', attempt };
+  const status = new BehaviorSubject<SocketStatus>(attempting(0));
   const set = (next: SocketStatus) => {
     if (!closed) status.next(next);
   };
@@ -76,12 +84,12 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
     if (reason === 'io server disconnect') {
       // socket.io does not retry a server-side disconnect; the server does that on token
       // expiry and on shutdown, and both want a new handshake (with a fresh token).
-      set({ kind: 'connecting', attempt: 0 });
+      set(attempting(0));
       socket.connect();
     } else if (reason === 'io client disconnect') {
       set({ kind: 'offline', attempt: 0 });
     } else {
-      set({ kind: 'connecting', attempt: 0 });
+      set(attempting(0));
     }
   });
   socket.on('connect_error', (err) => {
@@ -93,14 +101,14 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
     set({ kind: 'offline', attempt: failures });
   });
   socket.on('auth:expired', () => authExpired.next());
-  socket.io.on('reconnect_attempt', (attempt) => set({ kind: 'connecting', attempt }));
+  socket.io.on('reconnect_attempt', (attempt) => set(attempting(attempt)));
 
   const restart = () => {
     if (closed) return;
     if (socket.connected) return;
     // A fresh manager cycle skips whatever backoff delay is pending.
     socket.disconnect();
-    set({ kind: 'connecting', attempt: 0 });
+    set(attempting(0));
     socket.connect();
   };
   const onOnline = () => {

@@ -19,8 +19,9 @@ export function ConnectionBanner({ state, onSignInAgain }: { state: ConnectionSt
   );
 }
 
+// pendingWrites counts messages (however often each was edited), so that is the unit shown.
 function pendingText(n: number): string {
-  return n > 0 ? ` ${pluralize(n, 'change')} will be sent when you reconnect.` : '';
+  return n > 0 ? ` ${pluralize(n, 'message')} will be sent when you reconnect.` : '';
 }
 
 function describe(state: ConnectionState): { text: string; tone: 'none' | 'info' | 'warn' | 'error'; action?: 'sign-in' } {
@@ -41,7 +42,7 @@ function describe(state: ConnectionState): { text: string; tone: 'none' | 'info'
       if (state.initialSync && !state.initialSync.done) {
         return { text: `Loading your inbox… ${pluralize(state.initialSync.received, 'item')} received`, tone: 'info' };
       }
-      if (state.pendingWrites > 0) return { text: `Syncing ${pluralize(state.pendingWrites, 'pending change')}…`, tone: 'info' };
+      if (state.pendingWrites > 0) return { text: `Syncing ${pluralize(state.pendingWrites, 'message')}…`, tone: 'info' };
       return { text: 'Syncing…', tone: 'info' };
     }
     case 'error':

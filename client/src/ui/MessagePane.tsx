@@ -1,6 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { useInbox, useMessages, useOnline, useTyping } from '../hooks';
+import { useInbox, useMessageWindow, useOnline, useTyping } from '../hooks';
 import type { ConversationView, MessageView } from '../inbox-api';
 import { Avatar } from './Avatar';
 import { Composer } from './Composer';
@@ -34,12 +34,8 @@ interface Props {
 export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBack, now }: Props) {
   const inbox = useInbox();
   const [limit, setLimit] = useState(PAGE);
-  // A wider page is a new query that answers asynchronously; until it does, keep showing the
-  // current page, or the list would empty and lose its scroll position on every page load.
-  const fresh = useMessages(conversation.id, limit);
-  const lastShown = useRef<MessageView[] | undefined>(undefined);
-  if (fresh) lastShown.current = fresh;
-  const messages = fresh ?? lastShown.current;
+  const loaded = useMessageWindow(conversation.id, limit);
+  const messages = loaded?.messages;
   const online = useOnline(conversation.otherUserId);
   const typingUsers = useTyping(conversation.id);
   const [editing, setEditing] = useState<MessageView | null>(null);
@@ -49,11 +45,9 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
   const scrollRef = useRef<HTMLDivElement>(null);
 
   const rows = useMemo(() => buildRows(messages ?? [], now), [messages, now]);
-  // The hook keeps returning the previous page until the wider query answers; only a result
-  // that belongs to the current limit says whether older messages exist.
-  const loadedFor = useRef<{ messages: MessageView[]; limit: number } | null>(null);
-  if (messages && loadedFor.current?.messages !== messages) loadedFor.current = { messages, limit };
-  const settled = !!messages && loadedFor.current?.limit === limit;
+  // While a wider page loads, the previous one stays on screen; only the answer to the current
+  // limit says whether older messages exist.
+  const settled = loaded?.limit === limit;
   const hasOlder = (messages?.length ?? 0) >= limit;
 
   const virtualizer = useVirtualizer({

@@ -153,21 +153,24 @@ export class SyncService {
             const before = current.get(rows[i]!.id) ?? null;
             const conv = conversations.get(d.next.conversation);
             if (!conv) throw new Error(`conversation ${d.next.conversation} vanished`);
-            const next = touched.get(conv.id) ?? { ...conv, unreadCount: { ...conv.unreadCount } };
-            if (!before) {
-              next.lastMessage = d.next.id;
-              next.lastActivity = now;
-            }
             const delta = unreadDelta(before, d.next);
-            if (delta !== 0) next.unreadCount[d.next.recipient] = Math.max(0, (next.unreadCount[d.next.recipient] ?? 0) + delta);
-            next.updatedAt = now;
-            touched.set(conv.id, next);
             ops.push({
               collection: 'messages',
               doc: d.next,
               expectedSeq: before?.seq ?? null,
               audience: [d.next.sender, d.next.recipient],
             });
+            // A delivery receipt or an edit changes nothing the conversation shows: rewriting it
+            // would stream it to both participants and store it (twice) on every device.
+            if (before && delta === 0) return;
+            const next = touched.get(conv.id) ?? { ...conv, unreadCount: { ...conv.unreadCount } };
+            if (!before) {
+              next.lastMessage = d.next.id;
+              next.lastActivity = now;
+            }
+            if (delta !== 0) next.unreadCount[d.next.recipient] = Math.max(0, (next.unreadCount[d.next.recipient] ?? 0) + delta);
+            next.updatedAt = now;
+            touched.set(conv.id, next);
           });
           for (const conv of touched.values()) {
             ops.push({ collection: 'conversations', doc: conv, expectedSeq: conversations.get(conv.id)!.seq, audience: conv.participants });

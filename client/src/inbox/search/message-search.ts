@@ -1,7 +1,7 @@
 import { type ConversationDoc, LIMITS, type MessageDoc } from '@fetchwork/shared-schema';
 import MiniSearch, { type SearchResult } from 'minisearch';
 import type { RxChangeEvent } from 'rxdb';
-import type { Subscription } from 'rxjs';
+import { type Observable, Subject, type Subscription } from 'rxjs';
 import type { InboxDatabase } from '../../db/collections';
 import { otherParticipant } from '../views';
 import { normalizeTerm, tokenize } from './terms';
@@ -41,11 +41,15 @@ export class MessageSearch {
       combineWith: 'AND',
       prefix: (_term, i, terms) => i === terms.length - 1,
       fuzzy: (term) => (term.length > 4 ? 0.2 : false),
+      // Low weights keep an exact word above a prefix or typo match whatever the corpus: with
+      // minisearch's defaults a rare longer word ("invoices") could outrank the word searched.
+      weights: { fuzzy: 0.1, prefix: 0.15 },
     },
   });
   private readonly peers = new Map<string, string>();
   private ready: Promise<void> | null = null;
   private readonly subs: Subscription[] = [];
+  private readonly changed = new Subject<void>();
   private closed = false;
 
   constructor(
@@ -70,6 +74,11 @@ export class MessageSearch {
       .map((r) => ({ id: String(r.id), conversation: r.conversation, score: r.score, terms: new Set(r.terms) }));
   }
 
+  /** Emits after the index took in a change (any message or participant name; not debounced). */
+  get changes$(): Observable<void> {
+    return this.changed.asObservable();
+  }
+
   get size(): number {
     return this.index.documentCount;
   }
@@ -77,6 +86,7 @@ export class MessageSearch {
   close(): void {
     this.closed = true;
     for (const s of this.subs) s.unsubscribe();
+    this.changed.complete();
   }
 
   private async build(): Promise<void> {
@@ -113,11 +123,12 @@ export class MessageSearch {
     const gone = ev.operation === 'DELETE' || !doc || doc._deleted || doc.isDeleted;
     if (gone) {
       if (this.index.has(id)) this.index.discard(id);
-      return;
+    } else {
+      const indexed = this.toIndexed(doc);
+      if (this.index.has(id)) this.index.replace(indexed);
+      else this.index.add(indexed);
     }
-    const indexed = this.toIndexed(doc);
-    if (this.index.has(id)) this.index.replace(indexed);
-    else this.index.add(indexed);
+    this.changed.next();
   }
 
   private async onConversation(ev: RxChangeEvent<ConversationDoc>): Promise<void> {
@@ -128,6 +139,7 @@ export class MessageSearch {
     this.peers.set(c.id, name);
     const messages = await this.db.messages.find({ selector: { conversation: c.id } }).exec();
     for (const m of messages) if (this.index.has(m.id)) this.index.replace(this.toIndexed(m.toJSON() as MessageDoc));
+    this.changed.next();
   }
 
   private peerName(c: ConversationDoc): string {

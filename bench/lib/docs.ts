@@ -1,0 +1,92 @@
+import { type ConversationDoc, conversationIdFor, type MessageDoc, newMessageId, type Wire } from '@fetchwork/shared-schema';
+import jwt from 'jsonwebtoken';
+
+/** The JWT secret of every server the bench starts (loopback only, throwaway). */
+export const BENCH_SECRET = 'bench-secret-0123456789abcdef-not-for-production';
+
+let counter = 0;
+const runTag = `${process.pid.toString(36)}${Date.now().toString(36).slice(-5)}`;
+/** A fresh user id (token-safe, unique per run and process). */
+export function newUserId(prefix = 'u'): string {
+  counter += 1;
+  return `${prefix}${runTag}${counter.toString(36)}`;
+}
+
+export function tokenFor(userId: string, name = `User ${userId.slice(-4)}`): string {
+  return jwt.sign({ userId, name }, BENCH_SECRET, { algorithm: 'HS256', expiresIn: 6 * 3600 });
+}
+
+/** About the size of a real chat line. */
+export const PAYLOAD_TEXT = 'Hi! I can start on the kitchen job on Monday at 9am, does that still work for you?';
+
+/** A message as a replica creates it: client id, no server fields yet. */
+export function draftMessage(
+  conversation: string,
+  sender: string,
+  recipient: string,
+  content = PAYLOAD_TEXT,
+  at = new Date().toISOString(),
+): Wire<MessageDoc> {
+  return {
+    id: newMessageId(),
+    conversation,
+    sender,
+    recipient,
+    content,
+    messageType: 'text',
+    attachments: [],
+    isRead: false,
+    readAt: null,
+    isEdited: false,
+    editedAt: null,
+    isDeleted: false,
+    deletedAt: null,
+    deliveredAt: null,
+    createdAt: at,
+    updatedAt: at,
+    seq: 0,
+    sentAt: null,
+    _deleted: false,
+  };
+}
+
+export function draftConversation(a: string, b: string, job: string | null = null, at = new Date().toISOString()): Wire<ConversationDoc> {
+  const participants = [a, b].sort();
+  return {
+    id: conversationIdFor(participants, job),
+    participants,
+    job,
+    lastMessage: null,
+    lastActivity: at,
+    isActive: true,
+    unreadCount: {},
+    participantNames: {},
+    createdAt: at,
+    updatedAt: at,
+    seq: 0,
+    _deleted: false,
+  };
+}
+
+/**
+ * History for initial-sync scenarios: `n` messages of `user` spread over `conversations`
+ * partners, half sent and half received, all delivered and read (old history), in time order.
+ */
+export function historyFor(user: string, n: number, conversations: number): { conversations: ConversationDoc[]; messages: MessageDoc[] } {
+  const partners = Array.from({ length: conversations }, (_, i) => `${user}p${i.toString(36)}`);
+  const start = Date.parse('2024-01-01T00:00:00.000Z');
+  const convs = partners.map((p) => {
+    const { _deleted, ...c } = draftConversation(user, p, null, new Date(start).toISOString());
+    return c;
+  });
+  const messages: MessageDoc[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = i % conversations;
+    const partner = partners[k]!;
+    const mine = Math.floor(i / conversations) % 2 === 0;
+    const at = new Date(start + i * 1000).toISOString();
+    const { _deleted, ...m } = draftMessage(convs[k]!.id, mine ? user : partner, mine ? partner : user, `${PAYLOAD_TEXT} (#${i})`, at);
+    messages.push({ ...m, isRead: true, readAt: at, deliveredAt: at, sentAt: at });
+  }
+  return { conversations: convs, messages };
+}

@@ -1,0 +1,138 @@
+import { type ChildProcess, fork } from 'node:child_process';
+
+/**
+ * Tiny request/response RPC over Node's IPC channel, so the servers under test and the load
+ * generators run in their own processes (their own event loops and heaps) while the scenario
+ * drives them. A child that loses its parent exits, so no process outlives a run.
+ */
+
+type Handler = (args: any) => unknown | Promise<unknown>;
+
+interface Request {
+  rpc: number;
+  cmd: string;
+  args: unknown;
+}
+interface Response {
+  rpc: number;
+  ok: boolean;
+  value?: unknown;
+  error?: string;
+}
+
+export interface Worker {
+  readonly pid: number;
+  call<T = unknown>(cmd: string, args?: unknown, timeoutMs?: number): Promise<T>;
+  /** Asks the child to stop, then kills it if it has not exited after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook() {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  const killAll = () => {
+    for (const c of live) if (c.exitCode === null) c.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+/** Forks a TypeScript module (run through tsx) that calls `serveRpc`. */
+export async function startWorker(entry: string, options: { name: string; execArgv?: string[]; env?: NodeJS.ProcessEnv }): Promise<Worker> {
+  installExitHook();
+  const child = fork(entry, [], {
+    execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  live.add(child);
+  let next = 1;
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  const failAll = (why: string) => {
+    for (const p of pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error(`${options.name}: ${why}`));
+    }
+    pending.clear();
+  };
+  child.on('message', (m: Response) => {
+    const p = pending.get(m.rpc);
+    if (!p) return;
+    pending.delete(m.rpc);
+    clearTimeout(p.timer);
+    if (m.ok) p.resolve(m.value);
+    else p.reject(new Error(`${options.name}: ${m.error}`));
+  });
+  child.once('exit', (code, signal) => {
+    live.delete(child);
+    failAll(`exited (code ${code}, signal ${signal})`);
+  });
+  const worker: Worker = {
+    pid: child.pid ?? -1,
+    call<T>(cmd: string, args?: unknown, timeoutMs = 600_000): Promise<T> {
+      if (child.exitCode !== null || !child.connected) return Promise.reject(new Error(`${options.name}: not running`));
+      const rpc = next++;
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(rpc);
+          reject(new Error(`${options.name}: ${cmd} timed out after ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(rpc, { resolve: resolve as (v: unknown) => void, reject, timer });
+        child.send({ rpc, cmd, args } satisfies Request);
+      });
+    },
+    async stop(graceMs = 5000) {
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      try {
+        await Promise.race([worker.call('exit', undefined, graceMs), exited]);
+      } catch {
+        // fall through to the kill
+      }
+      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+  await worker.call('ping', undefined, 60_000);
+  return worker;
+}
+
+/** Child side: answers the parent's calls; `exit` runs `onExit` and ends the process. */
+export function serveRpc(handlers: Record<string, Handler>, onExit?: () => Promise<void> | void): void {
+  if (!process.send) throw new Error('serveRpc needs an IPC channel (start this file with startWorker)');
+  const reply = (m: Response) => process.send?.(m);
+  let exiting = false;
+  const exit = async () => {
+    if (exiting) return;
+    exiting = true;
+    try {
+      await onExit?.();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('disconnect', () => void exit());
+  process.on('message', async (m: Request) => {
+    if (m.cmd === 'ping') return reply({ rpc: m.rpc, ok: true, value: 'pong' });
+    if (m.cmd === 'exit') {
+      reply({ rpc: m.rpc, ok: true });
+      return void exit();
+    }
+    const h = handlers[m.cmd];
+    if (!h) return reply({ rpc: m.rpc, ok: false, error: `unknown command ${m.cmd}` });
+    try {
+      reply({ rpc: m.rpc, ok: true, value: await h(m.args) });
+    } catch (err) {
+      reply({ rpc: m.rpc, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    }
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time per function and inclusive
+ * time per function, top N. Usage: tsx bench/lib/profile-summary.ts <file.cpuprofile> [N] [filter]
+ */
+import { readFileSync } from 'node:fs';
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+  hitCount?: number;
+}
+
+export function summarizeProfile(path: string, top = 30, filter?: string): string {
+  const prof = JSON.parse(readFileSync(path, 'utf8')) as {
+    nodes: Node[];
+    samples: number[];
+    timeDeltas: number[];
+    startTime: number;
+    endTime: number;
+  };
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const self = new Map<number, number>();
+  prof.samples.forEach((id, i) => {
+    self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  });
+  const key = (n: Node) => {
+    const url = n.callFrame.url.replace(/^.*\/node_modules\//, 'nm:').replace(/^file:\/\/\/work\/main\//, '');
+    return `${n.callFrame.functionName || '(anon)'} ${url}:${n.callFrame.lineNumber + 1}`;
+  };
+  const selfBy = new Map<string, number>();
+  const inclBy = new Map<string, number>();
+  for (const [id, t] of self) {
+    const n = byId.get(id)!;
+    selfBy.set(key(n), (selfBy.get(key(n)) ?? 0) + t);
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const k = key(byId.get(cur)!);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      inclBy.set(k, (inclBy.get(k) ?? 0) + t);
+    }
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const idle = [...self.entries()].filter(([id]) =>
+    /\(idle\)|\(program\)|\(garbage collector\)/.test(byId.get(id)!.callFrame.functionName),
+  );
+  const fmt = (m: Map<string, number>) =>
+    [...m.entries()]
+      .filter(([k]) => !filter || k.includes(filter))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, t]) => `${(t / 1000).toFixed(0).padStart(7)} ms ${((t / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
+      .join('\n');
+  return [
+    `total ${(total / 1000).toFixed(0)} ms; ${idle.map(([id, t]) => `${byId.get(id)!.callFrame.functionName} ${(t / 1000).toFixed(0)} ms`).join(', ')}`,
+    '--- self',
+    fmt(selfBy),
+    '--- inclusive',
+    fmt(inclBy),
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(summarizeProfile(process.argv[2]!, Number(process.argv[3] ?? 30), process.argv[4]));
+}

@@ -1,0 +1,223 @@
+/**
+ * Child process that hosts one server under test at a time, so its event loop, heap and RSS
+ * are its own: our sync server (SQLite in a temp dir), a raw Socket.io relay (the floor), or
+ * RxDB's stock replication-websocket server (the peer). Started by `startServerHost()`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { LIMITS, type MessageDoc, messageConflictHandler, messageRxSchema } from '@fetchwork/shared-schema';
+import Database from 'better-sqlite3';
+import { createRxDatabase, type RxDatabase } from 'rxdb';
+import { startWebsocketServer } from 'rxdb/plugins/replication-websocket';
+import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
+import { Server } from 'socket.io';
+import type { RunningServer, startSyncServer as StartSyncServer } from '../../sync-server/src/server';
+import type { SqliteStore as SqliteStoreClass } from '../../sync-server/src/store/sqlite-store';
+import { BENCH_SECRET, draftMessage, historyFor } from './docs';
+import { GroupCommitSqliteStore } from './group-commit-store';
+import { serveRpc } from './ipc';
+
+/**
+ * BENCH_SERVER_SRC=<dir>: host that copy of sync-server/src instead (to measure a proposed
+ * server patch; the copy must live inside the repo so packages resolve).
+ */
+const serverSrc = process.env.BENCH_SERVER_SRC
+  ? resolve(process.env.BENCH_SERVER_SRC)
+  : fileURLToPath(new URL('../../sync-server/src', import.meta.url));
+const { startSyncServer } = (await import(pathToFileURL(join(serverSrc, 'server.ts')).href)) as { startSyncServer: typeof StartSyncServer };
+const { SqliteStore } = (await import(pathToFileURL(join(serverSrc, 'store', 'sqlite-store.ts')).href)) as {
+  SqliteStore: typeof SqliteStoreClass;
+};
+const { createLogger } = (await import(pathToFileURL(join(serverSrc, 'logger.ts')).href)) as { createLogger: (level: string) => any };
+
+type Kind = 'ours' | 'ours-group-commit' | 'raw' | 'peer';
+
+let dir: string | null = null;
+let ours: RunningServer | null = null;
+let raw: { http: HttpServer; io: Server } | null = null;
+let peer: { db: RxDatabase; close(): Promise<void> } | null = null;
+
+async function start(args: { kind: Kind }): Promise<{ url: string }> {
+  await stop();
+  if (args.kind === 'ours' || args.kind === 'ours-group-commit') {
+    dir = mkdtempSync(join(tmpdir(), 'fw-bench-'));
+    const path = join(dir, 'store.sqlite');
+    ours = await startSyncServer({
+      // The group-commit store is an experiment (bench/lib/group-commit-store.ts), not the product.
+      store: args.kind === 'ours' ? new SqliteStore({ path }) : new GroupCommitSqliteStore({ path }),
+      log: createLogger('silent'),
+      jwtSecret: BENCH_SECRET,
+      corsOrigins: ['*'],
+      port: 0,
+      host: '127.0.0.1',
+      // All REST traffic of the bench comes from one loopback address: the per-IP abuse limit
+      // would cap the REST baseline at 10 requests/s. Socket limits keep their defaults.
+      rateLimits: { httpRequestsPerMinute: 1_000_000_000 },
+    });
+    return { url: ours.url };
+  }
+  if (args.kind === 'raw') {
+    // The floor: the same transport and options, no auth, no validation, no storage.
+    const http = createServer();
+    const io = new Server(http, { maxHttpBufferSize: LIMITS.pushMaxRows * 8 * 1024, pingInterval: 10_000, pingTimeout: 5_000 });
+    io.on('connection', (socket) => {
+      const userId = String((socket.handshake.auth as { userId?: unknown }).userId ?? '');
+      void socket.join(`user:${userId}`);
+      socket.on('msg', (doc: { recipient: string }, ack?: (r: unknown) => void) => {
+        io.to(`user:${doc.recipient}`).emit('msg', doc);
+        ack?.({ ok: true });
+      });
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    raw = { http, io };
+    return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}` };
+  }
+  // RxDB's stock websocket replication server on an in-memory RxDB database: `messages` is what
+  // the probe replicas replicate, `traffic` takes the background load (see scenarios/peer.ts).
+  const db = await createRxDatabase({ name: `peer${Date.now()}`, storage: getRxStorageMemory(), multiInstance: false });
+  await db.addCollections({
+    messages: { schema: messageRxSchema, conflictHandler: messageConflictHandler },
+    traffic: { schema: { ...messageRxSchema, title: 'traffic' }, conflictHandler: messageConflictHandler },
+  });
+  const ws = startWebsocketServer({ database: db, port: 0, host: '127.0.0.1' } as any);
+  await new Promise<void>((resolve, reject) => {
+    if ((ws.server as any).address()) return resolve();
+    ws.server.once('listening', () => resolve());
+    ws.server.once('error', reject);
+  });
+  peer = {
+    db,
+    async close() {
+      await ws.close();
+      await db.close();
+    },
+  };
+  return { url: `ws://127.0.0.1:${(ws.server.address() as AddressInfo).port}` };
+}
+
+async function stop(): Promise<void> {
+  if (ours) await ours.close();
+  ours = null;
+  if (raw) {
+    raw.io.disconnectSockets(true);
+    await new Promise<void>((r) => raw!.io.close(() => r()));
+    raw.http.closeAllConnections();
+  }
+  raw = null;
+  if (peer) await peer.close();
+  peer = null;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = null;
+}
+
+/** Stores `n` history messages for `userId` straight through the storage port, in big commits. */
+async function seed(args: { userId: string; n: number; conversations: number }): Promise<{ ms: number; headSeq: number }> {
+  const t0 = performance.now();
+  const { conversations, messages } = historyFor(args.userId, args.n, args.conversations);
+  if (ours) {
+    const store = ours.store;
+    await store.commit(
+      conversations.map((c) => ({ collection: 'conversations' as const, doc: c, expectedSeq: null, audience: c.participants })),
+    );
+    for (let i = 0; i < messages.length; i += 2000) {
+      await store.commit(
+        messages
+          .slice(i, i + 2000)
+          .map((m) => ({ collection: 'messages' as const, doc: m, expectedSeq: null, audience: [m.sender, m.recipient] })),
+      );
+    }
+    return { ms: performance.now() - t0, headSeq: await store.headSeq() };
+  }
+  if (peer) {
+    const col = peer.db.collections.messages!;
+    for (let i = 0; i < messages.length; i += 5000) {
+      const res = await col.bulkInsert(messages.slice(i, i + 5000) as MessageDoc[]);
+      if (res.error.length > 0) throw new Error(`peer seed failed: ${JSON.stringify(res.error[0]).slice(0, 300)}`);
+    }
+    return { ms: performance.now() - t0, headSeq: messages.length };
+  }
+  throw new Error('no server to seed');
+}
+
+/**
+ * The floor for throughput: better-sqlite3 on its own, one row per `BEGIN IMMEDIATE`
+ * transaction, into a table shaped like ours (same columns and indexes, same pragmas).
+ */
+async function rawSqlite(args: { rows: number }): Promise<{ rowsPerSec: number; cpuUsPerRow: number; seconds: number }> {
+  const d = mkdtempSync(join(tmpdir(), 'fw-bench-raw-'));
+  try {
+    const db = new Database(join(d, 'raw.sqlite'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(`CREATE TABLE messages (
+      id TEXT PRIMARY KEY, conversation TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+      is_read INTEGER NOT NULL, is_deleted INTEGER NOT NULL, content TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX messages_by_conversation ON messages (conversation, seq);
+    CREATE INDEX messages_unread ON messages (recipient, is_read, is_deleted);`);
+    const insert = db.prepare(
+      `INSERT INTO messages (id, conversation, sender, recipient, is_read, is_deleted, content, seq, body)
+       VALUES (@id, @conversation, @sender, @recipient, @isRead, @isDeleted, @content, @seq, @body)`,
+    );
+    const put = db.transaction((m: MessageDoc) =>
+      insert.run({
+        id: m.id,
+        conversation: m.conversation,
+        sender: m.sender,
+        recipient: m.recipient,
+        isRead: 0,
+        isDeleted: 0,
+        content: m.content,
+        seq: m.seq,
+        body: JSON.stringify(m),
+      }),
+    );
+    const docs = Array.from({ length: args.rows }, (_, i) => {
+      const { _deleted, ...m } = draftMessage(`c.s${i % 100}.r${i % 100}`, `s${i % 100}`, `r${i % 100}`);
+      return { ...m, seq: i + 1, sentAt: m.createdAt };
+    });
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (const m of docs) put.immediate(m);
+    const seconds = (performance.now() - t0) / 1000;
+    const c1 = process.cpuUsage(c0);
+    db.close();
+    return { rowsPerSec: args.rows / seconds, cpuUsPerRow: (c1.user + c1.system) / args.rows, seconds };
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+
+function gc() {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) {
+    g();
+    g();
+  }
+}
+
+serveRpc(
+  {
+    start,
+    stop,
+    seed,
+    rawSqlite,
+    /** Memory after a full GC (the host runs with --expose-gc). */
+    mem: async () => {
+      gc();
+      await new Promise((r) => setTimeout(r, 50));
+      gc();
+      const m = process.memoryUsage();
+      return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+    },
+    cpu: () => process.cpuUsage(),
+    sockets: () => (ours ? ours.io.engine.clientsCount : raw ? raw.io.engine.clientsCount : peer ? -1 : 0),
+    storeStats: () => (ours?.store instanceof GroupCommitSqliteStore ? ours.store.stats : null),
+  },
+  stop,
+);

@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url';
+import { startWorker, type Worker } from './ipc';
+
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+
+/**
+ * Extra flags for server hosts: BENCH_SERVER_PROF=<dir> writes a V8 CPU profile of every server
+ * host into <dir> (summarise with `npx tsx bench/lib/profile-summary.ts <file>`).
+ */
+function profileFlags(): string[] {
+  const dir = process.env.BENCH_SERVER_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'] : [];
+}
+
+/** A child process hosting one server under test (with --expose-gc for memory readings). */
+export function startServerHost(name = 'server-host'): Promise<Worker> {
+  return startWorker(here('./server-host.ts'), { name, execArgv: ['--expose-gc', ...profileFlags()] });
+}
+
+/** A child process generating load with lightweight protocol clients. */
+export function startLoadGen(name = 'load-gen'): Promise<Worker> {
+  return startWorker(here('./load-gen.ts'), { name, execArgv: ['--max-old-space-size=4096'] });
+}

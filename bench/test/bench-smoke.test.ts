@@ -1,0 +1,46 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+
+/**
+ * Does the bench run? A tiny version of two scenarios through the real runner (its own
+ * processes, real servers), into a temp results dir. No timing is asserted: only that every
+ * ratio is a finite number and the result files exist.
+ */
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const dir = mkdtempSync(join(tmpdir(), 'fw-bench-smoke-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test('bench --smoke: latency and throughput produce finite ratios and result files', { timeout: 240_000 }, () => {
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'bench/run.ts', '--smoke', '--only=latency,throughput', `--results-dir=${dir}`],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 230_000,
+      env: { ...process.env, NODE_ENV: 'production' },
+    },
+  );
+  expect(run.status, `bench exited with ${run.status}:\n${run.stdout}\n${run.stderr}`).toBe(0);
+
+  const files = readdirSync(dir);
+  expect(files).toContain('latest.md');
+  expect(files).toContain('latest.json');
+  expect(files.some((f) => /-smoke\.json$/.test(f))).toBe(true);
+
+  const result = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8'));
+  expect(result.errors).toEqual([]);
+  expect(result.scenarios.map((s: { scenario: string }) => s.scenario)).toEqual(['latency', 'throughput']);
+  const rows = result.rows as { figure: string; ratio: unknown }[];
+  expect(rows.length).toBeGreaterThanOrEqual(4);
+  for (const row of rows) {
+    expect(typeof row.ratio, row.figure).toBe('number');
+    expect(Number.isFinite(row.ratio), row.figure).toBe(true);
+  }
+  const md = readFileSync(join(dir, 'latest.md'), 'utf8');
+  expect(md).toContain('| figure | ours | baseline |');
+  expect(md).toMatch(/cores, Node v\d+/);
+});
