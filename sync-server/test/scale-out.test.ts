@@ -43,7 +43,12 @@ function reader(socket: ClientSocket, collection: 'messages' | 'conversations') 
   return {
     state,
     async pullOnce(batchSize = 100): Promise<number> {
-      const ack = await pull(socket, { collection, checkpoint: state.checkpoint, batchSize });
+      let ack = await pull(socket, { collection, checkpoint: state.checkpoint, batchSize });
+      // A tight pull loop meets the per-socket event limit; back off as a real client does.
+      while (ack.error?.code === 'RATE_LIMITED') {
+        await new Promise((r) => setTimeout(r, 100));
+        ack = await pull(socket, { collection, checkpoint: state.checkpoint, batchSize });
+      }
       if (ack.error) throw new Error(ack.error.code);
       for (const d of ack.documents) {
         state.docs.set(d.id, d);
