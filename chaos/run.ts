@@ -1,5 +1,5 @@
 /**
- * npm run test:chaos -- --seed 42 --duration 120 [--users 10 --devices 2 --messages 100 --kills 3 --keep]
+ * npm run test:chaos -- --seed 42 --duration 120 [--users 10 --devices 2 --conversations 2 --messages 100 --kills 3 --keep]
  *
  * Runs one seeded chaos run (see harness.ts), prints its figures line and the findings, and
  * exits non-zero on any violation. The same seed replays the same schedule of actions and
@@ -30,8 +30,8 @@ if (values.help) {
   --duration S       seconds of faults and workload (default 60)
   --users U          users (default 4); --devices D devices per user (default 2)
   --conversations C  conversations per user, a ring (default 2)
-  --messages M       messages each device sends (default 1 per second of duration)
-  --kills K          server kill -9 + restarts (default 1 per 30 s, at least 1)
+  --messages M       messages each device sends (default: one per 2 s of duration)
+  --kills K          server kill -9 + restarts (default: one per 2 minutes, at least 1)
   --keep             keep the run directory (SQLite file, server log) even when it passes`);
   process.exit(0);
 }
@@ -52,8 +52,8 @@ const result = await runChaos({
   users: int('users', values.users, 2),
   devicesPerUser: int('devices', values.devices, 1),
   conversationsPerUser: int('conversations', values.conversations, 1),
-  messagesPerClient: values.messages === undefined ? duration : int('messages', values.messages, 1),
-  kills: values.kills === undefined ? Math.max(1, Math.floor(duration / 30)) : int('kills', values.kills, 0),
+  messagesPerClient: values.messages === undefined ? Math.max(1, Math.floor(duration / 2)) : int('messages', values.messages, 1),
+  kills: values.kills === undefined ? Math.max(1, Math.floor(duration / 120)) : int('kills', values.kills, 0),
   quiesceTimeoutS: int('quiesce-timeout', values['quiesce-timeout'], 10),
   keep: values.keep,
 });
