@@ -63,7 +63,12 @@ export async function launchFreezableBrowser(): Promise<{ context: BrowserContex
       await browser.close().catch(() => undefined);
       child.kill('SIGTERM');
       await exited;
-      rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+      // Best effort: Chromium's helpers can still be writing into the profile for a moment.
+      try {
+        rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+      } catch {
+        // a leftover temp dir is harmless
+      }
     },
   };
 }
