@@ -82,6 +82,12 @@ export interface ChaosResult {
 const DEFAULT_MIX: ActionMix = { send: 0.7, edit: 0.1, delete: 0.03, read: 0.17 };
 const WORKER = fileURLToPath(new URL('./lib/device-worker.ts', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/**
+ * A reload waits for the device's current action; with four devices per worker and replicas of
+ * a thousand messages and more, a starved worker can take tens of seconds. Only a reload that
+ * never ends is an error.
+ */
+const RELOAD_TIMEOUT_MS = 600_000;
 
 interface Device {
   spec: DeviceSpec;
@@ -313,7 +319,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           faults.reload++;
           event(`reload ${d.spec.label}`, d);
           track(
-            d.worker.call('reload', { label: d.spec.label, awayMs: Math.floor(a * 1500) }, 120_000).finally(() => {
+            d.worker.call('reload', { label: d.spec.label, awayMs: Math.floor(a * 1500) }, RELOAD_TIMEOUT_MS).finally(() => {
               d.reloading = false;
             }),
             `reload ${d.spec.label}`,
@@ -341,7 +347,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
                 d.reloading = true;
                 faults.reload++;
                 await sleep(awayMs / 2);
-                await d.worker.call('reload', { label: d.spec.label, awayMs: 200 }, 120_000).finally(() => {
+                await d.worker.call('reload', { label: d.spec.label, awayMs: 200 }, RELOAD_TIMEOUT_MS).finally(() => {
                   d.reloading = false;
                 });
                 await sleep(awayMs / 2);

@@ -297,7 +297,8 @@ export class ChaosDevice {
 
   /** RxDB's stored downstream checkpoints (read from its replication meta instance). */
   async checkpoints(): Promise<Checkpoints | null> {
-    const engine = this.inbox?.sync();
+    const inbox = this.inbox;
+    const engine = inbox?.sync();
     if (!engine) return null;
     const read = async (state: any): Promise<number | null> => {
       const internal = state.internalReplicationState;
@@ -305,14 +306,26 @@ export class ChaosDevice {
       const cp = (await getLastCheckpointDoc(internal, 'down')) as { seq?: number } | undefined;
       return cp?.seq ?? null;
     };
-    return { messages: await read(engine.messages.state), conversations: await read(engine.conversations.state) };
+    try {
+      return { messages: await read(engine.messages.state), conversations: await read(engine.conversations.state) };
+    } catch (err) {
+      // A reload closed the database while the probe read it: no reading this time.
+      if (this.inbox !== inbox || inbox?.database.closed) return null;
+      throw err;
+    }
   }
 
   /** The seq each of these documents has in the replica (null when it is not there). */
   async localSeqs(collection: 'messages' | 'conversations', ids: string[]): Promise<Record<string, number | null> | null> {
     const inbox = this.inbox;
     if (!inbox) return null;
-    const docs = await (inbox.database[collection] as InboxHandle['database']['messages']).findByIds(ids).exec();
+    let docs: Map<string, unknown>;
+    try {
+      docs = await (inbox.database[collection] as InboxHandle['database']['messages']).findByIds(ids).exec();
+    } catch (err) {
+      if (this.inbox !== inbox || inbox.database.closed) return null;
+      throw err;
+    }
     const out: Record<string, number | null> = {};
     for (const id of ids) out[id] = (docs.get(id) as { seq: number } | undefined)?.seq ?? null;
     return out;

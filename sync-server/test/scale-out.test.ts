@@ -75,8 +75,13 @@ describe.skipIf(!available)('two server processes with Redis fan-out, sharing on
     const conv = draftConversation(a, b);
     expect(await push(aSock, { collection: 'conversations', rows: [{ newDocumentState: conv }] })).toEqual({ conflicts: [], rejected: [] });
 
-    // Presence crosses instances: B learns A is online once they share a conversation.
-    await waitFor(() => bEvents.some((e) => e.event === 'user:online' && e.payload.userId === a), 'B sees A online');
+    // Presence crosses instances: B learns A is online once they share a conversation, from a
+    // `user:online` or, had B's directory already seen the conversation, its `presence:state`.
+    const seesAOnline = (e: { event: string; payload: any }) =>
+      (e.event === 'user:online' && e.payload.userId === a) || (e.event === 'presence:state' && e.payload.online.includes(a));
+    await waitFor(() => bEvents.some(seesAOnline), 'B sees A online', 20_000).catch((err: Error) => {
+      throw new Error(`${err.message}; B received: ${JSON.stringify(bEvents.map((e) => e.event))}`);
+    });
 
     const bMessages = reader(bSock, 'messages');
     await bMessages.drain();

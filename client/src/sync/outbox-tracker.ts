@@ -75,12 +75,16 @@ export function trackOutbox(outbox: OutboxStore, tracked: TrackedCollection<Coll
  */
 export class OutboxSweeper {
   private readonly watching = new Set<string>();
+  /** One listener on the engine's signal for every watch (one per watch piled up, and leaked). */
+  private readonly aborted: Promise<void>;
 
   constructor(
     private readonly outbox: OutboxStore,
     private readonly tracked: TrackedCollection<CollectionName>[],
     private readonly signal: AbortSignal,
-  ) {}
+  ) {
+    this.aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  }
 
   async sweep(): Promise<void> {
     const entries = await this.outbox.pending();
@@ -101,17 +105,7 @@ export class OutboxSweeper {
       await this.outbox.clearPending(collection, docId);
       return;
     }
-    // The listener goes when the watch ends: one per watch would pile up on the engine's signal.
-    let onAbort: () => void = () => {};
-    const aborted = new Promise<void>((resolve) => {
-      onAbort = () => resolve();
-      this.signal.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      await Promise.race([t.replication.awaitDocumentPushed(doc), aborted]);
-    } finally {
-      this.signal.removeEventListener('abort', onAbort);
-    }
+    await Promise.race([t.replication.awaitDocumentPushed(doc), this.aborted]);
     if (this.signal.aborted) return;
     const now = await t.collection.findOne(docId).exec();
     if (now && now.revision === doc.revision) await this.outbox.clearPending(collection, docId);
