@@ -11,7 +11,7 @@ interface Node {
   hitCount?: number;
 }
 
-export function summarizeProfile(path: string, top = 30, filter?: string): string {
+export function summarizeProfile(path: string, top = 30, filter?: string, fromMs = 0): string {
   const prof = JSON.parse(readFileSync(path, 'utf8')) as {
     nodes: Node[];
     samples: number[];
@@ -23,7 +23,10 @@ export function summarizeProfile(path: string, top = 30, filter?: string): strin
   const parent = new Map<number, number>();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
+  let elapsedUs = 0;
   prof.samples.forEach((id, i) => {
+    elapsedUs += prof.timeDeltas[i] ?? 0;
+    if (elapsedUs < fromMs * 1000) return;
     self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
   });
   const key = (n: Node) => {
@@ -64,5 +67,5 @@ export function summarizeProfile(path: string, top = 30, filter?: string): strin
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(summarizeProfile(process.argv[2]!, Number(process.argv[3] ?? 30), process.argv[4]));
+  console.log(summarizeProfile(process.argv[2]!, Number(process.argv[3] ?? 30), process.argv[4] || undefined, Number(process.argv[5] ?? 0)));
 }

@@ -18,7 +18,6 @@ import { Server } from 'socket.io';
 import type { RunningServer, startSyncServer as StartSyncServer } from '../../sync-server/src/server';
 import type { SqliteStore as SqliteStoreClass } from '../../sync-server/src/store/sqlite-store';
 import { BENCH_SECRET, draftMessage, historyFor } from './docs';
-import { GroupCommitSqliteStore } from './group-commit-store';
 import { serveRpc } from './ipc';
 
 /**
@@ -34,7 +33,7 @@ const { SqliteStore } = (await import(pathToFileURL(join(serverSrc, 'store', 'sq
 };
 const { createLogger } = (await import(pathToFileURL(join(serverSrc, 'logger.ts')).href)) as { createLogger: (level: string) => any };
 
-type Kind = 'ours' | 'ours-group-commit' | 'raw' | 'peer';
+type Kind = 'ours' | 'raw' | 'peer';
 
 let dir: string | null = null;
 let ours: RunningServer | null = null;
@@ -43,12 +42,11 @@ let peer: { db: RxDatabase; close(): Promise<void> } | null = null;
 
 async function start(args: { kind: Kind }): Promise<{ url: string }> {
   await stop();
-  if (args.kind === 'ours' || args.kind === 'ours-group-commit') {
+  if (args.kind === 'ours') {
     dir = mkdtempSync(join(tmpdir(), 'fw-bench-'));
     const path = join(dir, 'store.sqlite');
     ours = await startSyncServer({
-      // The group-commit store is an experiment (bench/lib/group-commit-store.ts), not the product.
-      store: args.kind === 'ours' ? new SqliteStore({ path }) : new GroupCommitSqliteStore({ path }),
+      store: new SqliteStore({ path }),
       log: createLogger('silent'),
       jwtSecret: BENCH_SECRET,
       corsOrigins: ['*'],
@@ -217,7 +215,7 @@ serveRpc(
     },
     cpu: () => process.cpuUsage(),
     sockets: () => (ours ? ours.io.engine.clientsCount : raw ? raw.io.engine.clientsCount : peer ? -1 : 0),
-    storeStats: () => (ours?.store instanceof GroupCommitSqliteStore ? ours.store.stats : null),
+    storeStats: () => (ours?.store instanceof SqliteStore ? { ...ours.store.commitStats } : null),
   },
   stop,
 );

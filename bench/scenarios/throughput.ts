@@ -23,6 +23,7 @@ const config = (mode: Ctx['mode']): Cfg =>
       ? { conversations: 100, durationMs: 1500, warmupMs: 500, rawRows: 5000 }
       : { conversations: 100, durationMs: 8000, warmupMs: 2000, rawRows: 30_000 };
 
+const perTransaction = (s: { transactions: number; commits: number } | null) => (s ? num(s.commits / Math.max(1, s.transactions), 1) : '?');
 const cpuMs = (a: { user: number; system: number }, b: { user: number; system: number }) => (b.user - a.user + b.system - a.system) / 1000;
 
 export async function run(ctx: Ctx): Promise<ScenarioResult> {
@@ -36,14 +37,12 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     ctx.log(`  raw better-sqlite3: ${num(raw.rowsPerSec)} rows/s, ${num(raw.cpuUsPerRow, 1)} µs CPU per row`);
     const cases = [
       { name: 'single', inflight: 1, batch: 1, label: '1-row pushes, one in flight per sender' },
-      { name: 'groupCommit', inflight: 1, batch: 1, label: '1-row pushes, EXPERIMENT: group commit store', server: 'ours-group-commit' },
       { name: 'batch50', inflight: 1, batch: 50, label: '50-row pushes (RxDB batching a backlog)' },
       { name: 'concurrent', inflight: 8, batch: 1, label: '1-row pushes, 8 in flight per sender (same conversation)' },
-    ] as { name: string; inflight: number; batch: number; label: string; server?: string }[];
+    ] as { name: string; inflight: number; batch: number; label: string }[];
     for (const c of cases) {
       if (ctx.mode !== 'full' && c.name === 'concurrent') continue;
-      if (ctx.mode === 'smoke' && c.name === 'groupCommit') continue;
-      const { url } = await host.call<{ url: string }>('start', { kind: c.server ?? 'ours' });
+      const { url } = await host.call<{ url: string }>('start', { kind: 'ours' });
       await gen.call('setup', { kind: 'ours', url, conversations: cfg.conversations, receipts: false });
       const s0 = await host.call<any>('cpu');
       const g0 = await gen.call<any>('cpu');
@@ -84,7 +83,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     {
       scenario: 'throughput',
       figure: `Accepted msg/s per instance, SQLite, 1-row pushes, ${cfg.conversations} conversations (vs raw better-sqlite3 1-row transactions)`,
-      ours: `${num(single.storedPerSec)} msg/s (fan-out ${num(single.receivedPerSec)}/s)`,
+      ours: `${num(single.storedPerSec)} msg/s (fan-out ${num(single.receivedPerSec)}/s; ${perTransaction(single.storeStats)} pushes per SQLite transaction)`,
       baseline: `${num(raw.rowsPerSec)} rows/s`,
       ratio: ratioOf(single.storedPerSec, raw.rowsPerSec),
       target: '≥ 5,000 msg/s',
@@ -101,19 +100,6 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       detail: true,
     },
   ];
-  if (variants.groupCommit) {
-    const g = variants.groupCommit;
-    rows.push({
-      scenario: 'throughput',
-      figure: 'EXPERIMENT (proposed fix): 1-row pushes with group commit (bench/lib/group-commit-store.ts) — accepted msg/s, CPU/msg',
-      ours: `${num(g.storedPerSec)} msg/s (${num(g.serverCpuUsPerMsg, 0)} µs CPU/msg; ${g.storeStats ? num(g.storeStats.commits / Math.max(1, g.storeStats.transactions), 1) : '?'} pushes per transaction)`,
-      baseline: `${num(raw.rowsPerSec)} rows/s`,
-      ratio: ratioOf(g.storedPerSec, raw.rowsPerSec),
-      target: '',
-      met: null,
-      detail: true,
-    });
-  }
   if (variants.batch50) {
     const b = variants.batch50;
     rows.push({

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type CommitResult, StaleWriteError } from '../../src/store/port';
 import { SqliteStore } from '../../src/store/sqlite-store';
 import { draftConversation, draftMessage } from '../support/docs';
 import { registerStorageContractTests } from './storage-contract';
@@ -64,6 +65,50 @@ describe('SQLite specifics', () => {
     expect(pulled.map((m) => m.content)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
     await one.close();
     await two.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('group commit: commits of one turn share a transaction, a stale one rolls back alone, sequences stay contiguous', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-group-'));
+    const store = new SqliteStore({ path: join(dir, 's.sqlite') });
+    const { _deleted, ...conv } = draftConversation('a'.repeat(24), 'b'.repeat(24));
+    await store.commit([{ collection: 'conversations', doc: conv, expectedSeq: null, audience: conv.participants }]);
+    const before = { ...store.commitStats };
+    const [a, b] = conv.participants as [string, string];
+    const op = (content: string) => {
+      const { _deleted: _d, ...m } = draftMessage(conv.id, a, b, content);
+      return { collection: 'messages' as const, doc: m, expectedSeq: null, audience: conv.participants };
+    };
+    const first = op('first');
+    const results = await Promise.allSettled([
+      store.commit([first]),
+      // The same new id again: its compare-and-set fails inside the shared transaction.
+      store.commit([{ ...first, doc: { ...first.doc, content: 'duplicate' } }]),
+      store.commit([op('third')]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StaleWriteError);
+    expect(store.commitStats.transactions - before.transactions).toBe(1);
+    expect(store.commitStats.commits - before.commits).toBe(3);
+    const seqs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.docs[0]!.doc.seq] : []));
+    expect(seqs).toEqual([2, 3]);
+    expect((results[2] as PromiseFulfilledResult<CommitResult>).value.feeds[0]!.prevSeq).toBe(2);
+    expect((await store.pullFeed(a, 'messages', 0, 10)).map((m) => m.content)).toEqual(['first', 'third']);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('close writes the commits already requested', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-close-'));
+    const path = join(dir, 's.sqlite');
+    const store = new SqliteStore({ path });
+    const { _deleted, ...conv } = draftConversation('a'.repeat(24), 'b'.repeat(24));
+    const pending = store.commit([{ collection: 'conversations', doc: conv, expectedSeq: null, audience: conv.participants }]);
+    await store.close();
+    expect((await pending).docs[0]!.doc.seq).toBe(1);
+    const reopened = new SqliteStore({ path });
+    expect(await reopened.getDocs('conversations', [conv.id])).toHaveLength(1);
+    await reopened.close();
     rmSync(dir, { recursive: true, force: true });
   });
 });
