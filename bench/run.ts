@@ -12,7 +12,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureBenchPage } from './lib/browser';
-import { startWorker } from './lib/ipc';
+import { startWorker } from '../chaos/lib/ipc';
 import { machineInfo, machineLine } from './lib/machine';
 import { type Mode, markdownTable, type Row, type RunResult, type ScenarioResult } from './lib/report';
 import { peerRows } from './scenarios/peer';

@@ -1,4 +1,4 @@
-import { type ConversationDoc, conversationIdFor, type MessageDoc, newMessageId, type Wire } from '@fetchwork/shared-schema';
+import { type ConversationDoc, conversationIdFor, type MessageDoc, newMessageDoc, newMessageId, type Wire } from '@fetchwork/shared-schema';
 import jwt from 'jsonwebtoken';
 
 /** The JWT secret of every server the bench starts (loopback only, throwaway). */
@@ -27,27 +27,7 @@ export function draftMessage(
   content = PAYLOAD_TEXT,
   at = new Date().toISOString(),
 ): Wire<MessageDoc> {
-  return {
-    id: newMessageId(),
-    conversation,
-    sender,
-    recipient,
-    content,
-    messageType: 'text',
-    attachments: [],
-    isRead: false,
-    readAt: null,
-    isEdited: false,
-    editedAt: null,
-    isDeleted: false,
-    deletedAt: null,
-    deliveredAt: null,
-    createdAt: at,
-    updatedAt: at,
-    seq: 0,
-    sentAt: null,
-    _deleted: false,
-  };
+  return { ...newMessageDoc({ id: newMessageId(), conversation, sender, recipient, content, at }), _deleted: false };
 }
 
 export function draftConversation(a: string, b: string, job: string | null = null, at = new Date().toISOString()): Wire<ConversationDoc> {

@@ -7,7 +7,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MessageDoc, Wire } from '@fetchwork/shared-schema';
 import { draftConversation, draftMessage, newUserId, tokenFor } from './docs';
-import { serveRpc } from './ipc';
+import { serveRpc } from '../../chaos/lib/ipc';
 import { OursClient, PeerWriter, RawClient, RestClient } from './protocol-clients';
 import { sleep, summarize } from './stats';
 

@@ -67,5 +67,7 @@ export function summarizeProfile(path: string, top = 30, filter?: string, fromMs
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(summarizeProfile(process.argv[2]!, Number(process.argv[3] ?? 30), process.argv[4] || undefined, Number(process.argv[5] ?? 0)));
+  console.log(
+    summarizeProfile(process.argv[2]!, Number(process.argv[3] ?? 30), process.argv[4] || undefined, Number(process.argv[5] ?? 0)),
+  );
 }

@@ -1,5 +1,5 @@
 /** Child process running one scenario (its own heap, RxDB collection count and event loop). */
-import { serveRpc } from './ipc';
+import { serveRpc } from '../../chaos/lib/ipc';
 import type { Mode, ScenarioResult } from './report';
 
 // RxDB's Dexie storage prints an "Open Core" advertisement on first use: keep progress readable.

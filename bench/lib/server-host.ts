@@ -18,7 +18,7 @@ import { Server } from 'socket.io';
 import type { RunningServer, startSyncServer as StartSyncServer } from '../../sync-server/src/server';
 import type { SqliteStore as SqliteStoreClass } from '../../sync-server/src/store/sqlite-store';
 import { BENCH_SECRET, draftMessage, historyFor } from './docs';
-import { serveRpc } from './ipc';
+import { serveRpc } from '../../chaos/lib/ipc';
 
 /**
  * BENCH_SERVER_SRC=<dir>: host that copy of sync-server/src instead (to measure a proposed

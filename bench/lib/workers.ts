@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { startWorker, type Worker } from './ipc';
+import { startWorker, type Worker } from '../../chaos/lib/ipc';
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 

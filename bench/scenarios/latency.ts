@@ -13,7 +13,7 @@ import { newMessageId } from '@fetchwork/shared-schema';
 import type { InboxHandle } from '../../client/src/inbox/create-inbox';
 import { draftConversation, draftMessage, newUserId, tokenFor } from '../lib/docs';
 import { idbCounts, installIdbCounter } from '../lib/idb-counter';
-import type { Worker } from '../lib/ipc';
+import type { Worker } from '../../chaos/lib/ipc';
 import { type ProbeResult, Prober, probeContent, probeTag } from '../lib/probes';
 import { RawClient, RestClient } from '../lib/protocol-clients';
 import { nodeStorage, openOursReplica } from '../lib/replicas';

@@ -13,7 +13,7 @@
 
 import { withBenchPage } from '../lib/browser';
 import { draftMessage, newUserId } from '../lib/docs';
-import type { Worker } from '../lib/ipc';
+import type { Worker } from '../../chaos/lib/ipc';
 import { type ProbeResult, Prober, probeContent, probeTag } from '../lib/probes';
 import { openPeerReplica } from '../lib/replicas';
 import { type Ctx, num, type Row, ratioOf, type ScenarioResult, triple } from '../lib/report';

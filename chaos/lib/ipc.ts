@@ -1,9 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 
 /**
- * Request/response RPC over Node's IPC channel: the harness drives device workers (each its own
- * process, heap, fake IndexedDB and RxDB collection budget). A worker whose parent goes away
- * exits, so no process outlives a run.
+ * Request/response RPC over Node's IPC channel, shared by the chaos harness (device workers, each
+ * its own process, heap, fake IndexedDB and RxDB collection budget) and the benchmarks (servers
+ * under test and load generators on their own event loops). A worker whose parent goes away
+ * exits, and an interrupted parent kills its workers, so no process outlives a run.
  */
 
 type Handler = (args: any) => unknown | Promise<unknown>;
@@ -33,9 +34,16 @@ let exitHookInstalled = false;
 function installExitHook() {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.once('exit', () => {
+  const killAll = () => {
     for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  });
+  };
+  process.once('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
 }
 
 /** Forks a TypeScript module (run through tsx) that calls `serveRpc`. */

@@ -1,4 +1,4 @@
-import { conversationIdFor, type MessageDoc, newMessageId } from '@fetchwork/shared-schema';
+import { conversationIdFor, type MessageDoc, newMessageDoc, newMessageId } from '@fetchwork/shared-schema';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import type { InboxHandle } from '../src/inbox/create-inbox';
 import { closeAllDevices, makeUser, openDevice, until } from './support/devices';
@@ -14,28 +14,7 @@ afterAll(() => server.dispose());
 
 /** A message written straight into the replica, as an older client or a bug might. */
 function rawMessage(conversation: string, sender: string, recipient: string, content: string, extra: Partial<MessageDoc> = {}): MessageDoc {
-  const now = new Date().toISOString();
-  return {
-    id: newMessageId(),
-    conversation,
-    sender,
-    recipient,
-    content,
-    messageType: 'text',
-    attachments: [],
-    isRead: false,
-    readAt: null,
-    isEdited: false,
-    editedAt: null,
-    isDeleted: false,
-    deletedAt: null,
-    deliveredAt: null,
-    createdAt: now,
-    updatedAt: now,
-    seq: 0,
-    sentAt: null,
-    ...extra,
-  };
+  return { ...newMessageDoc({ id: newMessageId(), conversation, sender, recipient, content, at: new Date().toISOString() }), ...extra };
 }
 
 const statusOf = (inbox: InboxHandle, conv: string, id: string) =>

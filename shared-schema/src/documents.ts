@@ -77,3 +77,40 @@ export const CONVERSATION_SERVER_FIELDS = [
   'updatedAt',
   'seq',
 ] as const;
+
+/** What a writer decides about a new message; everything else starts at its unsent default. */
+export interface NewMessage {
+  id: string;
+  conversation: string;
+  sender: string;
+  recipient: string;
+  content: string;
+  messageType?: MessageType;
+  attachments?: Attachment[];
+  /** ISO time for createdAt/updatedAt (the server restamps them). */
+  at: string;
+}
+
+/** A message as its writer creates it: not delivered, read, edited or deleted, no server fields. */
+export function newMessageDoc(m: NewMessage): MessageDoc {
+  return {
+    id: m.id,
+    conversation: m.conversation,
+    sender: m.sender,
+    recipient: m.recipient,
+    content: m.content,
+    messageType: m.messageType ?? 'text',
+    attachments: m.attachments ?? [],
+    isRead: false,
+    readAt: null,
+    isEdited: false,
+    editedAt: null,
+    isDeleted: false,
+    deletedAt: null,
+    deliveredAt: null,
+    createdAt: m.at,
+    updatedAt: m.at,
+    seq: 0,
+    sentAt: null,
+  };
+}

@@ -95,7 +95,10 @@ describe.skipIf(!available)('two server processes with Redis fan-out, sharing on
     const aMessages = reader(aSock, 'messages');
     await aMessages.drain();
     const now = new Date().toISOString();
-    await push(bSock, { collection: 'messages', rows: [{ assumedMasterState: received, newDocumentState: { ...received, isRead: true, readAt: now, deliveredAt: now } }] });
+    await push(bSock, {
+      collection: 'messages',
+      rows: [{ assumedMasterState: received, newDocumentState: { ...received, isRead: true, readAt: now, deliveredAt: now } }],
+    });
     await waitFor(() => aStream.some((e) => e.collection === 'messages'), 'A stream event for the receipt');
     await aMessages.drain();
     expect(aMessages.state.docs.get(m.id)?.isRead).toBe(true);
@@ -105,7 +108,11 @@ describe.skipIf(!available)('two server processes with Redis fan-out, sharing on
     await waitFor(() => bEvents.some((e) => e.event === 'typing:start' && e.payload.userId === a), 'B sees A typing');
 
     aSock.close();
-    const offline = await waitFor(() => bEvents.find((e) => e.event === 'user:offline' && e.payload.userId === a), 'B sees A offline', 15_000);
+    const offline = await waitFor(
+      () => bEvents.find((e) => e.event === 'user:offline' && e.payload.userId === a),
+      'B sees A offline',
+      15_000,
+    );
     expect(typeof offline.payload.lastSeen).toBe('string');
   });
 

@@ -3,6 +3,7 @@ import {
   conversationIdFor,
   LIMITS,
   type MessageDoc,
+  newMessageDoc,
   newMessageId,
   sortedParticipants,
   USER_ID_PATTERN,
@@ -87,26 +88,14 @@ export class InboxCommandHandlers {
     if (!conv) throw new InboxCommandError('NOT_FOUND', 'no such conversation');
     if (!conv.participants.includes(this.user.id)) throw new InboxCommandError('FORBIDDEN', 'not a participant of this conversation');
     const at = now();
-    const doc: MessageDoc = {
+    const doc = newMessageDoc({
       id: newMessageId(),
       conversation: conversationId,
       sender: this.user.id,
       recipient: otherParticipant(conv.toJSON() as ConversationDoc, this.user.id),
       content,
-      messageType: 'text',
-      attachments: [],
-      isRead: false,
-      readAt: null,
-      isEdited: false,
-      editedAt: null,
-      isDeleted: false,
-      deletedAt: null,
-      deliveredAt: null,
-      createdAt: at,
-      updatedAt: at,
-      seq: 0,
-      sentAt: null,
-    };
+      at,
+    });
     await this.outbox.markPending('messages', doc.id);
     try {
       await this.db.messages.insert(doc);

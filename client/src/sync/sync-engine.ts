@@ -7,6 +7,7 @@ import { CollectionSync, type InitialSyncProgress, type SyncTuning } from './col
 import { createConversationGate } from './conversation-gate';
 import { OutboxSweeper, type TrackedCollection, trackOutbox } from './outbox-tracker';
 import type { SyncSocket } from './socket';
+import { recordRefusals } from './refusals';
 
 export interface SyncEngineOptions {
   db: InboxDatabase;
@@ -48,7 +49,7 @@ export class SyncEngine {
       replicationIdentifier: id('conversations'),
       tuning,
       signal,
-      recordFailures: (rows) => outbox.markFailed('conversations', rows),
+      recordFailures: (rows) => recordRefusals(outbox, db.conversations, 'conversations', rows),
       // Conversations are never removed; a removal could only be a local accident.
       skipPush: (doc) => doc._deleted,
     });
@@ -59,13 +60,13 @@ export class SyncEngine {
       replicationIdentifier: id('messages'),
       tuning,
       signal,
-      recordFailures: (rows) => outbox.markFailed('messages', rows),
+      recordFailures: (rows) => recordRefusals(outbox, db.messages, 'messages', rows),
       beforePush: createConversationGate({
         conversations: db.conversations,
         socket,
         ackTimeoutMs: tuning.ackTimeoutMs,
         signal,
-        recordConversationFailures: (rows) => outbox.markFailed('conversations', rows),
+        recordConversationFailures: (rows) => recordRefusals(outbox, db.conversations, 'conversations', rows),
       }),
       // A discarded draft the server never accepted: nothing to tell it.
       skipPush: (doc) => doc._deleted && (doc as Wire<MessageDoc>).seq === 0,

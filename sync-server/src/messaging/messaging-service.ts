@@ -2,6 +2,7 @@ import {
   type ConversationDoc,
   conversationIdFor,
   type MessageDoc,
+  newMessageDoc,
   newMessageId,
   type RejectedRow,
   sortedParticipants,
@@ -42,7 +43,11 @@ export class MessagingService {
   }
 
   /** Returns the existing conversation for the same participants and job, or creates it. */
-  async createConversation(user: AuthUser, participantId: string, jobId: string | null): Promise<{ conversation: ConversationDoc; created: boolean }> {
+  async createConversation(
+    user: AuthUser,
+    participantId: string,
+    jobId: string | null,
+  ): Promise<{ conversation: ConversationDoc; created: boolean }> {
     if (participantId === user.id) throw new AppError('VALIDATION_FAILED', 'participantId must be another user');
     const participants = sortedParticipants([user.id, participantId]);
     const id = conversationIdFor(participants, jobId);
@@ -80,7 +85,7 @@ export class MessagingService {
     const attachments = input.attachments ?? [];
     if (input.content.trim() === '' && attachments.length === 0) throw new AppError('VALIDATION_FAILED', 'content: must not be empty');
     const now = new Date().toISOString();
-    const proposal: MessageDoc = {
+    const proposal = newMessageDoc({
       id: input.id ?? newMessageId(),
       conversation: conv.id,
       sender: user.id,
@@ -88,18 +93,8 @@ export class MessagingService {
       content: input.content,
       messageType: input.messageType ?? (attachments.length > 0 ? 'file' : 'text'),
       attachments,
-      isRead: false,
-      readAt: null,
-      isEdited: false,
-      editedAt: null,
-      isDeleted: false,
-      deletedAt: null,
-      deliveredAt: null,
-      createdAt: now,
-      updatedAt: now,
-      seq: 0,
-      sentAt: null,
-    };
+      at: now,
+    });
     const outcome = await this.sync.push(user, 'messages', [{ newDocumentState: wire(proposal) }]);
     throwIfRefused(outcome.rejected);
     const [stored] = await this.store.getDocs('messages', [proposal.id]);
@@ -109,7 +104,11 @@ export class MessagingService {
   }
 
   /** Applies a change to the caller's view of messages; each is authorised like a socket push. */
-  private async change(user: AuthUser, ids: readonly string[], edit: (m: MessageDoc) => MessageDoc): Promise<{ updated: MessageDoc[]; rejected: RejectedRow[] }> {
+  private async change(
+    user: AuthUser,
+    ids: readonly string[],
+    edit: (m: MessageDoc) => MessageDoc,
+  ): Promise<{ updated: MessageDoc[]; rejected: RejectedRow[] }> {
     const current = await this.store.getDocs('messages', ids);
     const visible = current.filter((m) => m.sender === user.id || m.recipient === user.id);
     const missing: RejectedRow[] = ids
@@ -117,7 +116,10 @@ export class MessagingService {
       .map((id) => ({ id, code: 'NOT_FOUND', message: 'message not found' }));
     const rows = visible.map((m) => ({ assumedMasterState: wire(m), newDocumentState: wire(edit(m)) }));
     const outcome = rows.length > 0 ? await this.sync.push(user, 'messages', rows) : { rejected: [] as RejectedRow[] };
-    const updated = await this.store.getDocs('messages', visible.map((m) => m.id));
+    const updated = await this.store.getDocs(
+      'messages',
+      visible.map((m) => m.id),
+    );
     return { updated, rejected: [...missing, ...outcome.rejected] };
   }
 
@@ -154,7 +156,11 @@ export class MessagingService {
     return { updated };
   }
 
-  async bulk(user: AuthUser, action: 'read' | 'delete', ids: readonly string[]): Promise<{ updated: MessageDoc[]; rejected: RejectedRow[] }> {
+  async bulk(
+    user: AuthUser,
+    action: 'read' | 'delete',
+    ids: readonly string[],
+  ): Promise<{ updated: MessageDoc[]; rejected: RejectedRow[] }> {
     const edit = action === 'read' ? markReadEdit : (m: MessageDoc) => ({ ...m, isDeleted: true, content: '', attachments: [] });
     const result = { updated: [] as MessageDoc[], rejected: [] as RejectedRow[] };
     for (let i = 0; i < ids.length; i += 200) {

@@ -268,12 +268,7 @@ export class SqliteStore implements SyncStore {
     });
   }
 
-  async pullFeed<C extends CollectionName>(
-    userId: string,
-    collection: C,
-    afterSeq: number,
-    limit: number,
-  ): Promise<DocsByCollection[C][]> {
+  async pullFeed<C extends CollectionName>(userId: string, collection: C, afterSeq: number, limit: number): Promise<DocsByCollection[C][]> {
     const stmt = collection === 'messages' ? this.stmt.pullMessages : this.stmt.pullConversations;
     return stmt.all(userId, afterSeq, limit).map((r) => JSON.parse(r.body));
   }

@@ -1,30 +1,15 @@
-import { type ConversationDoc, conversationIdFor, type MessageDoc, newMessageId, type Wire } from '@fetchwork/shared-schema';
+import { type ConversationDoc, conversationIdFor, type MessageDoc, newMessageDoc, newMessageId, type Wire } from '@fetchwork/shared-schema';
 
 /** A message as a client replica creates it: client id, no server fields yet. */
-export function draftMessage(conversation: string, sender: string, recipient: string, content: string, overrides: Partial<MessageDoc> = {}): Wire<MessageDoc> {
-  const now = new Date().toISOString();
-  return {
-    id: newMessageId(),
-    conversation,
-    sender,
-    recipient,
-    content,
-    messageType: 'text',
-    attachments: [],
-    isRead: false,
-    readAt: null,
-    isEdited: false,
-    editedAt: null,
-    isDeleted: false,
-    deletedAt: null,
-    deliveredAt: null,
-    createdAt: now,
-    updatedAt: now,
-    seq: 0,
-    sentAt: null,
-    ...overrides,
-    _deleted: false,
-  };
+export function draftMessage(
+  conversation: string,
+  sender: string,
+  recipient: string,
+  content: string,
+  overrides: Partial<MessageDoc> = {},
+): Wire<MessageDoc> {
+  const doc = newMessageDoc({ id: newMessageId(), conversation, sender, recipient, content, at: new Date().toISOString() });
+  return { ...doc, ...overrides, _deleted: false };
 }
 
 export function draftConversation(a: string, b: string, job: string | null = null): Wire<ConversationDoc> {
