@@ -3,7 +3,7 @@
  * protocol directly (no local database), so thousands of them fit in one process and the load
  * they create is the server's, not a client library's.
  */
-import type { MessageDoc, Wire } from '@fetchwork/shared-schema';
+import { LIMITS, type MessageDoc, type Wire } from '@fetchwork/shared-schema';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 
@@ -26,7 +26,8 @@ function connectSocket(url: string, auth: Record<string, unknown>): Promise<Sock
 /**
  * A minimal replica of our protocol: pulls both collections to the head on connect (so the
  * server knows its checkpoints and streams documents), applies `sync:stream`, pulls on resync,
- * and, like the real client, marks messages to it delivered (one push each) when `receipts`.
+ * and, like the real client, reports messages to it delivered with `messages:delivered` when
+ * `receipts` (one receipt in flight; what arrives meanwhile goes in the next one).
  */
 export class OursClient {
   private socket!: Socket;
@@ -34,6 +35,8 @@ export class OursClient {
   private readonly pulling: Record<string, Promise<void> | null> = { messages: null, conversations: null };
   private readonly again: Record<string, boolean> = { messages: false, conversations: false };
   private readonly receipted = new Set<string>();
+  private receiptQueue: string[] = [];
+  private receiptInFlight = false;
   readonly seen = new Set<string>();
   streamedDocs = 0;
   resyncs = 0;
@@ -71,13 +74,26 @@ export class OursClient {
       }
       if (this.options.receipts && doc.deliveredAt === null && doc.seq > 0 && !this.receipted.has(doc.id)) {
         this.receipted.add(doc.id);
-        void this.enqueue('messages', {
-          assumedMasterState: doc,
-          newDocumentState: { ...doc, deliveredAt: new Date().toISOString() },
-        }).then((ok) => {
-          if (!ok) this.errors += 1;
-        });
+        this.receiptQueue.push(doc.id);
       }
+    }
+    void this.sendReceipts();
+  }
+
+  private async sendReceipts(): Promise<void> {
+    if (this.receiptInFlight) return;
+    this.receiptInFlight = true;
+    try {
+      while (this.receiptQueue.length > 0) {
+        const ids = this.receiptQueue.splice(0, LIMITS.deliveredMaxIds);
+        const res: any = await this.socket
+          .timeout(ACK_TIMEOUT)
+          .emitWithAck('messages:delivered', { ids })
+          .catch(() => ({ error: { code: 'TIMEOUT' } }));
+        if (res.error) this.errors += 1;
+      }
+    } finally {
+      this.receiptInFlight = false;
     }
   }
 

@@ -44,6 +44,17 @@ export type StreamEvent<C extends CollectionName = CollectionName> =
   | { collection: C; documents: Wire<DocsByCollection[C]>[]; checkpoint: Checkpoint }
   | { collection: C; resync: true };
 
+export interface DeliveredPayload {
+  /** Messages to the caller that reached its replica; at most LIMITS.deliveredMaxIds. */
+  ids: string[];
+}
+export interface DeliveredResult {
+  /** How many of them this receipt marked delivered (the others already were). */
+  delivered: number;
+  /** Ids that are not the caller's to mark (unknown, or sent by the caller). */
+  rejected: RejectedRow[];
+}
+
 export interface TypingPayload {
   conversationId: string;
 }
@@ -61,6 +72,8 @@ export type Ack<T> = (response: T | ErrorBody) => void;
 export interface ClientToServerEvents {
   'sync:pull': (payload: PullPayload, ack: Ack<PullResult>) => void;
   'sync:push': (payload: PushPayload, ack: Ack<PushResult>) => void;
+  /** Delivery receipts, outside the messages replication (see docs/protocol.md). */
+  'messages:delivered': (payload: DeliveredPayload, ack: Ack<DeliveredResult>) => void;
   'typing:start': (payload: TypingPayload, ack?: Ack<{ ok: true }>) => void;
   'typing:stop': (payload: TypingPayload, ack?: Ack<{ ok: true }>) => void;
 }

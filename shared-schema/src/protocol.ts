@@ -12,6 +12,8 @@ export const LIMITS = {
   contentMaxLength: 2000,
   /** Rows the server accepts in one `sync:push`; RxDB's default push batch is well below. */
   pushMaxRows: 200,
+  /** Message ids one `messages:delivered` may carry. */
+  deliveredMaxIds: 200,
   /** Documents a `sync:pull` may ask for at once. */
   pullMaxBatch: 1000,
   attachmentsMax: 10,

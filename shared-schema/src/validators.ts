@@ -101,6 +101,11 @@ export function pushRowSchema<T extends z.ZodType>(doc: T) {
 export const messagePushRowSchema = pushRowSchema(wireMessageSchema);
 export const conversationPushRowSchema = pushRowSchema(wireConversationSchema);
 
+/** `messages:delivered`: messages that reached the recipient's replica. */
+export const deliveredPayloadSchema = z.strictObject({
+  ids: z.array(messageIdSchema).min(1).max(LIMITS.deliveredMaxIds),
+});
+
 /** `typing:start` / `typing:stop` from a client; participation is checked by the server. */
 export const typingPayloadSchema = z.strictObject({ conversationId: conversationIdSchema });
 

@@ -14,6 +14,7 @@ import { type RedisWiring, wireRedis } from './realtime/redis-wiring';
 import { installSocketAuth } from './realtime/socket-auth';
 import { installSocketLimits } from './realtime/socket-limits';
 import { startStreamDispatcher } from './realtime/stream-dispatcher';
+import { registerReceiptHandlers } from './realtime/receipt-handlers';
 import { registerSyncHandlers } from './realtime/sync-handlers';
 import type { SyncServer } from './realtime/types';
 import type { SyncStore } from './store/port';
@@ -91,7 +92,10 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   io.attach(http);
   installSocketAuth(io, options.jwtSecret, store, log);
   installSocketLimits(io, limits, metrics, log);
-  io.on('connection', (socket) => registerSyncHandlers(socket, sync, log, inFlight));
+  io.on('connection', (socket) => {
+    registerSyncHandlers(socket, sync, log, inFlight);
+    registerReceiptHandlers(socket, messaging, log, inFlight);
+  });
   const presence = startPresence(io, { presenceStore, store, bus, log }, options.presence);
   const stopDispatcher = startStreamDispatcher(io, bus);
 

@@ -59,6 +59,7 @@ const RUNS = {
   pushMessages: 250,
   pushConversations: 150,
   typing: 80,
+  delivered: 80,
   unknownEvents: 60,
   withoutAck: 60,
   rawFrames: 50,
@@ -250,6 +251,7 @@ const PULL_SHAPE: Shape = {
   bounded: ['collection'],
 };
 const TYPING_SHAPE: Shape = { fields: { conversationId: 'string' }, required: ['conversationId'], bounded: ['conversationId'] };
+const DELIVERED_SHAPE: Shape = { fields: { ids: 'array' }, required: ['ids'], bounded: [], boundedArrays: ['ids'] };
 
 // Rows a given user must be refused ------------------------------------------------------------
 
@@ -492,9 +494,37 @@ describe('socket events', () => {
     expect(refusedOnMerit).toBeGreaterThan(RUNS.typing / 2);
   });
 
+  it(`messages:delivered: ${RUNS.delivered} malformed or foreign receipts are refused and change nothing`, async () => {
+    // B is left out: m1 is A's message to B, still undelivered, and B's receipt would be a real write.
+    const id = fc.oneof(fc.constantFrom(stored.m1.id, stored.m2.id, stored.m3.id), fc.uuid(), fc.string({ maxLength: 40 }), anyValue);
+    const cases = fc.oneof(
+      fc.array(id, { minLength: 1, maxLength: 6 }).map((ids) => ({ label: `ids ${JSON.stringify(ids).slice(0, 80)}`, value: { ids } as unknown })),
+      fc.constant({ label: 'no ids', value: { ids: [] } as unknown }),
+      fc.constant({ label: 'too many ids', value: { ids: Array.from({ length: LIMITS.deliveredMaxIds + 1 }, () => stored.m1.id) } as unknown }),
+      breakObject({ ids: [stored.m1.id] }, DELIVERED_SHAPE),
+      anyValue.map((value) => ({ label: `any ${JSON.stringify(value)?.slice(0, 60)}`, value })),
+    );
+    await fc.assert(
+      fc.asyncProperty(cases, fc.constantFrom<'a' | 'c'>('a', 'c'), async ({ label, value }, who) => {
+        fc.pre(wireSize(value) < maxFrame / 2);
+        casesRun++;
+        const answer = await unchangedStore(() => ack(socketOf(who), 'messages:delivered', value));
+        const context = `${who} messages:delivered ${label}`;
+        if (answer && typeof answer === 'object' && 'error' in answer) return expectCodedError(answer, context);
+        // Well-formed ids that are not the caller's to mark: nothing delivered, each refused with a code.
+        expect(answer.delivered, context).toBe(0);
+        for (const r of answer.rejected) {
+          expect(CODES, context).toContain(r.code);
+          expect(r.message, context).not.toMatch(STACK);
+        }
+      }),
+      params(RUNS.delivered),
+    );
+  });
+
   it(`${RUNS.unknownEvents} unknown events and wrong argument counts are answered VALIDATION_FAILED`, async () => {
     const reserved = ['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'];
-    const known = ['sync:pull', 'sync:push', 'typing:start', 'typing:stop'];
+    const known = ['sync:pull', 'sync:push', 'messages:delivered', 'typing:start', 'typing:stop'];
     const name = fc.oneof(
       fc.string({ maxLength: 20 }),
       fc.constantFrom('sync:stream', 'auth:expired', 'user:online', 'presence:state', 'sync:pull ', 'SYNC:PUSH', '__proto__', 'constructor', 'error'),
@@ -526,6 +556,7 @@ describe('socket events', () => {
       breakObject({ collection: 'messages', checkpoint: null, batchSize: 10 }, PULL_SHAPE).map((p) => ({ event: 'sync:pull', args: [p.value] })),
       fc.constant({ event: 'sync:pull', args: [{ collection: 'messages', checkpoint: null, batchSize: 10 }] }),
       fc.constantFrom('typing:start', 'typing:stop').map((event) => ({ event, args: [{ conversationId: CD }] })),
+      fc.constant({ event: 'messages:delivered', args: [{ ids: [stored.m1.id] }] }),
       fc.tuple(fc.string({ maxLength: 12 }), fc.array(anyValue, { maxLength: 3 })).map(([event, args]) => ({ event: `x-${event}`, args })),
     );
     await fc.assert(

@@ -1,28 +1,70 @@
-import type { Subscription } from 'rxjs';
+import { LIMITS } from '@fetchwork/shared-schema';
+import { Subscription } from 'rxjs';
 import type { MessageCollection } from '../db/collections';
-import type { OutboxStore } from '../db/outbox-store';
+import { request } from './request';
+import type { SyncSocket } from './socket';
+
+export interface AutoDeliveryOptions {
+  messages: MessageCollection;
+  userId: string;
+  socket: SyncSocket;
+  ackTimeoutMs: number;
+  signal: AbortSignal;
+}
 
 /**
- * Leader-side: a message that reached this replica for the signed-in user is marked delivered
- * (the server stamps the time). One tab does it; the write is idempotent anyway, and the
- * server ignores a second "delivered" for a message that already is.
+ * Leader-side: a message that reached this replica for the signed-in user is reported delivered
+ * with `messages:delivered`; the server stamps the time and streams the message back with it,
+ * which takes it out of the query below. The replica itself writes nothing: a receipt pushed
+ * through the messages replication made RxDB hold every incoming stream event for the push's
+ * round trip, and cost a local write and its replication bookkeeping per received message.
  *
- * A receipt is not a write the user made, so it takes no outbox entry: the entry cost three
- * IndexedDB operations per received message (upsert, find, remove) and the receipt is safe
- * without it — RxDB pushes the local change from its own upstream checkpoint after a reload,
- * and this query finds any message still undelivered on the next start.
+ * Receipts are idempotent and derivable: whatever is still undelivered here is reported again
+ * after a reconnect (or on the next change of the query), so nothing needs to be stored for them.
  */
-export function startAutoDelivery(messages: MessageCollection, userId: string, _outbox?: OutboxStore): Subscription {
-  const inFlight = new Set<string>();
-  return messages.find({ selector: { recipient: userId, isRead: false, deliveredAt: null } }).$.subscribe((docs) => {
-    for (const doc of docs) {
-      // Only what came from the server: seq 0 would be a local draft (not ours to receive).
-      if (doc.seq === 0 || inFlight.has(doc.id)) continue;
-      inFlight.add(doc.id);
-      doc
-        .incrementalModify((d) => (d.deliveredAt === null && !d.isRead ? { ...d, deliveredAt: new Date().toISOString() } : d))
-        .catch(() => undefined)
-        .finally(() => inFlight.delete(doc.id));
+export function startAutoDelivery(o: AutoDeliveryOptions): Subscription {
+  /** Reported and not yet echoed back as delivered: not reported twice meanwhile. */
+  const reported = new Set<string>();
+  let undelivered: string[] = [];
+  let sending = false;
+
+  const send = async () => {
+    if (sending || o.signal.aborted) return;
+    sending = true;
+    try {
+      for (;;) {
+        const batch = undelivered.filter((id) => !reported.has(id)).slice(0, LIMITS.deliveredMaxIds);
+        if (batch.length === 0 || o.signal.aborted) return;
+        for (const id of batch) reported.add(id);
+        try {
+          await request(o.socket, 'messages:delivered', { ids: batch }, o.ackTimeoutMs, o.signal);
+        } catch {
+          // Not acknowledged (offline, timeout, refused): reported again after the reconnect.
+          for (const id of batch) reported.delete(id);
+          return;
+        }
+      }
+    } finally {
+      sending = false;
     }
-  });
+  };
+
+  const sub = new Subscription();
+  sub.add(
+    o.messages.find({ selector: { recipient: o.userId, isRead: false, deliveredAt: null } }).$.subscribe((docs) => {
+      // seq 0 would be a local draft, not something received from the server.
+      undelivered = docs.filter((d) => d.seq > 0).map((d) => d.id);
+      const still = new Set(undelivered);
+      for (const id of reported) if (!still.has(id)) reported.delete(id);
+      void send();
+    }),
+  );
+  const onConnect = () => {
+    // An acknowledged receipt whose echo was lost with the old connection is reported again.
+    reported.clear();
+    void send();
+  };
+  o.socket.on('connect', onConnect);
+  sub.add(() => o.socket.off('connect', onConnect));
+  return sub;
 }

@@ -1,4 +1,6 @@
 import {
+  type DeliveredPayload,
+  type DeliveredResult,
   type ErrorBody,
   isErrorBody,
   type PullPayload,
@@ -54,6 +56,7 @@ export function whenConnected(socket: SyncSocket, signal: AbortSignal): Promise<
 interface Requests {
   'sync:pull': [PullPayload, PullResult];
   'sync:push': [PushPayload, PushResult];
+  'messages:delivered': [DeliveredPayload, DeliveredResult];
 }
 
 /** Emits with an acknowledgement and a timeout; an `{ error }` answer becomes a ServerError. */

@@ -86,7 +86,7 @@ export class SyncEngine {
         )
         .subscribe(() => void sweeper.sweep().catch(() => undefined)),
     );
-    this.subs.add(startAutoDelivery(db.messages, o.userId, outbox));
+    this.subs.add(startAutoDelivery({ messages: db.messages, userId: o.userId, socket, ackTimeoutMs: tuning.ackTimeoutMs, signal }));
   }
 
   /** True while either replication is exchanging data. */

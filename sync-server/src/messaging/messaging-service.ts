@@ -140,6 +140,19 @@ export class MessagingService {
     return this.changeOne(user, id, (m) => ({ ...m, isDeleted: true, content: '', attachments: [], isEdited: false, editedAt: null }));
   }
 
+  /**
+   * Delivery receipts from the recipient's replica. The rules decide as for a pushed receipt
+   * (only the recipient, never undone, the server stamps the time); already delivered messages
+   * change nothing. Sent outside the messages replication so a replica never holds its incoming
+   * stream for a receipt's round trip.
+   */
+  async markDelivered(user: AuthUser, ids: readonly string[]): Promise<{ delivered: number; rejected: RejectedRow[] }> {
+    const before = new Map((await this.store.getDocs('messages', ids)).map((m) => [m.id, m.deliveredAt]));
+    const { updated, rejected } = await this.change(user, ids, deliveredEdit);
+    const delivered = updated.filter((m) => before.get(m.id) === null && m.deliveredAt !== null).length;
+    return { delivered, rejected };
+  }
+
   markRead(user: AuthUser, id: string): Promise<MessageDoc> {
     return this.changeOne(user, id, markReadEdit);
   }
@@ -178,6 +191,10 @@ export class MessagingService {
   search(user: AuthUser, query: string, limit: number): Promise<MessageDoc[]> {
     return this.store.searchMessages(user.id, query, limit);
   }
+}
+
+function deliveredEdit(m: MessageDoc): MessageDoc {
+  return m.deliveredAt === null ? { ...m, deliveredAt: new Date().toISOString() } : m;
 }
 
 function markReadEdit(m: MessageDoc): MessageDoc {

@@ -7,6 +7,7 @@ import type { SyncServer } from './types';
 const CLIENT_EVENTS: ReadonlySet<unknown> = new Set([
   'sync:pull',
   'sync:push',
+  'messages:delivered',
   'typing:start',
   'typing:stop',
 ] satisfies (keyof ClientToServerEvents)[]);
