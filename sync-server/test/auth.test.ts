@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { api, connect, newUserId, pull, startTestServer, type TestServer, tokenFor, waitFor } from './support/test-server';
+import { LOGIN_FAILURE_LIMIT } from '../src/auth/account-service';
 
 let server: TestServer;
 beforeEach(async () => {
@@ -63,6 +64,21 @@ describe('REST auth keeps FetchWork’s answers', () => {
     expect(await api(server, 'GET', '/api/messages/conversations', 'garbage')).toEqual({ status: 403, body: { error: 'Invalid token' } });
     const expired = tokenFor(newUserId(), { expiresInSeconds: -1 });
     expect((await api(server, 'GET', '/api/messages/unread-count', expired)).status).toBe(403);
+  });
+
+  it('locks an email after repeated wrong passwords (even the right one is refused then); other emails and a success before that are unaffected', async () => {
+    const reg = (email: string) => api(server, 'POST', '/api/auth/register', undefined, { email, password: 'correct horse', name: 'Eve' });
+    expect((await reg('eve@example.com')).status).toBe(201);
+    expect((await reg('fay@example.com')).status).toBe(201);
+    const login = (email: string, password: string) => api(server, 'POST', '/api/auth/login', undefined, { email, password });
+    for (let i = 1; i < LOGIN_FAILURE_LIMIT.failures; i++) expect((await login('eve@example.com', `guess ${i}`)).status).toBe(401);
+    // A success clears the count: the next failures start from zero.
+    expect((await login('eve@example.com', 'correct horse')).status).toBe(200);
+    for (let i = 0; i < LOGIN_FAILURE_LIMIT.failures; i++) expect((await login('EVE@example.com', `guess ${i}`)).status).toBe(401);
+    const locked = await login('eve@example.com', 'correct horse');
+    expect(locked.status).toBe(429);
+    expect(locked.body.error.code).toBe('RATE_LIMITED');
+    expect((await login('fay@example.com', 'correct horse')).status).toBe(200);
   });
 
   it('register and login issue tokens that work on REST and the socket; wrong passwords do not', async () => {
