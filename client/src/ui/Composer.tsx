@@ -1,8 +1,10 @@
 import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import { LIMITS } from '@fetchwork/shared-schema';
 import { useInbox } from '../hooks';
 import type { MessageView } from '../inbox-api';
+import { cutToLimit } from './text-limit';
 
-export const MAX_LENGTH = 2000;
+export const MAX_LENGTH = LIMITS.contentMaxLength;
 /** Typing stops being announced this long after the last keystroke. */
 const TYPING_IDLE_MS = 3000;
 
@@ -51,7 +53,7 @@ export function Composer({ conversationId, recipientName, editing, onEditDone, o
 
   const onChange = (value: string) => {
     // maxLength already stops typing past the limit; this also covers paste and autofill.
-    const next = value.slice(0, MAX_LENGTH);
+    const next = cutToLimit(value, MAX_LENGTH);
     setText(next);
     if (!editing) drafts.set(conversationId, next);
     if (!editing && next.length > 0) {
