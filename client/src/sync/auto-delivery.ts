@@ -1,11 +1,13 @@
-import { LIMITS } from '@fetchwork/shared-schema';
-import { Subscription } from 'rxjs';
+import { LIMITS, type MessageDoc } from '@fetchwork/shared-schema';
+import { type Observable, Subscription } from 'rxjs';
 import type { MessageCollection } from '../db/collections';
 import { request } from './request';
 import type { SyncSocket } from './socket';
 
 export interface AutoDeliveryOptions {
   messages: MessageCollection;
+  /** Every document the messages replication stored from the server (pulled or streamed). */
+  received$: Observable<MessageDoc>;
   userId: string;
   socket: SyncSocket;
   ackTimeoutMs: number;
@@ -14,32 +16,48 @@ export interface AutoDeliveryOptions {
 
 /**
  * Leader-side: a message that reached this replica for the signed-in user is reported delivered
- * with `messages:delivered`; the server stamps the time and streams the message back with it,
- * which takes it out of the query below. The replica itself writes nothing: a receipt pushed
- * through the messages replication made RxDB hold every incoming stream event for the push's
- * round trip, and cost a local write and its replication bookkeeping per received message.
+ * with `messages:delivered`; the server stamps the time and streams the message back with it.
+ * The replica itself writes nothing: a receipt pushed through the messages replication made RxDB
+ * hold every incoming stream event for the push's round trip, and cost a local write and its
+ * replication bookkeeping per received message.
  *
- * Receipts are idempotent and derivable: whatever is still undelivered here is reported again
- * after a reconnect (or on the next change of the query), so nothing needs to be stored for them.
+ * What to report comes from the documents the replication receives, plus one query at start and
+ * after every reconnect for whatever is still undelivered (missed while another tab led, or
+ * reported on a connection that dropped before the stamped copy came back). A live query would be
+ * re-run over every unread message on each change: with thousands unread, a catch-up turned
+ * quadratic. Receipts are idempotent, so reporting one twice costs only a no-op on the server.
  */
 export function startAutoDelivery(o: AutoDeliveryOptions): Subscription {
-  /** Reported and not yet echoed back as delivered: not reported twice meanwhile. */
+  /** Reported and not yet seen back as delivered: not reported twice meanwhile. */
   const reported = new Set<string>();
-  let undelivered: string[] = [];
+  const queue = new Set<string>();
   let sending = false;
+
+  const consider = (d: MessageDoc) => {
+    if (d.recipient !== o.userId) return;
+    // seq 0 would be a local draft, not something received from the server.
+    if (d.deliveredAt === null && !d.isRead && d.seq > 0) {
+      if (!reported.has(d.id)) queue.add(d.id);
+    } else {
+      reported.delete(d.id);
+      queue.delete(d.id);
+    }
+  };
 
   const send = async () => {
     if (sending || o.signal.aborted) return;
     sending = true;
     try {
-      for (;;) {
-        const batch = undelivered.filter((id) => !reported.has(id)).slice(0, LIMITS.deliveredMaxIds);
-        if (batch.length === 0 || o.signal.aborted) return;
-        for (const id of batch) reported.add(id);
+      while (queue.size > 0 && !o.signal.aborted) {
+        const batch = [...queue].slice(0, LIMITS.deliveredMaxIds);
+        for (const id of batch) {
+          queue.delete(id);
+          reported.add(id);
+        }
         try {
           await request(o.socket, 'messages:delivered', { ids: batch }, o.ackTimeoutMs, o.signal);
         } catch {
-          // Not acknowledged (offline, timeout, refused): reported again after the reconnect.
+          // Not acknowledged (offline, timeout, refused): the sweep after the reconnect reports it.
           for (const id of batch) reported.delete(id);
           return;
         }
@@ -49,22 +67,26 @@ export function startAutoDelivery(o: AutoDeliveryOptions): Subscription {
     }
   };
 
+  const sweep = async () => {
+    const docs = await o.messages.find({ selector: { recipient: o.userId, isRead: false, deliveredAt: null } }).exec();
+    for (const d of docs) consider(d.toJSON() as MessageDoc);
+    await send();
+  };
+
   const sub = new Subscription();
   sub.add(
-    o.messages.find({ selector: { recipient: o.userId, isRead: false, deliveredAt: null } }).$.subscribe((docs) => {
-      // seq 0 would be a local draft, not something received from the server.
-      undelivered = docs.filter((d) => d.seq > 0).map((d) => d.id);
-      const still = new Set(undelivered);
-      for (const id of reported) if (!still.has(id)) reported.delete(id);
+    o.received$.subscribe((d) => {
+      consider(d);
       void send();
     }),
   );
   const onConnect = () => {
-    // An acknowledged receipt whose echo was lost with the old connection is reported again.
+    // An acknowledged receipt whose stamped copy was lost with the old connection is reported again.
     reported.clear();
-    void send();
+    void sweep().catch(() => undefined);
   };
   o.socket.on('connect', onConnect);
   sub.add(() => o.socket.off('connect', onConnect));
+  void sweep().catch(() => undefined);
   return sub;
 }

@@ -86,7 +86,14 @@ export class SyncEngine {
         )
         .subscribe(() => void sweeper.sweep().catch(() => undefined)),
     );
-    this.subs.add(startAutoDelivery({ messages: db.messages, userId: o.userId, socket, ackTimeoutMs: tuning.ackTimeoutMs, signal }));
+    this.subs.add(startAutoDelivery({
+        messages: db.messages,
+        received$: this.messages.state.received$ as Observable<MessageDoc>,
+        userId: o.userId,
+        socket,
+        ackTimeoutMs: tuning.ackTimeoutMs,
+        signal,
+      }));
   }
 
   /** True while either replication is exchanging data. */
