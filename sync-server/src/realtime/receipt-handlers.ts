@@ -8,16 +8,19 @@ import type { SyncSocket } from './types';
 /** `messages:delivered`: parse, let the messaging service apply the receipts, answer. */
 export function registerReceiptHandlers(socket: SyncSocket, messaging: MessagingService, log: Logger, inFlight: InFlight): void {
   const user = socket.data.user;
-  socket.on('messages:delivered', async (payload: unknown, ack: unknown) => {
+  socket.on('messages:delivered', (payload: unknown, ack: unknown) => {
     if (typeof ack !== 'function') return;
     const reply = ack as Ack<unknown>;
     if (inFlight.draining) return reply(errorBody('INTERNAL', 'the server is restarting; retry on the next connection'));
-    try {
-      const parsed = parseInput(deliveredPayloadSchema, payload);
-      if (!parsed.ok) return reply(errorBody(parsed.code, parsed.message));
-      reply(await inFlight.track(() => messaging.markDelivered(user, [...new Set(parsed.value.ids)])));
-    } catch (err) {
-      reply(toErrorBody(err, log, 'messages:delivered'));
-    }
+    // Answered inside the tracked work, so a shutdown waits until the answer is written.
+    void inFlight.track(async () => {
+      try {
+        const parsed = parseInput(deliveredPayloadSchema, payload);
+        if (!parsed.ok) return reply(errorBody(parsed.code, parsed.message));
+        reply(await messaging.markDelivered(user, [...new Set(parsed.value.ids)]));
+      } catch (err) {
+        reply(toErrorBody(err, log, 'messages:delivered'));
+      }
+    });
   });
 }

@@ -38,20 +38,23 @@ export function registerSyncHandlers(socket: SyncSocket, sync: SyncService, log:
     }
   });
 
-  socket.on('sync:push', async (payload: unknown, ack: unknown) => {
+  socket.on('sync:push', (payload: unknown, ack: unknown) => {
     if (typeof ack !== 'function') return;
     const reply = ack as Ack<unknown>;
     if (inFlight.draining) return reply(draining());
-    try {
-      const parsed = parseInput(pushRequestSchema, payload, { shallow: true });
-      if (!parsed.ok) return reply(errorBody(parsed.code, parsed.message));
-      const collection = assertCollection(parsed.value.collection);
-      const rows = parsed.value.rows;
-      const { conflicts, rejected } = await inFlight.track(() => sync.push(user, collection, rows));
-      reply({ conflicts, rejected });
-    } catch (err) {
-      reply(toErrorBody(err, log, 'sync:push'));
-    }
+    // The answer is part of the tracked work: a shutdown waits until it is written, not only
+    // until the commit is done (group commit finishes many pushes in one turn).
+    void inFlight.track(async () => {
+      try {
+        const parsed = parseInput(pushRequestSchema, payload, { shallow: true });
+        if (!parsed.ok) return reply(errorBody(parsed.code, parsed.message));
+        const collection = assertCollection(parsed.value.collection);
+        const { conflicts, rejected } = await sync.push(user, collection, parsed.value.rows);
+        reply({ conflicts, rejected });
+      } catch (err) {
+        reply(toErrorBody(err, log, 'sync:push'));
+      }
+    });
   });
 }
 
