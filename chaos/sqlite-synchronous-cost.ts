@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ConversationDoc, conversationIdFor, type MessageDoc, newMessageId } from '@fetchwork/shared-schema';
+import { type ConversationDoc, conversationIdFor, type MessageDoc, newMessageDoc, newMessageId } from '@fetchwork/shared-schema';
 import { SqliteStore } from '../sync-server/src/store/sqlite-store';
 
 const commits = Number(process.argv[2] ?? 2000);
@@ -44,23 +44,7 @@ async function rate(synchronous: 'NORMAL' | 'FULL'): Promise<number> {
     for (let i = 0; i < commits; i++) {
       const at = new Date().toISOString();
       const message: MessageDoc = {
-        id: newMessageId(),
-        conversation: conv.id,
-        sender: alice,
-        recipient: bob,
-        content: `message ${i}`,
-        messageType: 'text',
-        attachments: [],
-        isRead: false,
-        readAt: null,
-        isEdited: false,
-        editedAt: null,
-        isDeleted: false,
-        deletedAt: null,
-        deliveredAt: null,
-        createdAt: at,
-        updatedAt: at,
-        seq: 0,
+        ...newMessageDoc({ id: newMessageId(), conversation: conv.id, sender: alice, recipient: bob, content: `message ${i}`, at }),
         sentAt: at,
       };
       const next = { ...conv, lastMessage: message.id, lastActivity: at, updatedAt: at, unreadCount: { [bob]: i + 1 } };

@@ -1,27 +1,15 @@
-import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
+import { type ConversationDoc, type MessageDoc, newMessageDoc } from '@fetchwork/shared-schema';
 import { describe, expect, test } from 'vitest';
 import { compareConversations, conversationSortTime, messageStatus, toConversationView } from '../src/inbox/views';
 
-const base: MessageDoc = {
+const base: MessageDoc = newMessageDoc({
   id: 'm',
   conversation: 'c.a.b',
   sender: 'a',
   recipient: 'b',
   content: 'x',
-  messageType: 'text',
-  attachments: [],
-  isRead: false,
-  readAt: null,
-  isEdited: false,
-  editedAt: null,
-  isDeleted: false,
-  deletedAt: null,
-  deliveredAt: null,
-  createdAt: '2025-01-01T10:00:00.000Z',
-  updatedAt: '2025-01-01T10:00:00.000Z',
-  seq: 0,
-  sentAt: null,
-};
+  at: '2025-01-01T10:00:00.000Z',
+});
 
 const conv: ConversationDoc = {
   id: 'c.a.b',

@@ -9,7 +9,7 @@
  * hours), so it cannot say anything about a browser's IndexedDB. What this measures is the part
  * the data layer owns: RxDB's query and document layer, minisearch indexing, queries, updates.
  */
-import { conversationIdFor, type MessageDoc, newMessageId } from '@fetchwork/shared-schema';
+import { conversationIdFor, type MessageDoc, newMessageDoc, newMessageId } from '@fetchwork/shared-schema';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
@@ -146,22 +146,14 @@ async function main() {
   const at = new Date().toISOString();
   t0 = performance.now();
   await db.messages.insert({
-    id: newMessageId(),
-    conversation: conversationIdFor([me, peer], null),
-    sender: peer,
-    recipient: me,
-    content: 'zyxwvut unique marker',
-    messageType: 'text',
-    attachments: [],
-    isRead: false,
-    readAt: null,
-    isEdited: false,
-    editedAt: null,
-    isDeleted: false,
-    deletedAt: null,
-    deliveredAt: null,
-    createdAt: at,
-    updatedAt: at,
+    ...newMessageDoc({
+      id: newMessageId(),
+      conversation: conversationIdFor([me, peer], null),
+      sender: peer,
+      recipient: me,
+      content: 'zyxwvut unique marker',
+      at,
+    }),
     seq: COUNT + 5000,
     sentAt: at,
   });
