@@ -4,6 +4,8 @@ import type { MessageCollection } from '../db/collections';
 import { request } from './request';
 import type { SyncSocket } from './socket';
 
+const RETRY_MS = 1_000;
+
 export interface AutoDeliveryOptions {
   messages: MessageCollection;
   /** Every document the messages replication stored from the server (pulled or streamed). */
@@ -26,20 +28,23 @@ export interface AutoDeliveryOptions {
  * reported on a connection that dropped before the stamped copy came back). A live query would be
  * re-run over every unread message on each change: with thousands unread, a catch-up turned
  * quadratic. Receipts are idempotent, so reporting one twice costs only a no-op on the server.
+ *
+ * The server streams the stamped copy before it answers, so a message received undelivered after
+ * its receipt was acknowledged is one the receipt did not reach (it lost a race with an edit):
+ * it is reported again.
  */
 export function startAutoDelivery(o: AutoDeliveryOptions): Subscription {
-  /** Reported and not yet seen back as delivered: not reported twice meanwhile. */
-  const reported = new Set<string>();
   const queue = new Set<string>();
+  /** In the request being sent: not queued again until it is answered. */
+  const inFlight = new Set<string>();
   let sending = false;
 
   const consider = (d: MessageDoc) => {
     if (d.recipient !== o.userId) return;
     // seq 0 would be a local draft, not something received from the server.
     if (d.deliveredAt === null && !d.isRead && d.seq > 0) {
-      if (!reported.has(d.id)) queue.add(d.id);
+      if (!inFlight.has(d.id)) queue.add(d.id);
     } else {
-      reported.delete(d.id);
       queue.delete(d.id);
     }
   };
@@ -52,15 +57,21 @@ export function startAutoDelivery(o: AutoDeliveryOptions): Subscription {
         const batch = [...queue].slice(0, LIMITS.deliveredMaxIds);
         for (const id of batch) {
           queue.delete(id);
-          reported.add(id);
+          inFlight.add(id);
         }
         try {
           await request(o.socket, 'messages:delivered', { ids: batch }, o.ackTimeoutMs, o.signal);
         } catch {
-          // Not acknowledged (offline, timeout, refused): the sweep after the reconnect reports it.
-          for (const id of batch) reported.delete(id);
+          for (const id of batch) {
+            inFlight.delete(id);
+            queue.add(id);
+          }
+          // Disconnected: the sweep after the reconnect sends them. Connected (rate limited, a
+          // timeout): again after a pause, at most once a second.
+          if (o.socket.connected && !o.signal.aborted) setTimeout(() => void send(), RETRY_MS);
           return;
         }
+        for (const id of batch) inFlight.delete(id);
       }
     } finally {
       sending = false;
@@ -81,8 +92,7 @@ export function startAutoDelivery(o: AutoDeliveryOptions): Subscription {
     }),
   );
   const onConnect = () => {
-    // An acknowledged receipt whose stamped copy was lost with the old connection is reported again.
-    reported.clear();
+    // Whatever is still undelivered, including receipts whose answer was lost with the connection.
     void sweep().catch(() => undefined);
   };
   o.socket.on('connect', onConnect);
