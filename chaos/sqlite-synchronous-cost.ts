@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ConversationDoc, conversationIdFor, type MessageDoc, newMessageDoc, newMessageId } from '@fetchwork/shared-schema';
+import { type ConversationDoc, newConversationDoc, type MessageDoc, newMessageDoc, newMessageId } from '@fetchwork/shared-schema';
 import { SqliteStore } from '../sync-server/src/store/sqlite-store';
 
 const commits = Number(process.argv[2] ?? 2000);
@@ -25,19 +25,7 @@ async function rate(synchronous: 'NORMAL' | 'FULL'): Promise<number> {
   try {
     const now = new Date().toISOString();
     const participants = [alice, bob].sort();
-    let conv: ConversationDoc = {
-      id: conversationIdFor(participants, null),
-      participants,
-      job: null,
-      lastMessage: null,
-      lastActivity: now,
-      isActive: true,
-      unreadCount: {},
-      participantNames: {},
-      createdAt: now,
-      updatedAt: now,
-      seq: 0,
-    };
+    let conv: ConversationDoc = newConversationDoc({ participants, job: null, at: now });
     const created = await store.commit([{ collection: 'conversations', doc: conv, expectedSeq: null, audience: participants }]);
     conv = created.docs[0]!.doc as ConversationDoc;
     const started = performance.now();

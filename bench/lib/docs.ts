@@ -1,4 +1,11 @@
-import { type ConversationDoc, conversationIdFor, type MessageDoc, newMessageDoc, newMessageId, type Wire } from '@fetchwork/shared-schema';
+import {
+  type ConversationDoc,
+  newConversationDoc,
+  type MessageDoc,
+  newMessageDoc,
+  newMessageId,
+  type Wire,
+} from '@fetchwork/shared-schema';
 import jwt from 'jsonwebtoken';
 
 /** The JWT secret of every server the bench starts (loopback only, throwaway). */
@@ -31,21 +38,7 @@ export function draftMessage(
 }
 
 export function draftConversation(a: string, b: string, job: string | null = null, at = new Date().toISOString()): Wire<ConversationDoc> {
-  const participants = [a, b].sort();
-  return {
-    id: conversationIdFor(participants, job),
-    participants,
-    job,
-    lastMessage: null,
-    lastActivity: at,
-    isActive: true,
-    unreadCount: {},
-    participantNames: {},
-    createdAt: at,
-    updatedAt: at,
-    seq: 0,
-    _deleted: false,
-  };
+  return { ...newConversationDoc({ participants: [a, b], job, at }), _deleted: false };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { conversationIdFor, type MessageDoc, newMessageDoc, newMessageId } from '@fetchwork/shared-schema';
+import { conversationIdFor, newConversationDoc, type MessageDoc, newMessageDoc, newMessageId } from '@fetchwork/shared-schema';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import type { InboxHandle } from '../src/inbox/create-inbox';
 import { closeAllDevices, makeUser, openDevice, until } from './support/devices';
@@ -67,19 +67,7 @@ test('a message whose conversation the server refuses fails with it instead of r
   const now = new Date().toISOString();
   // Not the derived id: the server refuses the conversation, so the message cannot be stored.
   const wrongId = `${conversationIdFor([alice.id, bob.id], null)}.j.x`;
-  await a.database.conversations.insert({
-    id: wrongId,
-    participants: [alice.id, bob.id].sort(),
-    job: null,
-    lastMessage: null,
-    lastActivity: now,
-    isActive: true,
-    unreadCount: {},
-    participantNames: {},
-    createdAt: now,
-    updatedAt: now,
-    seq: 0,
-  });
+  await a.database.conversations.insert({ ...newConversationDoc({ participants: [alice.id, bob.id], job: null, at: now }), id: wrongId });
   const msg = await a.sendMessage(wrongId, 'into the void');
   const failed = await statusOf(a, wrongId, msg.id);
   expect(failed.failure?.code).toBe('VALIDATION_FAILED');

@@ -6,6 +6,7 @@
  * because messages are soft-deleted (`isDeleted`) and conversations are never removed.
  */
 
+import { conversationIdFor, sortedParticipants } from './ids';
 export type MessageType = 'text' | 'file' | 'system';
 
 export interface Attachment {
@@ -112,5 +113,29 @@ export function newMessageDoc(m: NewMessage): MessageDoc {
     updatedAt: m.at,
     seq: 0,
     sentAt: null,
+  };
+}
+
+/** A conversation as its creator proposes it; the id derives from participants and job. */
+export function newConversationDoc(c: {
+  participants: readonly string[];
+  job: string | null;
+  at: string;
+  /** Shown until the server's names arrive; the server ignores a client's names. */
+  participantNames?: Record<string, string>;
+}): ConversationDoc {
+  const participants = sortedParticipants(c.participants);
+  return {
+    id: conversationIdFor(participants, c.job),
+    participants,
+    job: c.job,
+    lastMessage: null,
+    lastActivity: c.at,
+    isActive: true,
+    unreadCount: {},
+    participantNames: c.participantNames ?? {},
+    createdAt: c.at,
+    updatedAt: c.at,
+    seq: 0,
   };
 }

@@ -1,6 +1,7 @@
 import {
   type ConversationDoc,
   conversationIdFor,
+  newConversationDoc,
   LIMITS,
   type MessageDoc,
   newMessageDoc,
@@ -56,20 +57,7 @@ export class InboxCommandHandlers {
     const at = now();
     const names: Record<string, string> = { [this.user.id]: this.user.name.slice(0, LIMITS.nameMaxLength) };
     if (participantName) names[participantId] = participantName.slice(0, LIMITS.nameMaxLength);
-    const doc: ConversationDoc = {
-      id,
-      participants,
-      job: jobId ?? null,
-      lastMessage: null,
-      lastActivity: at,
-      isActive: true,
-      unreadCount: {},
-      // Shown until the server's names arrive; the server ignores a client's names.
-      participantNames: names,
-      createdAt: at,
-      updatedAt: at,
-      seq: 0,
-    };
+    const doc = newConversationDoc({ participants, job: jobId ?? null, at, participantNames: names });
     await this.outbox.markPending('conversations', id);
     try {
       await this.db.conversations.insert(doc);

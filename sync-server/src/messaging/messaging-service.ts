@@ -1,6 +1,7 @@
 import {
   type ConversationDoc,
   conversationIdFor,
+  newConversationDoc,
   type MessageDoc,
   newMessageDoc,
   newMessageId,
@@ -54,19 +55,7 @@ export class MessagingService {
     const [existing] = await this.store.getDocs('conversations', [id]);
     if (existing) return { conversation: existing, created: false };
     const now = new Date().toISOString();
-    const proposal: ConversationDoc = {
-      id,
-      participants,
-      job: jobId,
-      lastMessage: null,
-      lastActivity: now,
-      isActive: true,
-      unreadCount: {},
-      participantNames: {},
-      createdAt: now,
-      updatedAt: now,
-      seq: 0,
-    };
+    const proposal = newConversationDoc({ participants, job: jobId, at: now });
     const outcome = await this.sync.push(user, 'conversations', [{ newDocumentState: wire(proposal) }]);
     throwIfRefused(outcome.rejected);
     const [stored] = await this.store.getDocs('conversations', [id]);

@@ -1,4 +1,11 @@
-import { type ConversationDoc, conversationIdFor, type MessageDoc, newMessageDoc, newMessageId, type Wire } from '@fetchwork/shared-schema';
+import {
+  type ConversationDoc,
+  newConversationDoc,
+  type MessageDoc,
+  newMessageDoc,
+  newMessageId,
+  type Wire,
+} from '@fetchwork/shared-schema';
 
 /** A message as a client replica creates it: client id, no server fields yet. */
 export function draftMessage(
@@ -13,20 +20,5 @@ export function draftMessage(
 }
 
 export function draftConversation(a: string, b: string, job: string | null = null): Wire<ConversationDoc> {
-  const now = new Date().toISOString();
-  const participants = [a, b].sort();
-  return {
-    id: conversationIdFor(participants, job),
-    participants,
-    job,
-    lastMessage: null,
-    lastActivity: now,
-    isActive: true,
-    unreadCount: {},
-    participantNames: {},
-    createdAt: now,
-    updatedAt: now,
-    seq: 0,
-    _deleted: false,
-  };
+  return { ...newConversationDoc({ participants: [a, b], job, at: new Date().toISOString() }), _deleted: false };
 }
