@@ -34,16 +34,11 @@ let exitHookInstalled = false;
 function installExitHook() {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  const killAll = () => {
+  process.once('exit', () => {
     for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  };
-  process.once('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      killAll();
-      process.exit(130);
-    });
-  }
+  });
+  // An interrupted parent exits, and the exit hook above kills its workers.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 }
 
 /** Forks a TypeScript module (run through tsx) that calls `serveRpc`. */
