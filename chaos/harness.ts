@@ -9,7 +9,7 @@ import { checkRun, countFindings, emptyFindings, type Findings, type ServerState
 import { startWorker, type Worker } from './lib/ipc';
 import { CHAOS_JWT_SECRET, freePort, ServerProcess } from './lib/server-process';
 import { StoreReader } from './lib/store-reader';
-import type { ActionMix, DeviceDigest, DeviceDump, DeviceSpec } from './lib/types';
+import type { ActionMix, Checkpoints, DeviceDigest, DeviceDump, DeviceSpec } from './lib/types';
 
 export interface ChaosOptions {
   seed: number;
@@ -38,6 +38,8 @@ export interface FaultCounts {
   blackhole: number;
   refuse: number;
   reload: number;
+  /** Devices that started over as a new device (replica deleted, bootstrap and history walk). */
+  fresh: number;
   slow: number;
   delayedChunks: number;
   refusedConnections: number;
@@ -97,17 +99,17 @@ interface Device {
   reloading: boolean;
 }
 
-type FaultKind = 'cut' | 'offline' | 'reload' | 'slow' | 'probe';
+type FaultKind = 'cut' | 'offline' | 'reload' | 'fresh' | 'slow' | 'probe';
 
 /** Mean time between two events of a kind, per device (probe and cut: for the whole system). */
-const PER_DEVICE_MEAN_MS: Record<Exclude<FaultKind, 'probe' | 'cut'>, number> = { offline: 25_000, reload: 45_000, slow: 30_000 };
+const PER_DEVICE_MEAN_MS: Record<Exclude<FaultKind, 'probe' | 'cut'>, number> = { offline: 25_000, reload: 45_000, fresh: 90_000, slow: 30_000 };
 const SYSTEM_MEAN_MS = { cut: 1_500, probe: 2_000 };
 
 export function formatLine(f: ChaosFigures): string {
   const x = f.faults;
   return (
     `chaos seed=${f.seed} clients=${f.clients} users=${f.users} messages=${f.messages} (edits=${f.edits} deletes=${f.deletes} reads=${f.reads}) ` +
-    `faults: kill=${x.kill} cut=${x.cut} blackhole=${x.blackhole} refuse=${x.refuse} reload=${x.reload} slow=${x.slow} ` +
+    `faults: kill=${x.kill} cut=${x.cut} blackhole=${x.blackhole} refuse=${x.refuse} reload=${x.reload} fresh=${x.fresh} slow=${x.slow} ` +
     `delayed-chunks=${x.delayedChunks} refused-connections=${x.refusedConnections} probes=${f.probes} | ` +
     `lost=${f.lost} duplicated=${f.duplicated} diverged=${f.diverged} checkpoint=${f.checkpoint} unsettled=${f.unsettled} errors=${f.errors} | ` +
     `workload ${f.workloadS.toFixed(0)}s, quiescence ${f.quiesceS.toFixed(1)}s${f.converged ? '' : ' (NOT converged)'}, total ${f.totalS.toFixed(0)}s`
@@ -155,7 +157,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const reader = new StoreReader(sqlitePath);
   const devices: Device[] = [];
   const workers: Worker[] = [];
-  const faults: FaultCounts = { kill: 0, cut: 0, blackhole: 0, refuse: 0, reload: 0, slow: 0, delayedChunks: 0, refusedConnections: 0 };
+  const faults: FaultCounts = { kill: 0, cut: 0, blackhole: 0, refuse: 0, reload: 0, fresh: 0, slow: 0, delayedChunks: 0, refusedConnections: 0 };
   const midRun = emptyFindings();
   const midRunSuspects: Suspect[] = [];
   const diagnostics: string[] = [];
@@ -249,6 +251,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       ['probe', 1 / SYSTEM_MEAN_MS.probe],
       ['offline', n / PER_DEVICE_MEAN_MS.offline],
       ['reload', n / PER_DEVICE_MEAN_MS.reload],
+      ['fresh', n / PER_DEVICE_MEAN_MS.fresh],
       ['slow', n / PER_DEVICE_MEAN_MS.slow],
     ];
     const totalRate = rates.reduce((s, [, r]) => s + r, 0);
@@ -267,16 +270,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     };
 
     const probe = async (d: Device) => {
-      const cps = (await d.worker.call('checkpoints', { label: d.spec.label })) as {
-        messages: number | null;
-        conversations: number | null;
-      } | null;
+      const cps = (await d.worker.call('checkpoints', { label: d.spec.label })) as Checkpoints | null;
       if (!cps) return;
       probes++;
       for (const collection of ['messages', 'conversations'] as const) {
         const cp = cps[collection];
         if (cp === null) continue;
-        const rows = reader.feedUpTo(d.spec.userId, collection, cp);
+        // Below the history walk's cursor the feed is still arriving: the checkpoint vouches for the rest.
+        const walkBefore = cps.walkBefore?.[collection] ?? null;
+        const rows = reader.feedUpTo(d.spec.userId, collection, cp).filter((r) => walkBefore === null || r.seq >= walkBefore);
         if (rows.length === 0) continue;
         const seqs = (await d.worker.call('localSeqs', { label: d.spec.label, collection, ids: rows.map((r) => r.docId) })) as Record<
           string,
@@ -323,6 +325,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
               d.reloading = false;
             }),
             `reload ${d.spec.label}`,
+          );
+          return;
+        }
+        case 'fresh': {
+          if (d.reloading) return;
+          d.reloading = true;
+          event(`new device ${d.spec.label}`, d);
+          track(
+            d.worker
+              .call<boolean>('startOver', { label: d.spec.label, awayMs: Math.floor(a * 1500) }, RELOAD_TIMEOUT_MS)
+              .then((fresh) => {
+                if (fresh) faults.fresh++;
+                else faults.reload++;
+              })
+              .finally(() => {
+                d.reloading = false;
+              }),
+            `new device ${d.spec.label}`,
           );
           return;
         }

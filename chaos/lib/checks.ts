@@ -140,8 +140,9 @@ export function checkRun(server: ServerState, dumps: DeviceDump[], suspects: Sus
       }
       if (cp > server.head) f.checkpoint.push(`${d.label} ${collection}: checkpoint ${cp} beyond the server head ${server.head}`);
       if (cp > maxHeld) f.checkpoint.push(`${d.label} ${collection}: checkpoint ${cp} beyond the highest seq it holds (${maxHeld})`);
+      const walkBefore = d.checkpoints.walkBefore?.[collection] ?? null;
       for (const r of rows) {
-        if (r.seq > cp) continue;
+        if (r.seq > cp || (walkBefore !== null && r.seq < walkBefore)) continue;
         const x = held.get(r.docId);
         if (!x || (x.seq as number) < r.seq)
           f.checkpoint.push(

@@ -60,6 +60,9 @@ serveRpc(
     async reload(args: { label: string; awayMs: number }) {
       await device(args.label).reload(args.awayMs);
     },
+    startOver(args: { label: string; awayMs: number }) {
+      return device(args.label).startOver(args.awayMs);
+    },
     kick() {
       for (const d of devices.values()) d.kick();
     },

@@ -1,4 +1,4 @@
-import { getAssumedMasterState, getLastCheckpointDoc, type RxStorage } from 'rxdb';
+import { getAssumedMasterState, getLastCheckpointDoc, removeRxDatabase, type RxStorage } from 'rxdb';
 import type { Subscription } from 'rxjs';
 import { InboxCommandError } from '../../client/src/inbox/commands';
 import { createInbox, type InboxHandle } from '../../client/src/inbox/create-inbox';
@@ -8,7 +8,17 @@ import { hashDocs, plainDoc } from './canonical';
 import type { Checkpoints, DeviceDigest, DeviceDump, DeviceRecord, DeviceSpec } from './types';
 
 /** Client settings of the chaos devices: production defaults, with shorter waits so a run converges sooner. */
-export const CHAOS_TUNING: Partial<SyncTuning> = { ackTimeoutMs: 8000, retryTimeMs: 1000 };
+/**
+ * Small bootstrap and history pages: a device that starts over walks its history in many steps,
+ * so reloads, cuts and kills land in the middle of the walk.
+ */
+export const CHAOS_TUNING: Partial<SyncTuning> = {
+  ackTimeoutMs: 8000,
+  retryTimeMs: 1000,
+  bootstrapMessagesPerConversation: 5,
+  historyBatchSize: 20,
+};
+
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -176,6 +186,41 @@ export class ChaosDevice {
     }
   }
 
+  /**
+   * The user signs in on a new device: when this one has nothing unsent (deleting unsent writes
+   * would be a loss the checks rightly count), its replica is deleted and it starts again from a
+   * bootstrap and a history walk. Otherwise it is an ordinary reload. True when it started over.
+   */
+  async startOver(awayMs: number): Promise<boolean> {
+    if (this.gate) return false;
+    let release!: () => void;
+    this.gate = new Promise<void>((r) => {
+      release = r;
+    });
+    try {
+      await this.busy;
+      // The action loop is held: give what was just written a moment to reach the server.
+      let state = await this.localState();
+      for (let i = 0; i < 20 && state !== null && state.outbox.length > 0; i++) {
+        await sleep(100);
+        state = await this.localState();
+      }
+      const fresh = state !== null && state.outbox.length === 0;
+      await this.close();
+      this.record.reloads++;
+      if (fresh) {
+        await removeRxDatabase(this.databaseName, this.storage);
+        this.note('replica deleted: a new device');
+      }
+      await sleep(awayMs);
+      await this.open();
+      return fresh;
+    } finally {
+      this.gate = null;
+      release();
+    }
+  }
+
   /** Closes the database (pending writes and all), stays away `awayMs`, opens it again. */
   async reload(awayMs: number): Promise<void> {
     if (this.gate) return;
@@ -306,8 +351,16 @@ export class ChaosDevice {
       const cp = (await getLastCheckpointDoc(internal, 'down')) as { seq?: number } | undefined;
       return cp?.seq ?? null;
     };
+    const walk = async (collection: 'messages' | 'conversations') => {
+      const state = await inbox!.database.getLocal<{ before: number | null }>(`history-${collection}`);
+      return (state?.toJSON().data.before as number | null | undefined) ?? null;
+    };
     try {
-      return { messages: await read(engine.messages.state), conversations: await read(engine.conversations.state) };
+      return {
+        messages: await read(engine.messages.state),
+        conversations: await read(engine.conversations.state),
+        walkBefore: { messages: await walk('messages'), conversations: await walk('conversations') },
+      };
     } catch (err) {
       // A reload closed the database while the probe read it: no reading this time.
       if (this.inbox !== inbox || inbox?.database.closed) return null;

@@ -57,6 +57,12 @@ export interface DeviceDigest {
 export interface Checkpoints {
   messages: number | null;
   conversations: number | null;
+  /**
+   * Recent first: the history walk's cursor per collection (null when it is done or never
+   * began). The feed below it is still arriving, so a checkpoint vouches only for what lies at
+   * or above it.
+   */
+  walkBefore?: { messages: number | null; conversations: number | null };
 }
 
 export interface DeviceDump {

@@ -170,10 +170,11 @@ describe('two people messaging in real time', () => {
       await messageBubble(b.page, `The budget is 300 ${t}`).waitFor({ state: 'detached' });
 
       // Delete with the inline confirmation.
+      // Its id first: once deleted, the bubble no longer holds the text that finds it.
+      const secondId = (await second.getAttribute('data-message-id')) as string;
       await second.hover();
       await second.getByRole('button', { name: 'Delete message' }).click();
       await second.getByRole('button', { name: 'Delete', exact: true }).click();
-      const secondId = (await second.getAttribute('data-message-id')) as string;
       await b.page.locator(`.message[data-message-id="${secondId}"] .deleted-marker`).waitFor();
       await messageBubble(b.page, `Ignore this one ${t}`).waitFor({ state: 'detached' });
       await screenshot(b.page, 'edited-and-deleted');

@@ -1,5 +1,8 @@
 import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
 import type { Observable } from 'rxjs';
+import type { HistoryProgress } from './db/history-store';
+
+export type { HistoryProgress };
 
 /**
  * The contract between the client data layer (db/, sync/, the Inbox implementation) and the
@@ -108,5 +111,16 @@ export interface Inbox extends InboxCommands {
   typingUsers$(conversationId: string): Observable<string[]>;
   /** True in the one tab that replicates for this browser. */
   readonly isLeader$: Observable<boolean>;
+  /**
+   * The history still to load onto this device (recent-first sync: the newest conversations and
+   * messages come first, the rest behind, newest first); null once all of it is here.
+   */
+  history$(): Observable<HistoryProgress | null>;
+  /**
+   * Asks the server for messages of a conversation older than what this device holds, while
+   * the history walk has not brought them yet, and stores them. Resolves false when the server
+   * has none older, or this tab cannot ask (the leader tab asks; the others wait for its walk).
+   */
+  loadOlderMessages(conversationId: string, limit: number): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import type { CollectionName } from './protocol';
-import type { DocsByCollection, Wire } from './documents';
+import type { DocsByCollection, MessageDoc, Wire } from './documents';
 import type { ErrorBody, ErrorCode } from './errors';
 import type { Checkpoint } from './validators';
 
@@ -17,6 +17,54 @@ export interface PullResult<C extends CollectionName = CollectionName> {
   documents: Wire<DocsByCollection[C]>[];
   /** The position after the last document; pass it back on the next pull. Null only for an empty feed. */
   checkpoint: Checkpoint | null;
+}
+
+/**
+ * Recent first (docs/protocol.md): a new replica asks `sync:bootstrap` instead of pulling its
+ * feed from the start, then pulls live changes from the answer's checkpoint and walks the
+ * history below it with `sync:history`, newest first. Stock clients may keep pulling from null.
+ */
+export interface BootstrapPayload<C extends CollectionName = CollectionName> {
+  collection: C;
+  /** conversations: how many of the newest to send; messages: newest messages per conversation. */
+  pageSize: number;
+}
+/** Where the walk of older documents goes on. */
+export interface HistoryCursor {
+  /** Ask `sync:history` for the feed's documents with a sequence below this. */
+  before: number;
+  /** Documents of the user's feed below `before` when this was read (an honest progress total). */
+  remaining: number;
+}
+export interface BootstrapResult<C extends CollectionName = CollectionName> {
+  documents: Wire<DocsByCollection[C]>[];
+  /** Continue live replication (`sync:pull`, `sync:stream`) from here; null for an empty feed. */
+  checkpoint: Checkpoint | null;
+  /** Older documents that `documents` may not hold; null when it holds all of them. */
+  history: HistoryCursor | null;
+}
+export interface HistoryPayload<C extends CollectionName = CollectionName> {
+  collection: C;
+  before: number;
+  limit: number;
+}
+export interface HistoryResult<C extends CollectionName = CollectionName> {
+  /** Newest first; each at its current state (a document changed since moved above the checkpoint). */
+  documents: Wire<DocsByCollection[C]>[];
+  /** The next page, or null when the walk is complete. */
+  history: HistoryCursor | null;
+}
+export interface PagePayload {
+  conversationId: string;
+  /** Messages with a sequence below this; null for the newest. */
+  before: number | null;
+  limit: number;
+}
+export interface PageResult {
+  /** Newest first. */
+  documents: Wire<MessageDoc>[];
+  /** Pass as `before` for the next older page; null when there is none. */
+  before: number | null;
 }
 
 export interface PushRow<C extends CollectionName = CollectionName> {
@@ -72,6 +120,9 @@ export type Ack<T> = (response: T | ErrorBody) => void;
 export interface ClientToServerEvents {
   'sync:pull': (payload: PullPayload, ack: Ack<PullResult>) => void;
   'sync:push': (payload: PushPayload, ack: Ack<PushResult>) => void;
+  'sync:bootstrap': (payload: BootstrapPayload, ack: Ack<BootstrapResult>) => void;
+  'sync:history': (payload: HistoryPayload, ack: Ack<HistoryResult>) => void;
+  'sync:page': (payload: PagePayload, ack: Ack<PageResult>) => void;
   /** Delivery receipts, outside the messages replication (see docs/protocol.md). */
   'messages:delivered': (payload: DeliveredPayload, ack: Ack<DeliveredResult>) => void;
   'typing:start': (payload: TypingPayload, ack?: Ack<{ ok: true }>) => void;

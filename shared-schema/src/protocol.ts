@@ -16,6 +16,16 @@ export const LIMITS = {
   deliveredMaxIds: 200,
   /** Documents a `sync:pull` may ask for at once. */
   pullMaxBatch: 1000,
+  /** Conversations a `sync:bootstrap` of conversations may ask for (the schema's bound on `pageSize`). */
+  bootstrapPageMax: 1000,
+  /** Newest messages per conversation a `sync:bootstrap` of messages may ask for. */
+  bootstrapMessagesPerConversationMax: 100,
+  /** Conversations whose newest page a messages bootstrap brings (the most recently active ones). */
+  bootstrapConversationsMax: 1000,
+  /** Documents one `sync:history` may ask for. */
+  historyMaxBatch: 1000,
+  /** Messages one `sync:page` may ask for. */
+  pageMaxBatch: 200,
   attachmentsMax: 10,
   attachmentUrlMaxLength: 2048,
   filenameMaxLength: 255,

@@ -85,6 +85,29 @@ export const pullRequestSchema = z.strictObject({
 });
 export type PullRequest = z.infer<typeof pullRequestSchema>;
 
+/** `sync:bootstrap`: the first read of a new replica (see docs/protocol.md, "Recent first"). */
+export const bootstrapRequestSchema = z.strictObject({
+  collection: z.string(),
+  pageSize: z.number().int().min(1).max(LIMITS.bootstrapPageMax),
+});
+export type BootstrapRequest = z.infer<typeof bootstrapRequestSchema>;
+
+/** `sync:history`: the user's feed below a position, newest first. */
+export const historyRequestSchema = z.strictObject({
+  collection: z.string(),
+  before: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  limit: z.number().int().min(1).max(LIMITS.historyMaxBatch),
+});
+export type HistoryRequest = z.infer<typeof historyRequestSchema>;
+
+/** `sync:page`: one conversation's messages below a position, newest first. */
+export const pageRequestSchema = z.strictObject({
+  conversationId: conversationIdSchema,
+  before: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable(),
+  limit: z.number().int().min(1).max(LIMITS.pageMaxBatch),
+});
+export type PageRequest = z.infer<typeof pageRequestSchema>;
+
 /** The push envelope; each row is validated on its own so one bad row cannot sink the batch. */
 export const pushRequestSchema = z.strictObject({
   collection: z.string(),

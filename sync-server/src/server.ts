@@ -14,11 +14,13 @@ import { type RedisWiring, wireRedis } from './realtime/redis-wiring';
 import { installSocketAuth } from './realtime/socket-auth';
 import { installSocketLimits } from './realtime/socket-limits';
 import { startStreamDispatcher } from './realtime/stream-dispatcher';
+import { registerHistoryHandlers } from './realtime/history-handlers';
 import { registerReceiptHandlers } from './realtime/receipt-handlers';
 import { registerSyncHandlers } from './realtime/sync-handlers';
 import type { SyncServer } from './realtime/types';
 import type { SyncStore } from './store/port';
 import { type ChangeBus, LocalChangeBus } from './sync/change-bus';
+import { HistoryService } from './sync/history-service';
 import { SyncService } from './sync/sync-service';
 
 export interface SyncServerOptions {
@@ -72,6 +74,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   const bus = options.bus ?? redis?.bus ?? new LocalChangeBus();
   const presenceStore = options.presence?.store ?? (await createPresenceStore(options.redisUrl));
   const sync = new SyncService(store, bus, log, metrics);
+  const history = new HistoryService(store, metrics);
   const messaging = new MessagingService(store, sync);
   const accounts = new AccountService(store, options.jwtSecret);
   const app = createApp({
@@ -94,6 +97,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   installSocketLimits(io, limits, metrics, log);
   io.on('connection', (socket) => {
     registerSyncHandlers(socket, sync, log, inFlight);
+    registerHistoryHandlers(socket, history, log, inFlight);
     registerReceiptHandlers(socket, messaging, log, inFlight);
   });
   const presence = startPresence(io, { presenceStore, store, bus, log }, options.presence);

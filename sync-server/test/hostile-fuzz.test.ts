@@ -60,6 +60,7 @@ const RUNS = {
   pushConversations: 150,
   typing: 80,
   delivered: 80,
+  reads: 150,
   unknownEvents: 60,
   withoutAck: 60,
   rawFrames: 50,
@@ -249,6 +250,17 @@ const PULL_SHAPE: Shape = {
   fields: { collection: 'string', checkpoint: 'nullableObject', batchSize: 'int' },
   required: ['collection', 'batchSize'],
   bounded: ['collection'],
+};
+const BOOTSTRAP_SHAPE: Shape = { fields: { collection: 'string', pageSize: 'int' }, required: ['collection', 'pageSize'], bounded: ['collection'] };
+const HISTORY_SHAPE: Shape = {
+  fields: { collection: 'string', before: 'int', limit: 'int' },
+  required: ['collection', 'before', 'limit'],
+  bounded: ['collection'],
+};
+const PAGE_SHAPE: Shape = {
+  fields: { conversationId: 'string', before: 'nullableInt', limit: 'int' },
+  required: ['conversationId', 'before', 'limit'],
+  bounded: ['conversationId'],
 };
 const TYPING_SHAPE: Shape = { fields: { conversationId: 'string' }, required: ['conversationId'], bounded: ['conversationId'] };
 const DELIVERED_SHAPE: Shape = { fields: { ids: 'array' }, required: ['ids'], bounded: [], boundedArrays: ['ids'] };
@@ -522,9 +534,49 @@ describe('socket events', () => {
     );
   });
 
+  it(`sync:bootstrap, sync:history, sync:page: ${RUNS.reads} malformed, oversized or foreign reads answer their codes, change nothing and show a stranger nothing`, async () => {
+    type Read = { event: string; label: string; value: unknown; code?: string; who?: Who };
+    const read = (event: string, expectCode?: string) => (c: { label: string; value: unknown }): Read => ({ event, ...c, code: expectCode });
+    const notACollection = fc.string({ maxLength: 30 }).filter((s) => !(COLLECTIONS as readonly string[]).includes(s));
+    const badBefore = fc.constantFrom<unknown>(0, -1, 1.5, 2 ** 60, 10 ** 12, '1', { seq: 1 }, [1]);
+    const bootstrap = { collection: 'messages', pageSize: 10 };
+    const history = { collection: 'messages', before: 1, limit: 10 };
+    const page = { conversationId: AB, before: null, limit: 10 };
+    const cases: fc.Arbitrary<Read> = fc.oneof(
+      breakObject(bootstrap, BOOTSTRAP_SHAPE).map(read('sync:bootstrap')),
+      breakObject(history, HISTORY_SHAPE).map(read('sync:history')),
+      breakObject(page, PAGE_SHAPE).map(read('sync:page')),
+      notACollection.map((s) => read('sync:bootstrap', 'UNKNOWN_COLLECTION')({ label: `collection ${JSON.stringify(s)}`, value: { ...bootstrap, collection: s } })),
+      notACollection.map((s) => read('sync:history', 'UNKNOWN_COLLECTION')({ label: `collection ${JSON.stringify(s)}`, value: { ...history, collection: s } })),
+      fc.integer({ min: LIMITS.bootstrapPageMax + 1 }).map((n) => read('sync:bootstrap', 'BATCH_TOO_LARGE')({ label: `pageSize ${n}`, value: { ...bootstrap, pageSize: n } })),
+      fc.integer({ min: LIMITS.historyMaxBatch + 1 }).map((n) => read('sync:history', 'BATCH_TOO_LARGE')({ label: `limit ${n}`, value: { ...history, limit: n } })),
+      fc.integer({ min: LIMITS.pageMaxBatch + 1 }).map((n) => read('sync:page', 'BATCH_TOO_LARGE')({ label: `limit ${n}`, value: { ...page, limit: n } })),
+      badBefore.map((b) => read('sync:history', 'INVALID_CHECKPOINT')({ label: `before ${JSON.stringify(b)}`, value: { ...history, before: b } })),
+      badBefore.map((b) => read('sync:page', 'INVALID_CHECKPOINT')({ label: `before ${JSON.stringify(b)}`, value: { ...page, before: b } })),
+      // Another's conversation and one that does not exist: the same NOT_FOUND.
+      fc.constantFrom(['c', AB] as const, ['a', CD] as const, ['a', null] as const, ['c', null] as const).map(([who, id]) => ({
+        ...read('sync:page', 'NOT_FOUND')({ label: `page of ${id ?? 'an unknown conversation'}`, value: { ...page, conversationId: id ?? draftConversation(A, other()).id } }),
+        who,
+      })),
+    );
+    await fc.assert(
+      fc.asyncProperty(cases, fc.constantFrom<Who>('a', 'c'), async ({ event, label, value, code, who: only }, any) => {
+        fc.pre(wireSize(value) < maxFrame / 2);
+        casesRun++;
+        const who = only ?? any;
+        const answer = await unchangedStore(() => ack(socketOf(who), event, value));
+        const context = `${who} ${event} ${label}`;
+        expectCodedError(answer, context);
+        if (code) expect(answer.error.code, `${context}: ${answer.error.message}`).toBe(code);
+        if (who === 'c') expect(JSON.stringify(answer), context).not.toContain(SECRET_MARK);
+      }),
+      params(RUNS.reads),
+    );
+  });
+
   it(`${RUNS.unknownEvents} unknown events and wrong argument counts are answered VALIDATION_FAILED`, async () => {
     const reserved = ['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'];
-    const known = ['sync:pull', 'sync:push', 'messages:delivered', 'typing:start', 'typing:stop'];
+    const known = ['sync:pull', 'sync:push', 'sync:bootstrap', 'sync:history', 'sync:page', 'messages:delivered', 'typing:start', 'typing:stop'];
     const name = fc.oneof(
       fc.string({ maxLength: 20 }),
       fc.constantFrom('sync:stream', 'auth:expired', 'user:online', 'presence:state', 'sync:pull ', 'SYNC:PUSH', '__proto__', 'constructor', 'error'),
@@ -557,6 +609,11 @@ describe('socket events', () => {
       fc.constant({ event: 'sync:pull', args: [{ collection: 'messages', checkpoint: null, batchSize: 10 }] }),
       fc.constantFrom('typing:start', 'typing:stop').map((event) => ({ event, args: [{ conversationId: CD }] })),
       fc.constant({ event: 'messages:delivered', args: [{ ids: [stored.m1.id] }] }),
+      fc.constantFrom(
+        { event: 'sync:bootstrap', args: [{ collection: 'messages', pageSize: 10 }] },
+        { event: 'sync:history', args: [{ collection: 'messages', before: 1, limit: 10 }] },
+        { event: 'sync:page', args: [{ conversationId: AB, before: null, limit: 10 }] },
+      ),
       fc.tuple(fc.string({ maxLength: 12 }), fc.array(anyValue, { maxLength: 3 })).map(([event, args]) => ({ event: `x-${event}`, args })),
     );
     await fc.assert(

@@ -2,7 +2,7 @@ import { LIMITS } from '@fetchwork/shared-schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { draftConversation, draftMessage } from './support/docs';
 import { storeDigest } from './support/store-digest';
-import { api, connect, newUserId, pull, push, startTestServer, type TestServer, tokenFor } from './support/test-server';
+import { api, connect, newUserId, pull, push, request, startTestServer, type TestServer, tokenFor } from './support/test-server';
 import { threeUsers } from './support/two-users';
 
 let server: TestServer;
@@ -62,6 +62,8 @@ describe('each bad-input class gets its code and leaves the store unchanged', ()
     await expectRefusedPush({ collection: 'users', rows: [] }, 'UNKNOWN_COLLECTION');
     const ack = await pull(users.a.socket, { collection: 'secrets', checkpoint: null, batchSize: 10 });
     expect(ack.error.code).toBe('UNKNOWN_COLLECTION');
+    expect((await request(users.a.socket, 'sync:bootstrap', { collection: 'secrets', pageSize: 10 })).error.code).toBe('UNKNOWN_COLLECTION');
+    expect((await request(users.a.socket, 'sync:history', { collection: 'users', before: 1, limit: 10 })).error.code).toBe('UNKNOWN_COLLECTION');
   });
 
   it('forged sender', async () => {
@@ -106,6 +108,12 @@ describe('each bad-input class gets its code and leaves the store unchanged', ()
       const ack = await pull(users.a.socket, { collection: 'messages', checkpoint, batchSize: 10 });
       expect(ack.error?.code, JSON.stringify(checkpoint)).toBe('INVALID_CHECKPOINT');
     }
+    for (const before of [-1, 0, 'x', 1.5, 10 ** 12]) {
+      const history = await request(users.a.socket, 'sync:history', { collection: 'messages', before, limit: 10 });
+      expect(history.error?.code, `history ${JSON.stringify(before)}`).toBe('INVALID_CHECKPOINT');
+      const page = await request(users.a.socket, 'sync:page', { conversationId: users.conversationId, before, limit: 10 });
+      expect(page.error?.code, `page ${JSON.stringify(before)}`).toBe('INVALID_CHECKPOINT');
+    }
   });
 
   it('__proto__ and $-prefixed keys', async () => {
@@ -126,6 +134,12 @@ describe('each bad-input class gets its code and leaves the store unchanged', ()
     await expectRefusedPush({ collection: 'messages', rows }, 'BATCH_TOO_LARGE');
     const ack = await pull(users.a.socket, { collection: 'messages', checkpoint: null, batchSize: LIMITS.pullMaxBatch + 1 });
     expect(ack.error.code).toBe('VALIDATION_FAILED');
+    const reads: [string, unknown][] = [
+      ['sync:bootstrap', { collection: 'messages', pageSize: LIMITS.bootstrapPageMax + 1 }],
+      ['sync:history', { collection: 'messages', before: 1, limit: LIMITS.historyMaxBatch + 1 }],
+      ['sync:page', { conversationId: users.conversationId, before: null, limit: LIMITS.pageMaxBatch + 1 }],
+    ];
+    for (const [event, payload] of reads) expect((await request(users.a.socket, event, payload)).error.code, event).toBe('BATCH_TOO_LARGE');
   });
 
   it('a bad row does not sink the good rows of the same batch', async () => {

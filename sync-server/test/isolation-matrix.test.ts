@@ -34,6 +34,7 @@ import {
   newUserId,
   pull,
   push,
+  request,
   startTestServer,
   TEST_SECRET,
   type TestServer,
@@ -357,6 +358,53 @@ const PATHS: Path[] = [
       }
       await barrier(socket);
       expect(events).toEqual([]);
+    },
+  },
+  {
+    name: 'sync:bootstrap + sync:history',
+    role: 'B',
+    async run(c, w) {
+      await writes(false, async () => {
+        const socket = await socketFor(c);
+        if (!socket) return;
+        if (c.identity === 'forged sender') {
+          const forged = await request(socket, 'sync:bootstrap', { collection: 'messages', pageSize: 10, userId: c.claims.id });
+          expect(forged.error.code).toBe('VALIDATION_FAILED');
+        }
+        for (const collection of ['messages', 'conversations'] as const) {
+          const start = await request(socket, 'sync:bootstrap', { collection, pageSize: 1 });
+          const walked = start.history ? await request(socket, 'sync:history', { collection, before: start.history.before, limit: 1000 }) : null;
+          // (The messages walk starts above the bootstrap: overlaps are expected.)
+          const ids = [...new Set([...start.documents, ...(walked?.documents ?? [])].map((d: any) => d.id))].sort();
+          if (c.identity === 'participant') {
+            expect(ids).toEqual((collection === 'messages' ? [w.m1.id, w.m2.id] : [w.ab.id]).sort());
+          } else {
+            expectNothingOf(w, [start, walked]);
+            expect(ids).toEqual(collection === 'messages' ? [] : [w.cd.id]);
+          }
+        }
+      });
+    },
+  },
+  {
+    name: 'sync:page',
+    role: 'A',
+    async run(c, w) {
+      await writes(false, async () => {
+        const socket = await socketFor(c);
+        if (!socket) return;
+        const ask = (conversationId: string, extra: object = {}) => request(socket, 'sync:page', { conversationId, before: null, limit: 10, ...extra });
+        if (c.identity === 'forged sender') expect((await ask(w.ab.id, { userId: c.claims.id })).error.code).toBe('VALIDATION_FAILED');
+        const answer = await ask(w.ab.id);
+        if (c.identity === 'participant') {
+          expect(answer.documents.map((d: any) => d.id)).toEqual([w.m2.id, w.m1.id]);
+          return;
+        }
+        expectNothingOf(w, answer);
+        // The same answer as for a conversation that does not exist: nothing tells whether A–B does.
+        expect(answer).toEqual(await ask(draftConversation(w.A.id, newUserId()).id));
+        expect(answer.error.code).toBe('NOT_FOUND');
+      });
     },
   },
   restRead(

@@ -1,4 +1,5 @@
 import { addRxPlugin, createRxDatabase, type RxStorage } from 'rxdb';
+import { RxDBLocalDocumentsPlugin } from 'rxdb/plugins/local-documents';
 import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { collectionCreators, type InboxDatabase } from './collections';
@@ -23,6 +24,7 @@ let devModeAdded = false;
 function addPlugins(devMode: DevModeKit | undefined): void {
   if (!basePluginsAdded) {
     addRxPlugin(RxDBMigrationSchemaPlugin);
+    addRxPlugin(RxDBLocalDocumentsPlugin);
     basePluginsAdded = true;
   }
   if (devMode && !devModeAdded) {
@@ -44,6 +46,8 @@ export async function openInboxDatabase(options: OpenDatabaseOptions): Promise<I
     name: options.name,
     storage,
     multiInstance: options.multiInstance ?? true,
+    // The history walk's cursor (history-store.ts).
+    localDocuments: true,
     ignoreDuplicate: options.ignoreDuplicate ?? false,
   });
   try {

@@ -3,6 +3,7 @@ export {
   type MessageWindow,
   useConnectionState,
   useConversations,
+  useHistoryProgress,
   useIsLeader,
   useMessages,
   useMessageWindow,

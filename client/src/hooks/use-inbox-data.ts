@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
-import type { ConnectionState, ConversationView, MessageView } from '../inbox-api';
+import type { ConnectionState, ConversationView, HistoryProgress, MessageView } from '../inbox-api';
 import { useInbox } from './inbox-context';
 import { createSwitchingStore } from './observable-store';
 import { useObservable } from './use-observable';
@@ -48,4 +48,10 @@ export function useTotalUnread(): number {
 export function useIsLeader(): boolean {
   const inbox = useInbox();
   return useObservable(() => inbox.isLeader$, false, [inbox]);
+}
+
+/** The older history still loading onto this device; null once all of it is here. */
+export function useHistoryProgress(): HistoryProgress | null {
+  const inbox = useInbox();
+  return useObservable<HistoryProgress | null>(() => inbox.history$(), null, [inbox]);
 }

@@ -5,6 +5,7 @@ import {
   distinctUntilChanged,
   first,
   firstValueFrom,
+  map,
   type Observable,
   of,
   type Subscription,
@@ -14,6 +15,7 @@ import {
 import type { InboxDatabase } from '../db/collections';
 import { databaseNameFor, openInboxDatabase } from '../db/database';
 import type { DevModeKit } from '../db/dev-mode';
+import { type HistoryProgress, HistoryStore } from '../db/history-store';
 import { OutboxStore } from '../db/outbox-store';
 import type { ConnectionState, ConversationView, Inbox, MessageView, SearchHit, SessionUser } from '../inbox-api';
 import type { InitialSyncProgress, SyncTuning } from '../sync/collection-sync';
@@ -101,6 +103,9 @@ class InboxImpl implements InboxHandle {
   private readonly leader = new BehaviorSubject<boolean>(false);
   private readonly engine = new BehaviorSubject<SyncEngine | null>(null);
   private readonly outbox: OutboxStore;
+  private readonly history: HistoryStore;
+  /** Per conversation, where its next older page from the server starts (null: none older). */
+  private readonly olderPages = new Map<string, number | null>();
   private readonly queries: InboxQueries;
   private readonly commands: InboxCommandHandlers;
   private readonly searchIndex: MessageSearch;
@@ -118,8 +123,10 @@ class InboxImpl implements InboxHandle {
   ) {
     this.user = options.user;
     this.outbox = new OutboxStore(database.outbox);
+    this.history = new HistoryStore(database);
     const fallbackName = (id: string) => (id === options.user.id ? options.user.name : 'Unknown user');
-    this.queries = new InboxQueries(database, options.user.id, this.outbox, fallbackName);
+    const historyIncomplete$ = this.history.state$('messages').pipe(map((state) => state !== null && state.before !== null));
+    this.queries = new InboxQueries(database, options.user.id, this.outbox, fallbackName, historyIncomplete$);
     this.commands = new InboxCommandHandlers(database, options.user, this.outbox);
     this.searchIndex = new MessageSearch(database, options.user.id);
     const presence = options.presence === undefined ? createPresenceClient : options.presence;
@@ -136,6 +143,7 @@ class InboxImpl implements InboxHandle {
         userId: options.user.id,
         serverUrl: options.serverUrl,
         outbox: this.outbox,
+        history: this.history,
         tuning,
       });
     const lifecycle = options.lifecycle === undefined ? (typeof document === 'undefined' ? null : document) : options.lifecycle;
@@ -224,6 +232,27 @@ class InboxImpl implements InboxHandle {
       const message = toMessageView(doc.toJSON() as MessageView, this.user.id, failures.get(m.id));
       return [{ message, conversationId: m.conversation, score: m.score, highlights: highlightRuns(message.content, m.terms) }];
     });
+  }
+
+  history$(): Observable<HistoryProgress | null> {
+    return this.history.progress$();
+  }
+
+  async loadOlderMessages(conversationId: string, limit: number): Promise<boolean> {
+    const engine = this.engine.value;
+    if (!engine || this.olderPages.get(conversationId) === null) return false;
+    const walk = await this.history.state('messages');
+    if (!walk || walk.before === null) return false;
+    let before = this.olderPages.get(conversationId);
+    if (before === undefined) {
+      // Below the oldest copy this device holds: pages go by server sequence.
+      const local = await this.database.messages.find({ selector: { conversation: conversationId } }).exec();
+      const lowest = local.reduce((min, m) => (m.seq > 0 && m.seq < min ? m.seq : min), Number.POSITIVE_INFINITY);
+      before = Number.isFinite(lowest) ? lowest : null;
+    }
+    const next = await engine.pages.load(conversationId, before, limit);
+    this.olderPages.set(conversationId, next);
+    return next !== null;
   }
 
   online$(userId: string): Observable<boolean> {

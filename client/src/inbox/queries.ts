@@ -13,7 +13,8 @@ const plain = <T>(doc: { toJSON(): unknown }) => doc.toJSON() as T;
 
 /**
  * Reactive reads over the local replica; every number here is computed locally, so it is
- * right offline and in every tab. Shared observables are created once per inbox.
+ * right offline and in every tab (unread counts lean on the server's while the history is
+ * still arriving). Shared observables are created once per inbox.
  */
 export class InboxQueries {
   readonly failures$: Observable<FailureMap>;
@@ -33,16 +34,39 @@ export class InboxQueries {
     private readonly userId: string,
     outbox: OutboxStore,
     fallbackName: (userId: string) => string,
+    /** True while the history walk has not brought every older message (recent-first sync). */
+    historyIncomplete$: Observable<boolean>,
   ) {
     const share = <T>(o: Observable<T>) => o.pipe(shareReplay({ bufferSize: 1, refCount: true }));
     this.failures$ = share(outbox.failures$());
+    // Counted on the replica, so right offline. While the history walk has not brought a
+    // conversation's older messages, the server's count (kept on the conversation document)
+    // also covers the unread ones not here yet; the larger of the two is shown until then.
+    const localUnread$ = db.messages.find({ selector: { recipient: userId, isRead: false } }).$.pipe(
+      map((docs) => {
+        const counts = new Map<string, number>();
+        for (const d of docs) if (!d.isDeleted) counts.set(d.conversation, (counts.get(d.conversation) ?? 0) + 1);
+        return counts;
+      }),
+    );
+    const conversations$ = share(db.conversations.find().$.pipe(map((docs) => docs.map((d) => plain<ConversationDoc>(d)))));
     this.unreadByConversation$ = share(
-      db.messages.find({ selector: { recipient: userId, isRead: false } }).$.pipe(
-        map((docs) => {
-          const counts = new Map<string, number>();
-          for (const d of docs) if (!d.isDeleted) counts.set(d.conversation, (counts.get(d.conversation) ?? 0) + 1);
-          return counts;
-        }),
+      historyIncomplete$.pipe(
+        distinctUntilChanged(),
+        switchMap((incomplete) =>
+          incomplete
+            ? combineLatest([localUnread$, conversations$]).pipe(
+                map(([local, convs]) => {
+                  const counts = new Map(local);
+                  for (const c of convs) {
+                    const server = c.unreadCount[userId] ?? 0;
+                    if (server > (counts.get(c.id) ?? 0)) counts.set(c.id, server);
+                  }
+                  return counts;
+                }),
+              )
+            : localUnread$,
+        ),
       ),
     );
     this.totalUnread$ = share(
@@ -65,7 +89,6 @@ export class InboxQueries {
     // The last message of each conversation: the server's `lastMessage`, a newer message the
     // server has not accepted yet (those have an outbox entry), or one of the newest messages
     // of the replica (the conversation document replicates separately and may lag behind).
-    const conversations$ = db.conversations.find().$.pipe(map((docs) => docs.map((d) => plain<ConversationDoc>(d))));
     const recentIds$ = db.messages
       .find({ sort: [{ createdAt: 'desc' }, { id: 'desc' }], limit: RECENT_MESSAGES })
       .$.pipe(map((docs) => docs.map((d) => d.id)));

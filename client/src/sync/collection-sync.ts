@@ -1,4 +1,13 @@
-import type { Checkpoint, CollectionName, DocsByCollection, PushRow, RejectedRow, StreamEvent, Wire } from '@fetchwork/shared-schema';
+import type {
+  Checkpoint,
+  CollectionName,
+  DocsByCollection,
+  HistoryCursor,
+  PushRow,
+  RejectedRow,
+  StreamEvent,
+  Wire,
+} from '@fetchwork/shared-schema';
 import type { RxCollection, RxReplicationPullStreamItem, RxReplicationWriteToMasterRow } from 'rxdb';
 import { type RxReplicationState, replicateRxCollection } from 'rxdb/plugins/replication';
 import {
@@ -15,6 +24,7 @@ import {
 } from 'rxjs';
 import { CheckpointGuard } from './checkpoint-guard';
 import { EchoRepair } from './echo-repair';
+import { ServerDocWriter } from './server-doc-writer';
 import { classifyPushResult, RetryLaterError } from './push-outcome';
 import { request, ServerError } from './request';
 import type { SyncSocket } from './socket';
@@ -27,6 +37,11 @@ export interface SyncTuning {
   pushBatchSize: number;
   /** Tries of a row the server refuses with a retryable code before it is shown as failed. */
   maxRetryAttempts: number;
+  /** A new replica's bootstrap: the newest conversations, and the newest messages of each. */
+  bootstrapConversations: number;
+  bootstrapMessagesPerConversation: number;
+  /** Documents per page of the history walk. */
+  historyBatchSize: number;
 }
 
 export interface InitialSyncProgress {
@@ -52,6 +67,14 @@ export interface CollectionSyncOptions<C extends CollectionName> {
   beforePush?(rows: PushRow<C>[]): Promise<BeforePushResult<C>>;
   /** Drops a row from the push entirely (returns true); see RxDB's push modifier. */
   skipPush?(doc: Wire<DocsByCollection[C]>): boolean;
+  /**
+   * Recent first: a replica without a checkpoint asks `sync:bootstrap` for the newest documents
+   * instead of pulling its feed from the start, and records where the history walk begins.
+   */
+  bootstrap?: {
+    pageSize: number;
+    begin(cursor: HistoryCursor | null): Promise<void>;
+  };
 }
 
 type Doc<C extends CollectionName> = DocsByCollection[C];
@@ -70,8 +93,13 @@ export class CollectionSync<C extends CollectionName> {
   private readonly detach: () => void;
   private readonly echoes: EchoRepair<Doc<C>>;
   private readonly repairSub: Subscription;
+  /** Stores server documents that arrive outside this replication (history, pages). */
+  readonly writer: ServerDocWriter<C>;
+  readonly name: C;
 
   constructor(private readonly o: CollectionSyncOptions<C>) {
+    this.name = o.name;
+    this.writer = new ServerDocWriter<C>(() => this.state?.internalReplicationState);
     this.echoes = new EchoRepair(o.collection, () => this.state?.internalReplicationState);
     const onStream = (event: StreamEvent) => {
       if (event.collection !== o.name) return;
@@ -182,7 +210,10 @@ export class CollectionSync<C extends CollectionName> {
   private async pullOnce(checkpoint: Checkpoint | null, batchSize: number) {
     const o = this.o;
     try {
-      const result = await request(o.socket, 'sync:pull', { collection: o.name, checkpoint, batchSize }, o.tuning.ackTimeoutMs, o.signal);
+      const result =
+        checkpoint === null && o.bootstrap
+          ? await this.bootstrap(o.bootstrap)
+          : await request(o.socket, 'sync:pull', { collection: o.name, checkpoint, batchSize }, o.tuning.ackTimeoutMs, o.signal);
       this.guard.pullApplied();
       this.echoes.saw(result.documents as unknown as Wire<Doc<C>>[]);
       return {
@@ -193,6 +224,23 @@ export class CollectionSync<C extends CollectionName> {
       if (!(err instanceof ServerError)) this.guard.pullLost();
       throw err;
     }
+  }
+
+  /**
+   * The newest documents and the checkpoint they are current at, handed to RxDB like a pull
+   * answer (so RxDB stores them with their master states and its checkpoint). The history walk
+   * below that checkpoint is recorded first: a crash before RxDB stores the checkpoint just
+   * bootstraps again.
+   */
+  private async bootstrap(options: NonNullable<CollectionSyncOptions<C>['bootstrap']>) {
+    const o = this.o;
+    const result = await request(o.socket, 'sync:bootstrap', { collection: o.name, pageSize: options.pageSize }, o.tuning.ackTimeoutMs, o.signal);
+    const recorded = options.begin(result.history);
+    // Nothing below the checkpoint to lose: do not hold the downstream (a stream event that
+    // arrives meanwhile would become a resync) for a write whose loss costs nothing.
+    if (result.history) await recorded;
+    else recorded.catch(() => undefined);
+    return result;
   }
 
   private async push(rxRows: RxReplicationWriteToMasterRow<Doc<C>>[]): Promise<Wire<Doc<C>>[]> {

@@ -1,8 +1,14 @@
 import {
+  type BootstrapPayload,
+  type BootstrapResult,
   type DeliveredPayload,
   type DeliveredResult,
   type ErrorBody,
+  type HistoryPayload,
+  type HistoryResult,
   isErrorBody,
+  type PagePayload,
+  type PageResult,
   type PullPayload,
   type PullResult,
   type PushPayload,
@@ -57,6 +63,9 @@ interface Requests {
   'sync:pull': [PullPayload, PullResult];
   'sync:push': [PushPayload, PushResult];
   'messages:delivered': [DeliveredPayload, DeliveredResult];
+  'sync:bootstrap': [BootstrapPayload, BootstrapResult];
+  'sync:history': [HistoryPayload, HistoryResult];
+  'sync:page': [PagePayload, PageResult];
 }
 
 /** Emits with an acknowledgement and a timeout; an `{ error }` answer becomes a ServerError. */

@@ -1,10 +1,13 @@
 import { type CollectionName, type MessageDoc, PROTOCOL_VERSION, type Wire } from '@fetchwork/shared-schema';
 import { combineLatest, debounceTime, filter, map, type Observable, Subscription } from 'rxjs';
 import type { InboxDatabase } from '../db/collections';
+import type { HistoryStore } from '../db/history-store';
 import type { OutboxStore } from '../db/outbox-store';
 import { startAutoDelivery } from './auto-delivery';
 import { CollectionSync, type InitialSyncProgress, type SyncTuning } from './collection-sync';
 import { createConversationGate } from './conversation-gate';
+import { ConversationPages } from './conversation-pages';
+import { HistoryBackfill } from './history-backfill';
 import { OutboxSweeper, type TrackedCollection, trackOutbox } from './outbox-tracker';
 import type { SyncSocket } from './socket';
 import { recordRefusals } from './refusals';
@@ -16,6 +19,7 @@ export interface SyncEngineOptions {
   /** Part of the replication identifier: another server means other checkpoints. */
   serverUrl: string;
   outbox: OutboxStore;
+  history: HistoryStore;
   tuning: SyncTuning;
 }
 
@@ -25,6 +29,9 @@ export const DEFAULT_TUNING: SyncTuning = {
   pullBatchSize: 250,
   pushBatchSize: 50,
   maxRetryAttempts: 10,
+  bootstrapConversations: 500,
+  bootstrapMessagesPerConversation: 20,
+  historyBatchSize: 1000,
 };
 
 /**
@@ -35,11 +42,14 @@ export const DEFAULT_TUNING: SyncTuning = {
 export class SyncEngine {
   readonly conversations: CollectionSync<'conversations'>;
   readonly messages: CollectionSync<'messages'>;
+  /** A conversation's older messages on demand, from the server. */
+  readonly pages: ConversationPages;
+  private readonly backfills: HistoryBackfill<CollectionName>[];
   private readonly abort = new AbortController();
   private readonly subs = new Subscription();
 
   constructor(o: SyncEngineOptions) {
-    const { db, socket, tuning, outbox } = o;
+    const { db, socket, tuning, outbox, history } = o;
     const signal = this.abort.signal;
     const id = (name: CollectionName) => `fetchwork-v${PROTOCOL_VERSION}-${name}-${o.serverUrl}`;
     this.conversations = new CollectionSync({
@@ -52,6 +62,7 @@ export class SyncEngine {
       recordFailures: (rows) => recordRefusals(outbox, db.conversations, 'conversations', rows),
       // Conversations are never removed; a removal could only be a local accident.
       skipPush: (doc) => doc._deleted,
+      bootstrap: { pageSize: tuning.bootstrapConversations, begin: (cursor) => history.begin('conversations', cursor) },
     });
     this.messages = new CollectionSync({
       name: 'messages',
@@ -70,7 +81,23 @@ export class SyncEngine {
       }),
       // A discarded draft the server never accepted: nothing to tell it.
       skipPush: (doc) => doc._deleted && (doc as Wire<MessageDoc>).seq === 0,
+      bootstrap: { pageSize: tuning.bootstrapMessagesPerConversation, begin: (cursor) => history.begin('messages', cursor) },
     });
+    this.pages = new ConversationPages({ socket, writer: this.messages.writer, ackTimeoutMs: tuning.ackTimeoutMs, signal });
+    this.backfills = [this.conversations, this.messages].map(
+      (sync) =>
+        new HistoryBackfill<CollectionName>({
+          name: sync.name,
+          socket,
+          writer: sync.writer as never,
+          history,
+          batchSize: tuning.historyBatchSize,
+          ackTimeoutMs: tuning.ackTimeoutMs,
+          retryTimeMs: tuning.retryTimeMs,
+          started: sync.state.startPromise,
+          signal,
+        }),
+    );
 
     const tracked = [
       { name: 'conversations', collection: db.conversations, replication: this.conversations.state },
@@ -118,6 +145,7 @@ export class SyncEngine {
   async stop(): Promise<void> {
     this.abort.abort();
     this.subs.unsubscribe();
+    for (const backfill of this.backfills) backfill.stop();
     await Promise.all([this.messages.stop(), this.conversations.stop()]);
   }
 }

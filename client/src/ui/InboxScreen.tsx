@@ -1,7 +1,8 @@
 import { useCallback, useDeferredValue, useEffect, useId, useMemo, useRef, useState } from 'react';
-import { useConnectionState, useConversations, useInbox, useIsLeader, useSearch, useTotalUnread } from '../hooks';
+import { useConnectionState, useConversations, useHistoryProgress, useInbox, useIsLeader, useSearch, useTotalUnread } from '../hooks';
 import type { ConversationView } from '../inbox-api';
 import { ConnectionBanner } from './ConnectionBanner';
+import { HistoryProgress } from './HistoryProgress';
 import { ConversationList } from './ConversationList';
 import { useAnnounce } from './LiveAnnouncer';
 import { MessagePane } from './MessagePane';
@@ -24,6 +25,7 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
   const inbox = useInbox();
   const conversations = useConversations();
   const connection = useConnectionState();
+  const historyProgress = useHistoryProgress();
   const totalUnread = useTotalUnread();
   const isLeader = useIsLeader();
   const now = useNow();
@@ -137,6 +139,7 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
         </div>
       </header>
       <ConnectionBanner state={connection} onSignInAgain={onSignInAgain} />
+      <HistoryProgress progress={historyProgress} />
       <div className="layout">
         <aside className="sidebar" aria-label="Conversations and search">
           <div className="sidebar-tools">
@@ -188,6 +191,7 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
               query={deferredQuery}
               hits={search.hits}
               loading={search.loading || deferredQuery !== query.trim()}
+              historyLoading={historyProgress !== null}
               conversations={byId}
               onOpen={(cid, mid) => open(cid, mid)}
               now={now}

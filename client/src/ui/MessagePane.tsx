@@ -1,6 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { useInbox, useMessageWindow, useOnline, useTyping } from '../hooks';
+import { useHistoryProgress, useInbox, useMessageWindow, useOnline, useTyping } from '../hooks';
 import type { ConversationView, MessageView } from '../inbox-api';
 import { Avatar } from './Avatar';
 import { Composer } from './Composer';
@@ -88,6 +88,20 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
   useEffect(() => {
     if (ready && settled && hasOlder && firstVisible < 3) setLimit((l) => l + PAGE);
   }, [ready, settled, firstVisible, hasOlder]);
+
+  // At the top of what this device holds while the history is still arriving: ask the server
+  // for this conversation's older page rather than wait for the walk to get here.
+  const historyLoading = useHistoryProgress() !== null;
+  const [fromServer, setFromServer] = useState<'idle' | 'loading' | 'exhausted'>('idle');
+  useEffect(() => {
+    if (!ready || !settled || hasOlder || firstVisible >= 3 || !historyLoading || fromServer !== 'idle') return;
+    setFromServer('loading');
+    inbox.loadOlderMessages(conversation.id, PAGE).then(
+      (more) => setFromServer(more ? 'idle' : 'exhausted'),
+      // Offline or refused: the walk brings them later; asking again at once would only spin.
+      () => setFromServer('exhausted'),
+    );
+  }, [ready, settled, hasOlder, firstVisible, historyLoading, fromServer, inbox, conversation.id]);
 
   // Bring a search hit into view: widen the window until it is loaded, then centre and focus it.
   useEffect(() => {
@@ -192,7 +206,12 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
 
       {/* biome-ignore lint/a11y/noStaticElementInteractions: arrow keys pressed on the focusable messages bubble up here (one handler for a virtualised list) */}
       <div ref={scrollRef} className="message-scroll" onKeyDown={roving.onKeyDown}>
-        {messages && messages.length === 0 && <p className="empty-pane">No messages yet. Say hello!</p>}
+        {messages && messages.length === 0 && !historyLoading && <p className="empty-pane">No messages yet. Say hello!</p>}
+        {fromServer === 'loading' && (
+          <p className="older-loading" role="status">
+            Loading older messages…
+          </p>
+        )}
         <ul
           className="message-list"
           aria-label={`Messages with ${conversation.otherUserName}`}

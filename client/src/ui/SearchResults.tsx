@@ -6,13 +6,15 @@ interface Props {
   query: string;
   hits: SearchHit[];
   loading: boolean;
+  /** Older messages are still arriving on this device, so the results may not be all there are. */
+  historyLoading: boolean;
   conversations: ReadonlyMap<string, ConversationView>;
   onOpen: (conversationId: string, messageId: string) => void;
   now: number;
 }
 
 /** Hits from the local replica: this works the same online and offline. */
-export function SearchResults({ query, hits, loading, conversations, onOpen, now }: Props) {
+export function SearchResults({ query, hits, loading, historyLoading, conversations, onOpen, now }: Props) {
   return (
     <div className="search-results" aria-busy={loading}>
       <p className="search-summary" role="status">
@@ -22,6 +24,11 @@ export function SearchResults({ query, hits, loading, conversations, onOpen, now
             ? `No messages match “${query}”.`
             : `${hits.length} ${hits.length === 1 ? 'message matches' : 'messages match'} “${query}”.`}
       </p>
+      {historyLoading && (
+        <p className="search-note" data-testid="search-history-note">
+          Older messages are still loading onto this device: results from them will appear as they arrive.
+        </p>
+      )}
       <ul className="hit-list" aria-label="Search results">
         {hits.map((hit) => {
           const c = conversations.get(hit.conversationId);

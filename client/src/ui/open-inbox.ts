@@ -13,6 +13,7 @@ export async function openInbox(session: Session): Promise<InboxHandle> {
     import('../sync/presence-client'),
     import.meta.env.DEV ? import('../db/dev-mode').then((m) => m.devModeKit) : Promise.resolve(undefined),
   ]);
+  requestPersistentStorage();
   return createInbox({
     user: session.user,
     serverUrl: API_URL,
@@ -20,4 +21,19 @@ export async function openInbox(session: Session): Promise<InboxHandle> {
     devMode,
     presence: (socket) => createPresenceClient(socket),
   });
+}
+
+/**
+ * The replica holds the user's whole history (recent-first sync fills it in behind): ask the
+ * browser not to evict it under storage pressure. Granted silently for installed PWAs and
+ * engaged sites in Chromium; where refused, the replica is best-effort storage and an evicted
+ * one bootstraps again at the next start.
+ */
+function requestPersistentStorage(): void {
+  const storage = typeof navigator === 'undefined' ? undefined : navigator.storage;
+  if (!storage?.persist) return;
+  void storage
+    .persisted()
+    .then((already) => (already ? true : storage.persist()))
+    .catch(() => false);
 }

@@ -5,6 +5,8 @@ export interface Metrics {
   registry: Registry;
   connectedSockets: Gauge;
   pulls: Counter<'collection'>;
+  /** Recent-first reads: `sync:bootstrap`, `sync:history`, `sync:page`. */
+  historyReads: Counter<'event' | 'collection'>;
   pushRows: Counter<'collection' | 'outcome'>;
   pushes: Counter<'collection'>;
   /** Seconds from receiving a push to handing its commit to the fan-out. */
@@ -19,6 +21,12 @@ export function createMetrics(): Metrics {
     registry,
     connectedSockets: new Gauge({ name: 'fetchwork_connected_sockets', help: 'Sockets connected to this instance', registers: [registry] }),
     pulls: new Counter({ name: 'fetchwork_pulls_total', help: 'sync:pull requests answered', labelNames: ['collection'], registers: [registry] }),
+    historyReads: new Counter({
+      name: 'fetchwork_history_reads_total',
+      help: 'Recent-first reads answered: sync:bootstrap, sync:history, sync:page',
+      labelNames: ['event', 'collection'],
+      registers: [registry],
+    }),
     pushes: new Counter({ name: 'fetchwork_pushes_total', help: 'sync:push batches handled (socket and REST)', labelNames: ['collection'], registers: [registry] }),
     pushRows: new Counter({
       name: 'fetchwork_push_rows_total',

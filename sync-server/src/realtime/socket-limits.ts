@@ -7,6 +7,9 @@ import type { SyncServer } from './types';
 const CLIENT_EVENTS: ReadonlySet<unknown> = new Set([
   'sync:pull',
   'sync:push',
+  'sync:bootstrap',
+  'sync:history',
+  'sync:page',
   'messages:delivered',
   'typing:start',
   'typing:stop',

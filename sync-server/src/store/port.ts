@@ -69,6 +69,21 @@ export interface SyncStore {
   ): Promise<DocsByCollection[C][]>;
   /** The highest sequence assigned so far (0 for an empty store). */
   headSeq(): Promise<number>;
+  /** The user's feed position in a collection: its highest seq (0 when the feed is empty). */
+  feedHead(userId: string, collection: CollectionName): Promise<number>;
+  /**
+   * The user's feed below `beforeSeq`, newest first, at most `limit`: the pull index read
+   * backwards, so a walk of older documents costs what its pages hold.
+   */
+  feedBefore<C extends CollectionName>(userId: string, collection: C, beforeSeq: number, limit: number): Promise<DocsByCollection[C][]>;
+  /** How many documents of the user's feed lie below `beforeSeq`. */
+  countFeedBefore(userId: string, collection: CollectionName, beforeSeq: number): Promise<number>;
+  /**
+   * Per conversation, its newest `perConversation` messages below `beforeSeq` (each conversation
+   * newest first; conversations in no particular order). Messages without a sequence (legacy
+   * records before the MongoDB backfill) are in no feed and are left out.
+   */
+  newestMessages(conversationIds: readonly string[], perConversation: number, beforeSeq: number): Promise<MessageDoc[]>;
   /** The user's conversations, most recent activity first. */
   listConversations(userId: string): Promise<ConversationDoc[]>;
   /** A conversation's messages, oldest first, the newest `limit` ones before `beforeSeq` if given. */

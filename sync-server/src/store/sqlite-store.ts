@@ -132,6 +132,21 @@ export class SqliteStore implements SyncStore {
         `SELECT c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
          WHERE f.user_id = ? AND f.collection = 'conversations' AND f.seq > ? ORDER BY f.seq LIMIT ?`,
       ),
+      // feed_by_seq read backwards, so a history page costs the rows it returns (a test checks the plan).
+      feedBeforeMessages: db.prepare<[string, number, number], { body: string }>(
+        `SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
+         WHERE f.user_id = ? AND f.collection = 'messages' AND f.seq < ? ORDER BY f.seq DESC LIMIT ?`,
+      ),
+      feedBeforeConversations: db.prepare<[string, number, number], { body: string }>(
+        `SELECT c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
+         WHERE f.user_id = ? AND f.collection = 'conversations' AND f.seq < ? ORDER BY f.seq DESC LIMIT ?`,
+      ),
+      countFeedBefore: db.prepare<[string, string, number], { n: number }>(
+        'SELECT count(*) AS n FROM feed WHERE user_id = ? AND collection = ? AND seq < ?',
+      ),
+      newestMessages: db.prepare<[string, number, number], { body: string }>(
+        'SELECT body FROM messages WHERE conversation = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+      ),
       listConversations: db.prepare<[string], { body: string }>(
         `SELECT c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
          WHERE f.user_id = ? AND f.collection = 'conversations' ORDER BY c.last_activity DESC, c.id`,
@@ -275,6 +290,25 @@ export class SqliteStore implements SyncStore {
 
   async headSeq(): Promise<number> {
     return this.stmt.headSeq.get()?.value ?? 0;
+  }
+
+  async feedHead(userId: string, collection: CollectionName): Promise<number> {
+    return this.stmt.feedHead.get(userId, collection)?.seq ?? 0;
+  }
+
+  async feedBefore<C extends CollectionName>(userId: string, collection: C, beforeSeq: number, limit: number): Promise<DocsByCollection[C][]> {
+    const stmt = collection === 'messages' ? this.stmt.feedBeforeMessages : this.stmt.feedBeforeConversations;
+    return stmt.all(userId, beforeSeq, limit).map((r) => JSON.parse(r.body));
+  }
+
+  async countFeedBefore(userId: string, collection: CollectionName, beforeSeq: number): Promise<number> {
+    return this.stmt.countFeedBefore.get(userId, collection, beforeSeq)?.n ?? 0;
+  }
+
+  async newestMessages(conversationIds: readonly string[], perConversation: number, beforeSeq: number): Promise<MessageDoc[]> {
+    return [...new Set(conversationIds)].flatMap((id) =>
+      this.stmt.newestMessages.all(id, beforeSeq, perConversation).map((r): MessageDoc => JSON.parse(r.body)),
+    );
   }
 
   async listConversations(userId: string): Promise<ConversationDoc[]> {

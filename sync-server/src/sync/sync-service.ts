@@ -41,7 +41,8 @@ export interface PushOutcome<C extends CollectionName> extends PushResult<C> {
   noops: number;
 }
 
-const toWire = <T>(doc: T): Wire<T> => ({ ...doc, _deleted: false });
+/** A stored document as the wire carries it (RxDB's `_deleted`, always false here). */
+export const toWire = <T>(doc: T): Wire<T> => ({ ...doc, _deleted: false });
 
 export function assertCollection(name: unknown): CollectionName {
   if (typeof name === 'string' && (COLLECTIONS as readonly string[]).includes(name)) return name as CollectionName;

@@ -207,6 +207,28 @@ function patchCollection(model: Model<any>, db: FakeDatabase): void {
     const docs = find(filter, options);
     return { toArray: async () => docs, close: async () => undefined };
   };
+  // The stages the adapter's pipelines use; a $unionWith reads its collection by name.
+  const runPipeline = (docs: Doc[], pipeline: Doc[]): Doc[] =>
+    pipeline.reduce((acc: Doc[], stage: Doc) => {
+      const [op, arg] = Object.entries(stage)[0]!;
+      switch (op) {
+        case '$match':
+          return acc.filter((d) => matches(d, arg));
+        case '$sort':
+          return sortDocs(acc, arg);
+        case '$limit':
+          return acc.slice(0, arg);
+        case '$unionWith':
+          return acc.concat(runPipeline([...db.table(arg.coll).values()], arg.pipeline ?? []));
+        default:
+          throw new Error(`fake driver: unsupported stage ${op}`);
+      }
+    }, docs);
+  c.aggregate = (pipeline: Doc[], options?: Doc) => {
+    log('aggregate', options, pipeline);
+    const docs = runPipeline([...table().values()], pipeline).map((d) => copyDoc(d));
+    return { toArray: async () => docs, close: async () => undefined };
+  };
   c.findOne = async (filter: Doc, options?: Doc) => {
     log('findOne', options, filter);
     return find(filter, { ...options, limit: 1 })[0] ?? null;
@@ -389,6 +411,28 @@ describe('MongoStore on the fake driver: what it sends', () => {
     for (const r of reads) expect(r.options.readConcern).toEqual({ level: 'majority' });
     expect(reads[0]!.options).toMatchObject({ sort: { seq: 1 }, limit: 25 });
     expect(reads[1]!.options).toMatchObject({ sort: { seq: -1 }, limit: 10 });
+  });
+
+  it('recent-first reads ask for majority-committed data; newest messages of many conversations is one aggregation per chunk', async () => {
+    const { store, db } = sync('recent-first');
+    const ids = Array.from({ length: 250 }, (_, i) => conversationIdFor([A, `user${i}`], null));
+    await store.feedHead(A, 'messages');
+    await store.feedBefore(A, 'conversations', 40, 30);
+    await store.countFeedBefore(A, 'messages', 40);
+    await store.newestMessages(ids, 20, 41);
+    const reads = db.calls.filter((c) => ['find', 'findOne', 'countDocuments', 'aggregate'].includes(c.op));
+    expect(reads.map((r) => [r.collection, r.op])).toEqual([
+      ['messages', 'findOne'],
+      ['conversations', 'find'],
+      ['messages', 'countDocuments'],
+      ['messages', 'aggregate'],
+      ['messages', 'aggregate'],
+      ['messages', 'aggregate'],
+    ]);
+    for (const r of reads) expect(r.options.readConcern).toEqual({ level: 'majority' });
+    expect(reads[1]!.options).toMatchObject({ sort: { seq: -1 }, limit: 30 });
+    expect(reads[1]!.args[0]).toEqual({ audience: new Types.ObjectId(A), seq: { $lt: 40 } });
+    expect(reads[2]!.args[0]).toEqual({ audience: new Types.ObjectId(A), seq: { $lt: 40 } });
   });
 
   it('stored documents have FetchWork’s field names and ObjectId refs, plus only the documented additions', async () => {

@@ -20,14 +20,19 @@ import {
   byIdsFilter,
   conversationsOfQuery,
   escapeRegex,
+  feedBeforeFilter,
+  feedBeforeQuery,
   feedHeadQuery,
   feedQuery,
   messagePageQuery,
+  NEWEST_MESSAGES_CHUNK,
+  newestMessagesPipelines,
   searchQuery,
   unreadFilter,
   usersByIdsFilter,
 } from '../../src/store/mongo/queries';
 import {
+  COLLECTION_NAMES,
   CONVERSATION_INDEXES,
   type ConversationRecord,
   createModels,
@@ -355,6 +360,35 @@ describe('query building', () => {
     expect(feedHeadQuery('alice')).toEqual({ filter: { audience: 'alice', seq: { $type: 'number' } }, sort: { seq: -1 }, limit: 1 });
     const feedIndex = MESSAGE_INDEXES.find((i) => i.options.name === 'messaging_feed')!;
     expect(Object.keys(feedIndex.fields)).toEqual(['audience', 'seq']);
+  });
+
+  it('history: the (audience, seq) index read backwards below a position; its count uses the same filter', () => {
+    expect(feedBeforeQuery(HEX_A, 40, 1000)).toEqual({
+      filter: { audience: new Types.ObjectId(HEX_A), seq: { $lt: 40 } },
+      sort: { seq: -1 },
+      limit: 1000,
+    });
+    expect(feedBeforeFilter('alice', 7)).toEqual({ audience: 'alice', seq: { $lt: 7 } });
+  });
+
+  it('newest messages of many conversations: per conversation a bounded backward scan, chained with $unionWith, one aggregation per chunk', () => {
+    const ids = Array.from({ length: NEWEST_MESSAGES_CHUNK + 3 }, (_, i) => conversationIdFor([HEX_A, `user${i}`], null));
+    const scan = (id: string) => [
+      { $match: { conversation: objectIdFor(id), seq: { $lt: 99 } } },
+      { $sort: { seq: -1, _id: -1 } },
+      { $limit: 20 },
+    ];
+    const pipelines = newestMessagesPipelines([...ids, ids[0]!], 20, 99);
+    expect(pipelines).toHaveLength(2);
+    expect(pipelines[0]).toEqual([
+      ...scan(ids[0]!),
+      ...ids.slice(1, NEWEST_MESSAGES_CHUNK).map((id) => ({ $unionWith: { coll: COLLECTION_NAMES.messages, pipeline: scan(id) } })),
+    ]);
+    expect(pipelines[1]).toEqual([
+      ...scan(ids[NEWEST_MESSAGES_CHUNK]!),
+      ...ids.slice(NEWEST_MESSAGES_CHUNK + 1).map((id) => ({ $unionWith: { coll: COLLECTION_NAMES.messages, pipeline: scan(id) } })),
+    ]);
+    expect(newestMessagesPipelines([], 20, 99)).toEqual([]);
   });
 
   it('lists: conversations by participant, newest activity first; a message page newest first before a seq', () => {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { backfillLegacyDocuments } from '../../src/store/mongo/backfill';
 import { createMongoStore, prepareDatabase } from '../../src/store/mongo/connect';
 import type { MongoStore } from '../../src/store/mongo/mongo-store';
-import { feedQuery } from '../../src/store/mongo/queries';
+import { feedBeforeQuery, feedQuery, newestMessagesPipelines } from '../../src/store/mongo/queries';
 import { draftConversation, draftMessage } from '../support/docs';
 import { registerStorageContractTests } from './storage-contract';
 
@@ -169,6 +169,24 @@ if ('skip' in target) {
         expect(plan).toContain('messaging_feed');
         expect(plan).not.toContain('COLLSCAN');
         expect(plan).not.toMatch(/"stage":"SORT"/);
+      } finally {
+        await drop(store);
+      }
+    });
+
+    it('the history walk reads (audience, seq) backwards, and newest messages scan (conversation, seq) backwards, with no in-memory sort', async () => {
+      const store = await createMongoStore({ uri, dbName: freshDb() });
+      try {
+        const spec = feedBeforeQuery(A, 100, 10);
+        const walk = JSON.stringify(await store.models.Message.find(spec.filter).sort(spec.sort).limit(10).explain('queryPlanner'));
+        expect(walk).toContain('messaging_feed');
+        expect(walk).not.toContain('COLLSCAN');
+        expect(walk).not.toMatch(/"stage":"SORT"/);
+        const [pipeline] = newestMessagesPipelines([convDoc().id, draftConversation(A, 'cccccccccccccccccccccccc').id], 20, 100);
+        const newest = JSON.stringify(await store.models.Message.aggregate(pipeline!).explain('queryPlanner'));
+        expect(newest).toContain('messaging_conversation_seq');
+        expect(newest).not.toContain('COLLSCAN');
+        expect(newest).not.toMatch(/"stage":"SORT"/);
       } finally {
         await drop(store);
       }

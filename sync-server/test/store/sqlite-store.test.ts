@@ -46,6 +46,27 @@ describe('SQLite specifics', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('the history walk reads the feed index backwards and counts on it: no table scan, no sort', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-plan-'));
+    const store = new SqliteStore({ path: join(dir, 's.sqlite') });
+    const internals = store as unknown as { db: import('better-sqlite3').Database; stmt: Record<string, { source: string }> };
+    const planOf = (name: string, ...args: unknown[]) =>
+      (internals.db.prepare(`EXPLAIN QUERY PLAN ${internals.stmt[name]!.source}`).all(...args) as { detail: string }[]).map((p) => p.detail).join(' | ');
+    for (const name of ['feedBeforeMessages', 'feedBeforeConversations']) {
+      const details = planOf(name, 'a', 10, 10);
+      expect(details, name).toMatch(/SEARCH f USING (COVERING )?INDEX feed_by_seq \(user_id=\? AND collection=\? AND seq<\?\)/);
+      expect(details, name).toMatch(/SEARCH [mc] USING PRIMARY KEY/);
+      expect(details, name).not.toMatch(/SCAN|TEMP B-TREE/);
+    }
+    const count = planOf('countFeedBefore', 'a', 'messages', 10);
+    expect(count).toMatch(/SEARCH feed USING COVERING INDEX feed_by_seq \(user_id=\? AND collection=\? AND seq<\?\)/);
+    const newest = planOf('newestMessages', 'c', 10, 10);
+    expect(newest).toMatch(/SEARCH messages USING INDEX messages_by_conversation \(conversation=\? AND seq<\?\)/);
+    expect(newest).not.toMatch(/SCAN|TEMP B-TREE/);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('two connections to one file (as two processes) keep commit order equal to sequence order', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fw-two-'));
     const path = join(dir, 's.sqlite');

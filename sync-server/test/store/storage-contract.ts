@@ -137,6 +137,84 @@ export function registerStorageContractTests(name: string, factory: () => Promis
       expect(await store.getUser(B)).toBeNull();
     });
 
+    it('S8 feed heads, the feed below a position newest first, and its count; a rewritten document counts at its new position only', async () => {
+      const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+      expect(await store.feedHead(A, 'messages')).toBe(0);
+      expect(await store.feedBefore(A, 'messages', UNBOUNDED, 10)).toEqual([]);
+      expect(await store.countFeedBefore(A, 'messages', UNBOUNDED)).toBe(0);
+      const ab = conversation(A, B);
+      const bc = conversation(B, C);
+      await store.commit([createOp('conversations', ab, ab.participants), createOp('conversations', bc, bc.participants)]);
+      const msgs = [message(ab, '1'), message(ab, '2'), message(bc, '3'), message(ab, '4')];
+      const seqOf = new Map<string, number>();
+      for (const m of msgs) seqOf.set(m.content, (await store.commit([createOp('messages', m, [m.sender, m.recipient])])).docs[0]!.doc.seq);
+      const [first] = await store.getDocs('messages', [msgs[0]!.id]);
+      const edited = await store.commit([{ collection: 'messages', doc: { ...first!, content: '1 edited' }, expectedSeq: first!.seq, audience: [A, B] }]);
+      const editedSeq = edited.docs[0]!.doc.seq;
+
+      expect(await store.feedHead(A, 'messages')).toBe(editedSeq);
+      expect(await store.feedHead(C, 'messages')).toBe(seqOf.get('3'));
+      expect(await store.feedHead(A, 'conversations')).toBe((await store.getDocs('conversations', [ab.id]))[0]!.seq);
+      expect(await store.feedHead(C, 'conversations')).toBe((await store.getDocs('conversations', [bc.id]))[0]!.seq);
+
+      const newestFirst = await store.feedBefore(A, 'messages', UNBOUNDED, 10);
+      expect(newestFirst.map((m) => [m.content, m.seq])).toEqual([
+        ['1 edited', editedSeq],
+        ['4', seqOf.get('4')],
+        ['2', seqOf.get('2')],
+      ]);
+      expect((await store.feedBefore(A, 'messages', seqOf.get('4')!, 10)).map((m) => m.content)).toEqual(['2']);
+      expect((await store.feedBefore(B, 'messages', editedSeq, 2)).map((m) => m.content)).toEqual(['4', '3']);
+      expect((await store.feedBefore(B, 'messages', seqOf.get('2')!, 10)).map((m) => m.content)).toEqual([]);
+      expect((await store.feedBefore(C, 'messages', UNBOUNDED, 10)).map((m) => m.content)).toEqual(['3']);
+      expect((await store.feedBefore(A, 'conversations', UNBOUNDED, 10)).map((c) => c.id)).toEqual([ab.id]);
+
+      expect(await store.countFeedBefore(A, 'messages', editedSeq + 1)).toBe(3);
+      expect(await store.countFeedBefore(A, 'messages', editedSeq)).toBe(2);
+      expect(await store.countFeedBefore(B, 'messages', seqOf.get('4')!)).toBe(2);
+      expect(await store.countFeedBefore(A, 'messages', seqOf.get('2')!)).toBe(0);
+      expect(await store.countFeedBefore(C, 'messages', UNBOUNDED)).toBe(1);
+      expect(await store.countFeedBefore(C, 'conversations', UNBOUNDED)).toBe(1);
+    });
+
+    it('S9 newestMessages: each conversation’s newest messages below a position, newest first, never another conversation’s', async () => {
+      const ab = conversation(A, B);
+      const ac = conversation(A, C);
+      const bc = conversation(B, C);
+      await store.commit([ab, ac, bc].map((c) => createOp('conversations', c, c.participants)));
+      const seqOf = new Map<string, number>();
+      const send = async (conv: ConversationDoc, content: string) => {
+        const m = message(conv, content);
+        seqOf.set(content, (await store.commit([createOp('messages', m, [m.sender, m.recipient])])).docs[0]!.doc.seq);
+      };
+      for (let i = 1; i <= 5; i++) {
+        await send(ab, `ab${i}`);
+        if (i <= 2) await send(ac, `ac${i}`);
+        await send(bc, `bc${i}`);
+      }
+      const byConversation = (docs: MessageDoc[]) => {
+        const out: Record<string, string[]> = {};
+        for (const m of docs) out[m.conversation] = [...(out[m.conversation] ?? []), m.content];
+        return out;
+      };
+      const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+      expect(byConversation(await store.newestMessages([ab.id, ac.id], 3, UNBOUNDED))).toEqual({
+        [ab.id]: ['ab5', 'ab4', 'ab3'],
+        [ac.id]: ['ac2', 'ac1'],
+      });
+      expect(byConversation(await store.newestMessages([ab.id, ac.id, ab.id], 2, seqOf.get('ab4')!))).toEqual({
+        [ab.id]: ['ab3', 'ab2'],
+        [ac.id]: ['ac2', 'ac1'],
+      });
+      expect(byConversation(await store.newestMessages([ac.id], 10, seqOf.get('ac2')!))).toEqual({ [ac.id]: ['ac1'] });
+      expect(await store.newestMessages([ac.id], 10, seqOf.get('ac1')!)).toEqual([]);
+      expect(await store.newestMessages([conversation(A, 'dddddddddddddddddddddddd').id], 10, UNBOUNDED)).toEqual([]);
+      expect(await store.newestMessages([], 10, UNBOUNDED)).toEqual([]);
+      const [stored] = await store.newestMessages([bc.id], 1, UNBOUNDED);
+      expect(stored).toEqual((await store.getDocs('messages', [stored!.id]))[0]);
+      expect(stored!.content).toBe('bc5');
+    });
+
     it('S7 everything committed survives closing and reopening the store', async () => {
       const ab = conversation();
       const m = message(ab, 'durable');

@@ -73,7 +73,7 @@ export const anyValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((ti
 })).value;
 
 /** Values a field of the given kind must refuse (never of that kind; never null where null is allowed). */
-export type FieldKind = 'string' | 'nullableString' | 'boolean' | 'int' | 'nullableObject' | 'object' | 'array';
+export type FieldKind = 'string' | 'nullableString' | 'boolean' | 'int' | 'nullableInt' | 'nullableObject' | 'object' | 'array';
 
 export function wrongTypeFor(kind: FieldKind): fc.Arbitrary<unknown> {
   const obj = fc.dictionary(anyKey, scalar, { maxKeys: 3 });
@@ -85,7 +85,8 @@ export function wrongTypeFor(kind: FieldKind): fc.Arbitrary<unknown> {
     case 'boolean':
       return fc.oneof(smallString, fc.integer(), fc.constant(null), arr, obj);
     case 'int':
-      return fc.oneof(smallString, fc.boolean(), fc.constant(null), arr, obj, fc.constantFrom(0.5, -1.25, 1e300));
+    case 'nullableInt':
+      return fc.oneof(smallString, fc.boolean(), arr, obj, fc.constantFrom(0.5, -1.25, 1e300), ...(kind === 'int' ? [fc.constant(null)] : []));
     case 'object':
     case 'nullableObject':
       return fc.oneof(smallString, fc.integer(), fc.boolean(), arr, ...(kind === 'object' ? [fc.constant(null)] : []));

@@ -24,12 +24,19 @@ export interface TestServer extends RunningServer {
 
 /** A real sync server on an ephemeral loopback port with a real SQLite file in a temp dir. */
 export async function startTestServer(
-  options: { sqlitePath?: string; bus?: ChangeBus; presence?: PresenceOptions; rateLimits?: Partial<RateLimitOptions> } = {},
+  options: {
+    sqlitePath?: string;
+    bus?: ChangeBus;
+    presence?: PresenceOptions;
+    rateLimits?: Partial<RateLimitOptions>;
+    /** A SqliteStore (sub)class on the file, e.g. one that interleaves writes with reads. */
+    store?: (path: string) => SqliteStore;
+  } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fw-sync-'));
   const sqlitePath = options.sqlitePath ?? join(dir, 'store.sqlite');
   const server = await startSyncServer({
-    store: new SqliteStore({ path: sqlitePath }),
+    store: options.store ? options.store(sqlitePath) : new SqliteStore({ path: sqlitePath }),
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     jwtSecret: TEST_SECRET,
     corsOrigins: ['http://localhost:3000'],
@@ -125,6 +132,11 @@ export function pull(socket: ClientSocket, payload: unknown): Promise<any> {
 /** `sync:push` with an ack timeout. */
 export function push(socket: ClientSocket, payload: unknown): Promise<any> {
   return (socket.timeout(5000) as any).emitWithAck('sync:push', payload);
+}
+
+/** Any client event with an ack timeout (`sync:bootstrap`, `sync:history`, `sync:page`, …). */
+export function request(socket: ClientSocket, event: string, payload: unknown): Promise<any> {
+  return (socket.timeout(5000) as any).emitWithAck(event, payload);
 }
 
 /** Collects `sync:stream` events of a socket. */

@@ -17,9 +17,12 @@ import {
   byIdsFilter,
   conversationsOfQuery,
   type FindSpec,
+  feedBeforeFilter,
+  feedBeforeQuery,
   feedHeadQuery,
   feedQuery,
   messagePageQuery,
+  newestMessagesPipelines,
   searchQuery,
   unreadFilter,
   usersByIdsFilter,
@@ -181,6 +184,35 @@ export class MongoStore implements SyncStore {
   async headSeq(): Promise<number> {
     const counter = await this.models.Counter.findById(SEQ_COUNTER_ID).readConcern(READ_CONCERN).lean();
     return counter?.value ?? 0;
+  }
+
+  async feedHead(userId: string, collection: CollectionName): Promise<number> {
+    const spec = feedHeadQuery(userId);
+    const head = (await this.modelOf(collection)
+      .findOne(spec.filter, { seq: 1 })
+      .sort(spec.sort)
+      .readConcern(READ_CONCERN)
+      .lean()) as { seq?: number } | null;
+    return head?.seq ?? 0;
+  }
+
+  async feedBefore<C extends CollectionName>(userId: string, collection: C, beforeSeq: number, limit: number): Promise<DocsByCollection[C][]> {
+    return this.find(collection, feedBeforeQuery(userId, beforeSeq, limit));
+  }
+
+  async countFeedBefore(userId: string, collection: CollectionName, beforeSeq: number): Promise<number> {
+    return this.modelOf(collection).countDocuments(feedBeforeFilter(userId, beforeSeq)).readConcern(READ_CONCERN);
+  }
+
+  async newestMessages(conversationIds: readonly string[], perConversation: number, beforeSeq: number): Promise<MessageDoc[]> {
+    const wanted = new Set(conversationIds);
+    const chunks = await Promise.all(
+      newestMessagesPipelines(conversationIds, perConversation, beforeSeq).map(
+        (pipeline) => this.models.Message.aggregate<MessageRecord>(pipeline).readConcern(READ_CONCERN).exec(),
+      ),
+    );
+    // `conversation` is derived for client ids: a hash collision is a miss, never another conversation's message.
+    return chunks.flat().map(messageFromRecord).filter((m) => wanted.has(m.conversation));
   }
 
   async listConversations(userId: string): Promise<ConversationDoc[]> {

@@ -1,5 +1,6 @@
-import type { Types } from 'mongoose';
+import type { PipelineStage, Types } from 'mongoose';
 import { objectIdFor, type Ref, toRef } from './ids';
+import { COLLECTION_NAMES } from './schemas';
 
 /**
  * The filters, sorts and limits behind each read of the port, kept pure so their shape (and so
@@ -26,6 +27,43 @@ export function feedQuery(userId: string, afterSeq: number, limit: number): Find
 /** The user's current feed position: the same index read backwards, one entry. */
 export function feedHeadQuery(userId: string): FindSpec {
   return { filter: { audience: toRef(userId), seq: { $type: 'number' } }, sort: { seq: -1 }, limit: 1 };
+}
+
+/**
+ * The user's feed below a position (what `countFeedBefore` counts). Records without a seq
+ * (legacy, before the backfill) never match a number range, as they never match a pull.
+ */
+export function feedBeforeFilter(userId: string, beforeSeq: number): Record<string, unknown> {
+  return { audience: toRef(userId), seq: { $lt: beforeSeq } };
+}
+
+/** The user's feed below a position, newest first: the pull index read backwards. */
+export function feedBeforeQuery(userId: string, beforeSeq: number, limit: number): FindSpec {
+  return { filter: feedBeforeFilter(userId, beforeSeq), sort: { seq: -1 }, limit };
+}
+
+/** Conversations per aggregation of `newestMessagesPipelines`, far below the server's pipeline length limit. */
+export const NEWEST_MESSAGES_CHUNK = 100;
+
+/**
+ * The newest `perConversation` messages below `beforeSeq` of each conversation: one bounded
+ * backwards range scan of `messaging_conversation_seq` per conversation, chained with
+ * `$unionWith` so a chunk of conversations costs one round trip instead of one each. A
+ * `$group` over all their messages would read every message of every conversation instead.
+ */
+export function newestMessagesPipelines(conversationIds: readonly string[], perConversation: number, beforeSeq: number): PipelineStage[][] {
+  const newest = (id: string): PipelineStage.UnionWithPipelineStage[] => [
+    { $match: { conversation: objectIdFor(id), seq: { $lt: beforeSeq } } },
+    { $sort: { seq: -1, _id: -1 } },
+    { $limit: perConversation },
+  ];
+  const ids = [...new Set(conversationIds)];
+  const pipelines: PipelineStage[][] = [];
+  for (let i = 0; i < ids.length; i += NEWEST_MESSAGES_CHUNK) {
+    const [first, ...rest] = ids.slice(i, i + NEWEST_MESSAGES_CHUNK) as [string, ...string[]];
+    pipelines.push([...newest(first), ...rest.map((id) => ({ $unionWith: { coll: COLLECTION_NAMES.messages, pipeline: newest(id) } }))]);
+  }
+  return pipelines;
 }
 
 /**

@@ -1,0 +1,245 @@
+import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
+import { firstValueFrom } from 'rxjs';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { AuthUser } from '../../sync-server/src/auth/tokens';
+import { waitFor } from '../../sync-server/test/support/test-server';
+import type { InboxHandle } from '../src/inbox/create-inbox';
+import { closeAllDevices, makeUser, openDevice, type TestUser } from './support/devices';
+import { type RestartableServer, startRestartableServer } from './support/server';
+
+/**
+ * Recent-first sync of a new device against the real server: a bootstrap of the newest
+ * conversations and messages, then the history walk below it, newest first, while live
+ * replication runs from the bootstrap's checkpoint. Small pages so that the walk takes many
+ * steps and a concurrent writer lands between them.
+ */
+
+let server: RestartableServer;
+beforeAll(async () => {
+  server = await startRestartableServer();
+});
+afterEach(closeAllDevices);
+afterAll(() => server.dispose());
+
+const SMALL_PAGES = {
+  bootstrapConversations: 3,
+  bootstrapMessagesPerConversation: 4,
+  historyBatchSize: 40,
+};
+
+const asAuth = (u: TestUser): AuthUser => ({ id: u.id, name: u.name, email: null, expiresAt: null });
+
+interface History {
+  owner: TestUser;
+  partners: TestUser[];
+  conversations: string[];
+}
+
+/** `perConversation` messages in each of `n` conversations of a new user, alternating senders, through the real service. */
+async function seedHistory(n: number, perConversation: number): Promise<History> {
+  const owner = makeUser('Owner');
+  const partners = Array.from({ length: n }, (_, i) => makeUser(`Partner ${i}`));
+  const messaging = server.current.messaging;
+  const conversations: string[] = [];
+  for (const p of partners) {
+    const { conversation } = await messaging.createConversation(asAuth(owner), p.id, null);
+    conversations.push(conversation.id);
+  }
+  for (let i = 0; i < perConversation; i++) {
+    await Promise.all(
+      partners.map((p, k) => {
+        const from = i % 2 === 0 ? owner : p;
+        return messaging.sendMessage(asAuth(from), conversations[k]!, { content: `history ${k}/${i}` });
+      }),
+    );
+  }
+  return { owner, partners, conversations };
+}
+
+/** Counts what a device sends: rows pushed, and every request by event name. */
+function watchOutgoing(inbox: InboxHandle) {
+  const seen = { pushedRows: 0, events: [] as { event: string; payload: any }[] };
+  inbox.socket.onAnyOutgoing((event: string, payload: any) => {
+    seen.events.push({ event, payload });
+    if (event === 'sync:push') seen.pushedRows += Array.isArray(payload?.rows) ? payload.rows.length : 0;
+  });
+  return seen;
+}
+
+type Version = { seq: number; isRead?: boolean; isDeleted?: boolean; content?: string };
+
+function versions(docs: readonly (MessageDoc | ConversationDoc)[]): Map<string, Version> {
+  return new Map(
+    docs.map((d) => [
+      d.id,
+      'content' in d ? { seq: d.seq, isRead: d.isRead, isDeleted: d.isDeleted, content: d.content } : { seq: d.seq },
+    ]),
+  );
+}
+
+async function serverState(userId: string) {
+  const store = server.current.store;
+  return {
+    messages: versions(await store.pullFeed(userId, 'messages', 0, 100_000)),
+    conversations: versions(await store.pullFeed(userId, 'conversations', 0, 100_000)),
+  };
+}
+
+async function replicaState(inbox: InboxHandle) {
+  const [messages, conversations] = await Promise.all([inbox.database.messages.find().exec(), inbox.database.conversations.find().exec()]);
+  return {
+    messages: versions(messages.map((m) => m.toJSON() as MessageDoc)),
+    conversations: versions(conversations.map((c) => c.toJSON() as ConversationDoc)),
+  };
+}
+
+/** Every document of the user's feed on the device, at the server's version; the first difference otherwise. */
+async function differenceFromServer(inbox: InboxHandle, userId: string): Promise<string | null> {
+  const [want, have] = await Promise.all([serverState(userId), replicaState(inbox)]);
+  for (const name of ['messages', 'conversations'] as const) {
+    if (want[name].size !== have[name].size) return `${name}: server ${want[name].size}, device ${have[name].size}`;
+    for (const [id, w] of want[name]) {
+      const h = have[name].get(id);
+      if (JSON.stringify(h) !== JSON.stringify(w)) return `${name}/${id}: server ${JSON.stringify(w)}, device ${JSON.stringify(h)}`;
+    }
+  }
+  return null;
+}
+
+async function converges(inbox: InboxHandle, userId: string, timeoutMs = 30_000): Promise<void> {
+  let last: string | null = 'not compared yet';
+  try {
+    await waitFor(
+      async () => {
+        last = await differenceFromServer(inbox, userId);
+        return last === null;
+      },
+      'the device to hold the server state',
+      timeoutMs,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}: ${last}`);
+  }
+}
+
+const historyDone = (inbox: InboxHandle) => waitFor(async () => (await firstValueFrom(inbox.history$())) === null, 'the history walk to end', 30_000);
+
+describe('recent-first sync of a new device', () => {
+  test('bootstrap + history walk under a concurrent writer: every document at its newest state, none pushed back', async () => {
+    const { owner, partners, conversations } = await seedHistory(8, 60);
+    const messaging = server.current.messaging;
+    const device = await openDevice(server.url, owner, { tuning: SMALL_PAGES });
+    const outgoing = watchOutgoing(device);
+
+    // The writer edits, deletes, reads and inserts, old and new messages alike, until the walk ends.
+    let writing = true;
+    let ops = 0;
+    const writer = (async () => {
+      let i = 0;
+      while (writing) {
+        i += 1;
+        const k = i % partners.length;
+        const partner = partners[k]!;
+        const page = await messaging.listMessages(asAuth(owner), conversations[k]!, { limit: 60 });
+        const target = page[(i * 7) % page.length]!;
+        const mine = target.sender === owner.id;
+        switch (i % 4) {
+          case 0:
+            await messaging.sendMessage(asAuth(partner), conversations[k]!, { content: `live ${i}` });
+            break;
+          case 1:
+            if (mine && !target.isDeleted) await messaging.editMessage(asAuth(owner), target.id, `edited ${i}`);
+            break;
+          case 2:
+            if (mine && !target.isDeleted) await messaging.deleteMessage(asAuth(owner), target.id);
+            break;
+          default:
+            if (!mine && !target.isRead) await messaging.markRead(asAuth(owner), target.id);
+            else if (mine && !target.isRead) await messaging.markRead(asAuth(partner), target.id);
+        }
+        ops += 1;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+
+    await historyDone(device);
+    writing = false;
+    await writer;
+    expect(ops).toBeGreaterThan(0);
+    await converges(device, owner.id);
+
+    const events = outgoing.events.map((e) => e.event);
+    expect(events.filter((e) => e === 'sync:bootstrap')).toHaveLength(2);
+    expect(events.filter((e) => e === 'sync:history').length).toBeGreaterThan(3);
+    expect(outgoing.pushedRows).toBe(0);
+  });
+
+  test('a reload in the middle of the walk resumes from its saved cursor, without a second bootstrap', async () => {
+    const { owner } = await seedHistory(6, 60);
+    const name = `resume-${owner.id}`;
+    const first = await openDevice(server.url, owner, { databaseName: name, tuning: { ...SMALL_PAGES, historyBatchSize: 20 } });
+    const saved = await waitFor(async () => {
+      const s = await firstValueFrom(first.history$());
+      return s && s.remaining < s.total - 40 ? s : null;
+    }, 'a few pages of history');
+    expect(saved.remaining).toBeGreaterThan(0);
+    await first.close();
+
+    const second = await openDevice(server.url, owner, { databaseName: name, tuning: { ...SMALL_PAGES, historyBatchSize: 20 } });
+    const outgoing = watchOutgoing(second);
+    await historyDone(second);
+    await converges(second, owner.id);
+    const history = outgoing.events.filter((e) => e.event === 'sync:history' && e.payload.collection === 'messages');
+    expect(outgoing.events.some((e) => e.event === 'sync:bootstrap')).toBe(false);
+    expect(history.length).toBeGreaterThan(0);
+    // It went on from where the first run stopped, not from the top of the feed again.
+    const top = (await server.current.store.pullFeed(owner.id, 'messages', 0, 100_000)).reduce((max, m) => Math.max(max, m.seq), 0);
+    expect(history[0]!.payload.before).toBeLessThan(top);
+    expect(outgoing.pushedRows).toBe(0);
+  });
+
+  test('an old page of one conversation loads on demand while the walk is elsewhere', async () => {
+    const { owner, conversations } = await seedHistory(3, 80);
+    // Pages of one document: the walk will still be far from the bottom when the page is asked for.
+    const device = await openDevice(server.url, owner, { tuning: { ...SMALL_PAGES, historyBatchSize: 1 } });
+    await waitFor(async () => (await device.database.messages.count().exec()) > 0, 'the bootstrap');
+    const target = conversations[0]!;
+    const before = await device.database.messages.count({ selector: { conversation: target } }).exec();
+
+    const more = await device.loadOlderMessages(target, 30);
+    expect(more).toBe(true);
+    const after = await device.database.messages.count({ selector: { conversation: target } }).exec();
+    expect(after).toBeGreaterThanOrEqual(before + 20);
+    expect(await firstValueFrom(device.history$())).not.toBeNull();
+  });
+
+  test('a late copy never replaces a newer one, and a local change not yet pushed is left alone', async () => {
+    const { owner, conversations } = await seedHistory(2, 6);
+    const messaging = server.current.messaging;
+    const device = await openDevice(server.url, owner, { tuning: SMALL_PAGES });
+    await historyDone(device);
+    await converges(device, owner.id);
+    const writer = (await device.whenLeader()).messages.writer;
+    const mine = (await messaging.listMessages(asAuth(owner), conversations[0]!, { limit: 10 })).filter((m) => m.sender === owner.id);
+    const [edited, changedHere] = [mine[0]!, mine[1]!];
+
+    // The walk read a message, then it was edited and the edit came live: the walk's copy is late.
+    const late = { ...edited, _deleted: false };
+    await messaging.editMessage(asAuth(owner), edited.id, 'edited after the walk read it');
+    await converges(device, owner.id);
+    expect(await writer.write([late])).toBe(0);
+    const kept = await device.database.messages.findOne(edited.id).exec();
+    expect(kept?.content).toBe('edited after the walk read it');
+    expect(kept!.seq).toBeGreaterThan(late.seq);
+
+    // An edit on this device that the server has not seen yet: a newer server copy waits for its push.
+    await server.stop();
+    await device.editMessage(changedHere.id, 'edited here, offline');
+    const newer = { ...changedHere, seq: changedHere.seq + 1_000_000, _deleted: false };
+    expect(await writer.write([newer])).toBe(0);
+    expect((await device.database.messages.findOne(changedHere.id).exec())?.content).toBe('edited here, offline');
+    await server.start();
+    await waitFor(async () => (await server.current.store.getDocs('messages', [changedHere.id]))[0]?.content === 'edited here, offline', 'the edit to reach the server');
+    await converges(device, owner.id);
+  });
+});

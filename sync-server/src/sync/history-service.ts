@@ -1,0 +1,102 @@
+import {
+  type BootstrapResult,
+  type CollectionName,
+  type DocsByCollection,
+  type HistoryCursor,
+  type HistoryResult,
+  LIMITS,
+  type PageResult,
+} from '@fetchwork/shared-schema';
+import type { AuthUser } from '../auth/tokens';
+import { AppError } from '../errors';
+import type { Metrics } from '../observability/metrics';
+import type { SyncStore } from '../store/port';
+import { toWire } from './sync-service';
+
+/** A bound above every sequence: "no upper bound" for reads that take one. */
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Recent first (docs/protocol.md): the newest documents of a new replica, then its history
+ * below them newest first, and one conversation's older pages on demand. The user's feed head
+ * is read first and bounds every other read of a bootstrap, so whatever commits meanwhile has a
+ * higher sequence and arrives through live replication from that head; a document rewritten
+ * while its older page is read has moved above the head and is left to the live side too.
+ */
+export class HistoryService {
+  constructor(
+    private readonly store: SyncStore,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  async bootstrap<C extends CollectionName>(user: AuthUser, collection: C, pageSize: number): Promise<BootstrapResult<C>> {
+    this.metrics?.historyReads.inc({ event: 'sync:bootstrap', collection });
+    // A page per conversation for up to bootstrapConversationsMax conversations: bounded so one
+    // answer stays a first screen's worth, not the whole history in one frame.
+    if (collection === 'messages' && pageSize > LIMITS.bootstrapMessagesPerConversationMax) {
+      throw new AppError('BATCH_TOO_LARGE', `at most ${LIMITS.bootstrapMessagesPerConversationMax} messages per conversation`);
+    }
+    const head = await this.store.feedHead(user.id, collection);
+    if (head === 0) return { documents: [], checkpoint: null, history: null };
+    const result =
+      collection === 'conversations' ? await this.bootstrapConversations(user, head, pageSize) : await this.bootstrapMessages(user, head, pageSize);
+    return result as unknown as BootstrapResult<C>;
+  }
+
+  private async bootstrapConversations(user: AuthUser, head: number, pageSize: number): Promise<BootstrapResult<'conversations'>> {
+    const docs = await this.store.feedBefore(user.id, 'conversations', head + 1, pageSize);
+    return { documents: docs.map(toWire), checkpoint: { seq: head }, history: await this.cursorBelow(user, 'conversations', docs, pageSize) };
+  }
+
+  private async bootstrapMessages(user: AuthUser, head: number, pageSize: number): Promise<BootstrapResult<'messages'>> {
+    // Which conversations is only a choice, not data sent, so it is not bounded by the head: a
+    // conversation's row moves one sequence past the message that changed it, so with the
+    // bound the conversation of the user's latest message would always be left out.
+    const recent = await this.store.feedBefore(user.id, 'conversations', UNBOUNDED, LIMITS.bootstrapConversationsMax);
+    const messages = await this.store.newestMessages(
+      recent.map((c) => c.id),
+      pageSize,
+      head + 1,
+    );
+    const remaining = await this.store.countFeedBefore(user.id, 'messages', head + 1);
+    // The walk re-reads everything at or below the head; what it repeats the client already holds.
+    return { documents: messages.map(toWire), checkpoint: { seq: head }, history: { before: head + 1, remaining } };
+  }
+
+  async history<C extends CollectionName>(user: AuthUser, collection: C, before: number, limit: number): Promise<HistoryResult<C>> {
+    this.metrics?.historyReads.inc({ event: 'sync:history', collection });
+    await this.assertKnownPosition(before);
+    const docs = await this.store.feedBefore(user.id, collection, before, limit);
+    return { documents: docs.map(toWire), history: await this.cursorBelow(user, collection, docs, limit) };
+  }
+
+  async page(user: AuthUser, conversationId: string, before: number | null, limit: number): Promise<PageResult> {
+    this.metrics?.historyReads.inc({ event: 'sync:page', collection: 'messages' });
+    if (before !== null) await this.assertKnownPosition(before);
+    const [conversation] = await this.store.getDocs('conversations', [conversationId]);
+    // A conversation the caller is not part of answers like a missing one: nothing leaks.
+    if (!conversation?.participants.includes(user.id)) throw new AppError('NOT_FOUND', 'conversation not found');
+    const docs = await this.store.newestMessages([conversationId], limit, before ?? UNBOUNDED);
+    const oldest = docs[docs.length - 1];
+    return { documents: docs.map(toWire), before: oldest && docs.length === limit ? oldest.seq : null };
+  }
+
+  /** A full page may have more below it; a short one was the end of the feed. */
+  private async cursorBelow<C extends CollectionName>(
+    user: AuthUser,
+    collection: C,
+    newestFirst: readonly DocsByCollection[C][],
+    limit: number,
+  ): Promise<HistoryCursor | null> {
+    const oldest = newestFirst[newestFirst.length - 1];
+    if (!oldest || newestFirst.length < limit) return null;
+    return { before: oldest.seq, remaining: await this.store.countFeedBefore(user.id, collection, oldest.seq) };
+  }
+
+  /** Like pull's checkpoint check: a position past this server's head came from another database. */
+  private async assertKnownPosition(before: number): Promise<void> {
+    if (before > (await this.store.headSeq()) + 1) {
+      throw new AppError('INVALID_CHECKPOINT', 'before is ahead of this server; bootstrap again');
+    }
+  }
+}
