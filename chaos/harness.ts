@@ -40,6 +40,8 @@ export interface FaultCounts {
   reload: number;
   /** Devices that started over as a new device (replica deleted, bootstrap and history walk). */
   fresh: number;
+  /** Reloads that closed a replica while its history walk still had pages to load. */
+  walkReloads: number;
   slow: number;
   delayedChunks: number;
   refusedConnections: number;
@@ -97,19 +99,26 @@ interface Device {
   proxy: FaultProxy;
   offline: boolean;
   reloading: boolean;
+  /** Counts reloads and new-device starts: a probe that spans one compares two replicas. */
+  epoch: number;
 }
 
 type FaultKind = 'cut' | 'offline' | 'reload' | 'fresh' | 'slow' | 'probe';
 
 /** Mean time between two events of a kind, per device (probe and cut: for the whole system). */
-const PER_DEVICE_MEAN_MS: Record<Exclude<FaultKind, 'probe' | 'cut'>, number> = { offline: 25_000, reload: 45_000, fresh: 90_000, slow: 30_000 };
+const PER_DEVICE_MEAN_MS: Record<Exclude<FaultKind, 'probe' | 'cut'>, number> = {
+  offline: 25_000,
+  reload: 45_000,
+  fresh: 90_000,
+  slow: 30_000,
+};
 const SYSTEM_MEAN_MS = { cut: 1_500, probe: 2_000 };
 
 export function formatLine(f: ChaosFigures): string {
   const x = f.faults;
   return (
     `chaos seed=${f.seed} clients=${f.clients} users=${f.users} messages=${f.messages} (edits=${f.edits} deletes=${f.deletes} reads=${f.reads}) ` +
-    `faults: kill=${x.kill} cut=${x.cut} blackhole=${x.blackhole} refuse=${x.refuse} reload=${x.reload} fresh=${x.fresh} slow=${x.slow} ` +
+    `faults: kill=${x.kill} cut=${x.cut} blackhole=${x.blackhole} refuse=${x.refuse} reload=${x.reload} fresh=${x.fresh} walk-reloads=${x.walkReloads} slow=${x.slow} ` +
     `delayed-chunks=${x.delayedChunks} refused-connections=${x.refusedConnections} probes=${f.probes} | ` +
     `lost=${f.lost} duplicated=${f.duplicated} diverged=${f.diverged} checkpoint=${f.checkpoint} unsettled=${f.unsettled} errors=${f.errors} | ` +
     `workload ${f.workloadS.toFixed(0)}s, quiescence ${f.quiesceS.toFixed(1)}s${f.converged ? '' : ' (NOT converged)'}, total ${f.totalS.toFixed(0)}s`
@@ -157,7 +166,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const reader = new StoreReader(sqlitePath);
   const devices: Device[] = [];
   const workers: Worker[] = [];
-  const faults: FaultCounts = { kill: 0, cut: 0, blackhole: 0, refuse: 0, reload: 0, fresh: 0, slow: 0, delayedChunks: 0, refusedConnections: 0 };
+  const faults: FaultCounts = {
+    kill: 0,
+    cut: 0,
+    blackhole: 0,
+    refuse: 0,
+    reload: 0,
+    fresh: 0,
+    walkReloads: 0,
+    slow: 0,
+    delayedChunks: 0,
+    refusedConnections: 0,
+  };
   const midRun = emptyFindings();
   const midRunSuspects: Suspect[] = [];
   const diagnostics: string[] = [];
@@ -232,7 +252,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const worker = await startWorker(WORKER, { name: `devices-${i}` });
         workers.push(worker);
         await worker.call('open', { specs: group.map((g) => g.spec) }, 120_000);
-        for (const g of group) devices.push({ spec: g.spec, proxy: g.proxy, worker, offline: false, reloading: false });
+        for (const g of group) devices.push({ spec: g.spec, proxy: g.proxy, worker, offline: false, reloading: false, epoch: 0 });
       }),
     );
     devices.sort((a, b) => a.spec.label.localeCompare(b.spec.label));
@@ -270,6 +290,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     };
 
     const probe = async (d: Device) => {
+      const epoch = d.epoch;
       const cps = (await d.worker.call('checkpoints', { label: d.spec.label })) as Checkpoints | null;
       if (!cps) return;
       probes++;
@@ -284,7 +305,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           string,
           number | null
         > | null;
-        if (!seqs) return;
+        // A reload in between: the seqs may come from a replica started over since.
+        if (!seqs || d.epoch !== epoch || d.reloading) return;
         for (const r of rows) {
           if (seqs[r.docId] === null) midRunSuspects.push({ label: d.spec.label, collection, id: r.docId });
           if (seqs[r.docId] === null)
@@ -318,12 +340,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         case 'reload': {
           if (d.reloading) return;
           d.reloading = true;
+          d.epoch++;
           faults.reload++;
           event(`reload ${d.spec.label}`, d);
           track(
-            d.worker.call('reload', { label: d.spec.label, awayMs: Math.floor(a * 1500) }, RELOAD_TIMEOUT_MS).finally(() => {
-              d.reloading = false;
-            }),
+            d.worker
+              .call<{ duringWalk: boolean }>('reload', { label: d.spec.label, awayMs: Math.floor(a * 1500) }, RELOAD_TIMEOUT_MS)
+              .then(({ duringWalk }) => {
+                if (duringWalk) faults.walkReloads++;
+              })
+              .finally(() => {
+                d.reloading = false;
+              }),
             `reload ${d.spec.label}`,
           );
           return;
@@ -331,13 +359,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         case 'fresh': {
           if (d.reloading) return;
           d.reloading = true;
+          d.epoch++;
           event(`new device ${d.spec.label}`, d);
           track(
             d.worker
               .call<boolean>('startOver', { label: d.spec.label, awayMs: Math.floor(a * 1500) }, RELOAD_TIMEOUT_MS)
-              .then((fresh) => {
+              .then(async (fresh) => {
                 if (fresh) faults.fresh++;
                 else faults.reload++;
+                // Half the new devices are reloaded again while their history walk runs.
+                if (fresh && b < 0.5) {
+                  await sleep(c * 600);
+                  d.epoch++;
+                  faults.reload++;
+                  event(`reload ${d.spec.label} during its history walk`, d);
+                  const { duringWalk } = await d.worker.call<{ duringWalk: boolean }>(
+                    'reload',
+                    { label: d.spec.label, awayMs: 100 },
+                    RELOAD_TIMEOUT_MS,
+                  );
+                  if (duringWalk) faults.walkReloads++;
+                }
               })
               .finally(() => {
                 d.reloading = false;
@@ -365,6 +407,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
             (async () => {
               if (withReload) {
                 d.reloading = true;
+                d.epoch++;
+                d.epoch++;
                 faults.reload++;
                 await sleep(awayMs / 2);
                 await d.worker.call('reload', { label: d.spec.label, awayMs: 200 }, RELOAD_TIMEOUT_MS).finally(() => {

@@ -57,8 +57,8 @@ serveRpc(
     done() {
       return [...devices.values()].every((d) => d.done);
     },
-    async reload(args: { label: string; awayMs: number }) {
-      await device(args.label).reload(args.awayMs);
+    reload(args: { label: string; awayMs: number }) {
+      return device(args.label).reload(args.awayMs);
     },
     startOver(args: { label: string; awayMs: number }) {
       return device(args.label).startOver(args.awayMs);

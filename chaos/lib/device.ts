@@ -19,7 +19,6 @@ export const CHAOS_TUNING: Partial<SyncTuning> = {
   historyBatchSize: 20,
 };
 
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
@@ -222,22 +221,36 @@ export class ChaosDevice {
   }
 
   /** Closes the database (pending writes and all), stays away `awayMs`, opens it again. */
-  async reload(awayMs: number): Promise<void> {
-    if (this.gate) return;
+  async reload(awayMs: number): Promise<{ duringWalk: boolean }> {
+    if (this.gate) return { duringWalk: false };
     let release!: () => void;
     this.gate = new Promise<void>((r) => {
       release = r;
     });
     try {
       await this.busy;
+      const duringWalk = await this.walking();
+      if (duringWalk) this.note('reload during the history walk');
       await this.close();
       this.record.reloads++;
       await sleep(awayMs);
       await this.open();
+      return { duringWalk };
     } finally {
       this.gate = null;
       release();
     }
+  }
+
+  /** True while either collection's history walk has pages left to load. */
+  private async walking(): Promise<boolean> {
+    const db = this.inbox?.database;
+    if (!db) return false;
+    for (const collection of ['messages', 'conversations']) {
+      const state = await db.getLocal<{ before: number | null }>(`history-${collection}`);
+      if (state && state.toJSON().data.before !== null) return true;
+    }
+    return false;
   }
 
   private async act(inbox: InboxHandle): Promise<void> {

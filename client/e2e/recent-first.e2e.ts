@@ -27,7 +27,9 @@ describe('a new device with a long history', () => {
   it('shows the newest conversation and its latest messages before the older history has arrived', async () => {
     const t = Math.random().toString(36).slice(2, 7);
     const owner = await registerUser(apiUrl, `Owner ${t}`);
-    const partners = await Promise.all(Array.from({ length: 10 }, (_, i) => registerUser(apiUrl, `Partner${String.fromCharCode(97 + i)} ${t}`)));
+    const partners = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => registerUser(apiUrl, `Partner${String.fromCharCode(97 + i)} ${t}`)),
+    );
     const { conversations } = await seedHistory(apiUrl, owner, partners, 300);
     const newest = conversations[0]!;
 

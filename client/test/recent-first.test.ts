@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { AuthUser } from '../../sync-server/src/auth/tokens';
 import { waitFor } from '../../sync-server/test/support/test-server';
 import type { InboxHandle } from '../src/inbox/create-inbox';
+import { ReplicationStoppedError } from '../src/sync/server-doc-writer';
 import { closeAllDevices, makeUser, openDevice, type TestUser } from './support/devices';
 import { type RestartableServer, startRestartableServer } from './support/server';
 
@@ -70,10 +71,7 @@ type Version = { seq: number; isRead?: boolean; isDeleted?: boolean; content?: s
 
 function versions(docs: readonly (MessageDoc | ConversationDoc)[]): Map<string, Version> {
   return new Map(
-    docs.map((d) => [
-      d.id,
-      'content' in d ? { seq: d.seq, isRead: d.isRead, isDeleted: d.isDeleted, content: d.content } : { seq: d.seq },
-    ]),
+    docs.map((d) => [d.id, 'content' in d ? { seq: d.seq, isRead: d.isRead, isDeleted: d.isDeleted, content: d.content } : { seq: d.seq }]),
   );
 }
 
@@ -122,7 +120,8 @@ async function converges(inbox: InboxHandle, userId: string, timeoutMs = 30_000)
   }
 }
 
-const historyDone = (inbox: InboxHandle) => waitFor(async () => (await firstValueFrom(inbox.history$())) === null, 'the history walk to end', 30_000);
+const historyDone = (inbox: InboxHandle) =>
+  waitFor(async () => (await firstValueFrom(inbox.history$())) === null, 'the history walk to end', 30_000);
 
 describe('recent-first sync of a new device', () => {
   test('bootstrap + history walk under a concurrent writer: every document at its newest state, none pushed back', async () => {
@@ -239,7 +238,20 @@ describe('recent-first sync of a new device', () => {
     expect(await writer.write([newer])).toBe(0);
     expect((await device.database.messages.findOne(changedHere.id).exec())?.content).toBe('edited here, offline');
     await server.start();
-    await waitFor(async () => (await server.current.store.getDocs('messages', [changedHere.id]))[0]?.content === 'edited here, offline', 'the edit to reach the server');
+    await waitFor(
+      async () => (await server.current.store.getDocs('messages', [changedHere.id]))[0]?.content === 'edited here, offline',
+      'the edit to reach the server',
+    );
     await converges(device, owner.id);
+  });
+
+  test('a page that arrives after the replication stopped is refused, so the walk never records it as stored', async () => {
+    const { owner, conversations } = await seedHistory(1, 4);
+    const device = await openDevice(server.url, owner, { tuning: SMALL_PAGES });
+    const engine = await device.whenLeader();
+    await historyDone(device);
+    const [doc] = await server.current.messaging.listMessages(asAuth(owner), conversations[0]!, { limit: 1 });
+    await engine.stop();
+    await expect(engine.messages.writer.write([{ ...doc!, seq: doc!.seq + 1, _deleted: false }])).rejects.toThrow(ReplicationStoppedError);
   });
 });

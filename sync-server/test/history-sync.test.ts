@@ -260,7 +260,8 @@ describe('sync:history', () => {
     const abSent = await chat(A, B, ab, 'ab', 30);
     const foreign = await chat(B, E, be, 'be', 5);
     await chat(A, C, ac, 'ac', 12);
-    for (const m of abSent.filter((_, i) => i % 7 === 0 && i % 2 === 0)) await server.messaging.editMessage(A.auth, m.id, `${m.content} edited`);
+    for (const m of abSent.filter((_, i) => i % 7 === 0 && i % 2 === 0))
+      await server.messaging.editMessage(A.auth, m.id, `${m.content} edited`);
     const socket = await socketOf(A);
 
     for (const [collection, pageSize, limit] of [
@@ -461,9 +462,11 @@ describe('bad input', () => {
       ['sync:history', { collection: 'messages', before: 1, limit: 0 }, 'VALIDATION_FAILED'],
       ['sync:history', { collection: 'messages', limit: 5 }, 'VALIDATION_FAILED'],
       ['sync:history', { collection: 'messages', before: 1, limit: 5, $where: '1' }, 'FORBIDDEN_KEY'],
-      ...[0, -1, 1.5, '7', null, { seq: 1 }, 2 ** 60].map(
-        (b): [string, unknown, string] => ['sync:history', { collection: 'messages', before: b, limit: 5 }, 'INVALID_CHECKPOINT'],
-      ),
+      ...[0, -1, 1.5, '7', null, { seq: 1 }, 2 ** 60].map((b): [string, unknown, string] => [
+        'sync:history',
+        { collection: 'messages', before: b, limit: 5 },
+        'INVALID_CHECKPOINT',
+      ]),
       ['sync:history', { collection: 'messages', before: head + 2, limit: 5 }, 'INVALID_CHECKPOINT'],
       ['sync:page', { conversationId: ab, before: null, limit: LIMITS.pageMaxBatch + 1 }, 'BATCH_TOO_LARGE'],
       ['sync:page', { conversationId: ab, before: null, limit: 0 }, 'VALIDATION_FAILED'],
@@ -471,7 +474,11 @@ describe('bad input', () => {
       ['sync:page', { conversationId: ab, limit: 5 }, 'VALIDATION_FAILED'],
       ['sync:page', { conversationId: ab, before: null, limit: 5, as: B.id }, 'VALIDATION_FAILED'],
       ['sync:page', { conversationId: ab, before: { $gt: 0 }, limit: 5 }, 'FORBIDDEN_KEY'],
-      ...[0, -3, 2.5, 'x', 2 ** 60].map((b): [string, unknown, string] => ['sync:page', { conversationId: ab, before: b, limit: 5 }, 'INVALID_CHECKPOINT']),
+      ...[0, -3, 2.5, 'x', 2 ** 60].map((b): [string, unknown, string] => [
+        'sync:page',
+        { conversationId: ab, before: b, limit: 5 },
+        'INVALID_CHECKPOINT',
+      ]),
       ['sync:page', { conversationId: ab, before: head + 2, limit: 5 }, 'INVALID_CHECKPOINT'],
     ];
     for (const [event, payload, code] of cases) {
@@ -486,7 +493,8 @@ describe('bad input', () => {
 
   it('without an ack a read is ignored, and the socket keeps answering', async () => {
     const socket = await socketOf(user());
-    for (const event of ['sync:bootstrap', 'sync:history', 'sync:page']) (socket as any).emit(event, { collection: 'messages', pageSize: 1 });
+    for (const event of ['sync:bootstrap', 'sync:history', 'sync:page'])
+      (socket as any).emit(event, { collection: 'messages', pageSize: 1 });
     expect(await bootstrap(socket, 'messages', 1)).toEqual({ documents: [], checkpoint: null, history: null });
   });
 
@@ -512,7 +520,10 @@ describe('bad input', () => {
       const refused = answers.filter((a) => a.error?.code === 'RATE_LIMITED');
       expect(refused.length).toBeGreaterThan(0);
       expect(refused.length).toBeLessThan(answers.length);
-      await waitFor(async () => !(await request(socket, 'sync:history', { collection: 'messages', before: 1, limit: 5 })).error, 'the socket to be served again');
+      await waitFor(
+        async () => !(await request(socket, 'sync:history', { collection: 'messages', before: 1, limit: 5 })).error,
+        'the socket to be served again',
+      );
     } finally {
       await limited.stop();
     }

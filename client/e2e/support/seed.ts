@@ -38,7 +38,10 @@ export async function seedHistory(
   };
   try {
     const at = new Date().toISOString();
-    const conversations = partners.map((partner) => ({ partner, doc: newConversationDoc({ participants: [owner.id, partner.id], job: null, at }) }));
+    const conversations = partners.map((partner) => ({
+      partner,
+      doc: newConversationDoc({ participants: [owner.id, partner.id], job: null, at }),
+    }));
     await push(
       owner,
       'conversations',
@@ -50,13 +53,28 @@ export async function seedHistory(
       const mine: MessageDoc[] = [];
       const theirs: MessageDoc[] = [];
       const message = (sender: TestUser, recipient: TestUser, content: string) =>
-        newMessageDoc({ id: newMessageId(), conversation: doc.id, sender: sender.id, recipient: recipient.id, content, at: new Date().toISOString() });
+        newMessageDoc({
+          id: newMessageId(),
+          conversation: doc.id,
+          sender: sender.id,
+          recipient: recipient.id,
+          content,
+          at: new Date().toISOString(),
+        });
       for (let i = 0; i < perConversation - 1; i++) {
         if (i % 2 === 0) mine.push(message(owner, partner, `history ${k}/${i} to ${partner.name}`));
         else theirs.push(message(partner, owner, `history ${k}/${i} from ${partner.name}`));
       }
-      await push(owner, 'messages', mine.map((m) => ({ newDocumentState: { ...m, _deleted: false } })));
-      await push(partner, 'messages', theirs.map((m) => ({ newDocumentState: { ...m, _deleted: false } })));
+      await push(
+        owner,
+        'messages',
+        mine.map((m) => ({ newDocumentState: { ...m, _deleted: false } })),
+      );
+      await push(
+        partner,
+        'messages',
+        theirs.map((m) => ({ newDocumentState: { ...m, _deleted: false } })),
+      );
       // Written last, so it is the conversation's last message.
       const newest = `latest from ${partner.name}`;
       await push(partner, 'messages', [{ newDocumentState: { ...message(partner, owner, newest), _deleted: false } }]);

@@ -234,7 +234,13 @@ export class CollectionSync<C extends CollectionName> {
    */
   private async bootstrap(options: NonNullable<CollectionSyncOptions<C>['bootstrap']>) {
     const o = this.o;
-    const result = await request(o.socket, 'sync:bootstrap', { collection: o.name, pageSize: options.pageSize }, o.tuning.ackTimeoutMs, o.signal);
+    const result = await request(
+      o.socket,
+      'sync:bootstrap',
+      { collection: o.name, pageSize: options.pageSize },
+      o.tuning.ackTimeoutMs,
+      o.signal,
+    );
     const recorded = options.begin(result.history);
     // Nothing below the checkpoint to lose: do not hold the downstream (a stream event that
     // arrives meanwhile would become a resync) for a write whose loss costs nothing.

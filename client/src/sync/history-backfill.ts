@@ -66,8 +66,16 @@ export class HistoryBackfill<C extends CollectionName> {
       const state = await history.state(name);
       if (!state || state.before === null) return;
       try {
-        const page = await request(this.o.socket, 'sync:history', { collection: name, before: state.before, limit: this.o.batchSize }, this.o.ackTimeoutMs, signal);
+        const page = await request(
+          this.o.socket,
+          'sync:history',
+          { collection: name, before: state.before, limit: this.o.batchSize },
+          this.o.ackTimeoutMs,
+          signal,
+        );
         await this.o.writer.write(page.documents as unknown as Wire<DocsByCollection[C]>[]);
+        // Stopped meanwhile (a reload, leadership lost): the next run resumes from this page.
+        if (signal.aborted) return;
         await history.advance(name, page.history);
       } catch (err) {
         if (signal.aborted) return;

@@ -11,6 +11,13 @@ import {
 } from 'rxdb';
 
 type Doc<C extends CollectionName> = DocsByCollection[C];
+
+export class ReplicationStoppedError extends Error {
+  override name = 'ReplicationStoppedError';
+  constructor() {
+    super('the replication stopped before the documents were stored');
+  }
+}
 type State<C extends CollectionName> = RxStorageInstanceReplicationState<Doc<C>>;
 
 /**
@@ -31,10 +38,14 @@ type State<C extends CollectionName> = RxStorageInstanceReplicationState<Doc<C>>
 export class ServerDocWriter<C extends CollectionName> {
   constructor(private readonly replication: () => State<C> | undefined) {}
 
-  /** Stores what is newer than the replica's copy; resolves with how many documents it wrote. */
+  /**
+   * Stores what is newer than the replica's copy; resolves with how many documents it wrote.
+   * Rejects with ReplicationStoppedError when the replication stops first: nothing was stored,
+   * and a caller must not record the page as done.
+   */
   write(docs: readonly Wire<Doc<C>>[]): Promise<number> {
     const state = this.replication();
-    if (!state) return Promise.reject(new Error('the replication is not running'));
+    if (!state) return Promise.reject(new ReplicationStoppedError());
     if (docs.length === 0) return Promise.resolve(0);
     const task = state.streamQueue.down.then(() => this.persist(state, docs));
     // RxDB chains its own batches on this promise: a failure here must not break its chain.
@@ -46,7 +57,7 @@ export class ServerDocWriter<C extends CollectionName> {
   }
 
   private async persist(state: State<C>, incoming: readonly Wire<Doc<C>>[]): Promise<number> {
-    if (state.events.canceled.getValue()) return 0;
+    if (state.events.canceled.getValue()) throw new ReplicationStoppedError();
     const newest = new Map<string, Wire<Doc<C>>>();
     for (const doc of incoming) {
       const seen = newest.get(doc.id);
@@ -54,7 +65,10 @@ export class ServerDocWriter<C extends CollectionName> {
     }
     const ids = [...newest.keys()];
     const identifierHash = await state.input.hashFunction(state.input.identifier);
-    const [forkDocs, assumed] = await Promise.all([state.input.forkInstance.findDocumentsById(ids, true), getAssumedMasterState(state, ids)]);
+    const [forkDocs, assumed] = await Promise.all([
+      state.input.forkInstance.findDocumentsById(ids, true),
+      getAssumedMasterState(state, ids),
+    ]);
     const fork = new Map(forkDocs.map((d) => [d.id, d]));
 
     const forkRows: BulkWriteRow<Doc<C>>[] = [];

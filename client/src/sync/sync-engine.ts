@@ -113,14 +113,16 @@ export class SyncEngine {
         )
         .subscribe(() => void sweeper.sweep().catch(() => undefined)),
     );
-    this.subs.add(startAutoDelivery({
+    this.subs.add(
+      startAutoDelivery({
         messages: db.messages,
         received$: this.messages.state.received$ as Observable<MessageDoc>,
         userId: o.userId,
         socket,
         ackTimeoutMs: tuning.ackTimeoutMs,
         signal,
-      }));
+      }),
+    );
   }
 
   /** True while either replication is exchanging data. */

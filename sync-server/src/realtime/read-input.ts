@@ -25,6 +25,7 @@ function codeFor(issue: z.core.$ZodIssue | undefined, payload: unknown): ErrorCo
   const field = issue.path[0]!;
   if (SIZE_FIELDS.has(field) && issue.code === 'too_big') return 'BATCH_TOO_LARGE';
   // A missing `before` is a malformed payload; a present one that is not a position is a bad checkpoint.
-  if (field === 'before' && typeof payload === 'object' && payload !== null && Object.hasOwn(payload, 'before')) return 'INVALID_CHECKPOINT';
+  if (field === 'before' && typeof payload === 'object' && payload !== null && Object.hasOwn(payload, 'before'))
+    return 'INVALID_CHECKPOINT';
   return null;
 }

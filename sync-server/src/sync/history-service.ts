@@ -39,13 +39,19 @@ export class HistoryService {
     const head = await this.store.feedHead(user.id, collection);
     if (head === 0) return { documents: [], checkpoint: null, history: null };
     const result =
-      collection === 'conversations' ? await this.bootstrapConversations(user, head, pageSize) : await this.bootstrapMessages(user, head, pageSize);
+      collection === 'conversations'
+        ? await this.bootstrapConversations(user, head, pageSize)
+        : await this.bootstrapMessages(user, head, pageSize);
     return result as unknown as BootstrapResult<C>;
   }
 
   private async bootstrapConversations(user: AuthUser, head: number, pageSize: number): Promise<BootstrapResult<'conversations'>> {
     const docs = await this.store.feedBefore(user.id, 'conversations', head + 1, pageSize);
-    return { documents: docs.map(toWire), checkpoint: { seq: head }, history: await this.cursorBelow(user, 'conversations', docs, pageSize) };
+    return {
+      documents: docs.map(toWire),
+      checkpoint: { seq: head },
+      history: await this.cursorBelow(user, 'conversations', docs, pageSize),
+    };
   }
 
   private async bootstrapMessages(user: AuthUser, head: number, pageSize: number): Promise<BootstrapResult<'messages'>> {
