@@ -44,7 +44,13 @@ export async function ensureBenchPage(log: (l: string) => void): Promise<void> {
   // The runner builds once per run, so every scenario uses the same bundle even while the
   // client sources change underneath.
   if (process.env.BENCH_PAGE_READY && existsSync(built)) return;
-  const sources = [PAGE_DIR, join(ROOT, 'bench', 'lib', 'raw-dexie.ts'), join(ROOT, 'client', 'src'), join(ROOT, 'shared-schema', 'src')];
+  // Everything the page bundles: its own sources, the bench modules it imports, client, schema.
+  const sources = [
+    PAGE_DIR,
+    ...['raw-dexie.ts', 'first-sync.ts', 'stock-replica.ts'].map((f) => join(ROOT, 'bench', 'lib', f)),
+    join(ROOT, 'client', 'src'),
+    join(ROOT, 'shared-schema', 'src'),
+  ];
   if (existsSync(built) && statSync(built).mtimeMs > Math.max(...sources.map(newestMtime))) return;
   log('  building the bench page (vite, bench/browser/vite.config.ts)');
   const vite = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');

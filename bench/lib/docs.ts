@@ -44,13 +44,22 @@ export function draftConversation(a: string, b: string, job: string | null = nul
 /**
  * History for initial-sync scenarios: `n` messages of `user` spread over `conversations`
  * partners, half sent and half received, all delivered and read (old history), in time order.
+ * Each conversation is what the server's own writes leave behind: its newest message as
+ * `lastMessage`, that message's time as `lastActivity`, and both participants' names, so a
+ * replica sorts its conversation list as the app does. `newest` is what a usable inbox must
+ * show: the conversation of the newest message at the top of the list, with that message.
  */
-export function historyFor(user: string, n: number, conversations: number): { conversations: ConversationDoc[]; messages: MessageDoc[] } {
+export function historyFor(
+  user: string,
+  n: number,
+  conversations: number,
+  userName = 'History',
+): { conversations: ConversationDoc[]; messages: MessageDoc[]; newest: { conversationId: string; messageId: string } | null } {
   const partners = Array.from({ length: conversations }, (_, i) => `${user}p${i.toString(36)}`);
   const start = Date.parse('2024-01-01T00:00:00.000Z');
-  const convs = partners.map((p) => {
+  const convs = partners.map((p, i) => {
     const { _deleted, ...c } = draftConversation(user, p, null, new Date(start).toISOString());
-    return c;
+    return { ...c, participantNames: { [user]: userName, [p]: `Partner ${i}` } };
   });
   const messages: MessageDoc[] = [];
   for (let i = 0; i < n; i++) {
@@ -60,6 +69,8 @@ export function historyFor(user: string, n: number, conversations: number): { co
     const at = new Date(start + i * 1000).toISOString();
     const { _deleted, ...m } = draftMessage(convs[k]!.id, mine ? user : partner, mine ? partner : user, `${PAYLOAD_TEXT} (#${i})`, at);
     messages.push({ ...m, isRead: true, readAt: at, deliveredAt: at, sentAt: at });
+    Object.assign(convs[k]!, { lastMessage: m.id, lastActivity: at, updatedAt: at });
   }
-  return { conversations: convs, messages };
+  const last = messages.at(-1);
+  return { conversations: convs, messages, newest: last ? { conversationId: last.conversation, messageId: last.id } : null };
 }

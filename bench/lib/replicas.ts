@@ -11,7 +11,7 @@ import { createRxDatabase, type RxCollection, type RxDatabase, type RxStorage } 
 import type { RxReplicationState } from 'rxdb/plugins/replication';
 import { replicateWithWebsocketServer } from 'rxdb/plugins/replication-websocket';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
-import type { createInbox as CreateInbox, InboxHandle } from '../../client/src/inbox/create-inbox';
+import type { CreateInboxOptions, createInbox as CreateInbox, InboxHandle } from '../../client/src/inbox/create-inbox';
 import { tokenFor } from './docs';
 
 /**
@@ -34,7 +34,12 @@ let dbCounter = 0;
 const uniqueName = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++dbCounter}`;
 
 /** Our client as the app opens it (no dev-mode), replicating as soon as it leads. */
-export async function openOursReplica(serverUrl: string, userId: string, name: string): Promise<InboxHandle> {
+export async function openOursReplica(
+  serverUrl: string,
+  userId: string,
+  name: string,
+  tuning?: CreateInboxOptions['tuning'],
+): Promise<InboxHandle> {
   const token = tokenFor(userId, name);
   const inbox = await createInbox({
     user: { id: userId, name },
@@ -45,6 +50,7 @@ export async function openOursReplica(serverUrl: string, userId: string, name: s
     // One replica per "browser" here; in Chromium the bench uses the default (true).
     multiInstance: false,
     transports: ['websocket'],
+    tuning,
   });
   await inbox.whenLeader();
   return inbox;

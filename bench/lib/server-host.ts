@@ -112,15 +112,19 @@ async function stop(): Promise<void> {
   dir = null;
 }
 
+/** What `seed` stored: the newest message and its conversation (what a usable inbox shows first). */
+export interface Seeded {
+  ms: number;
+  headSeq: number;
+  newest: { conversationId: string; messageId: string } | null;
+}
+
 /** Stores `n` history messages for `userId` straight through the storage port, in big commits. */
-async function seed(args: { userId: string; n: number; conversations: number }): Promise<{ ms: number; headSeq: number }> {
+async function seed(args: { userId: string; n: number; conversations: number }): Promise<Seeded> {
   const t0 = performance.now();
-  const { conversations, messages } = historyFor(args.userId, args.n, args.conversations);
+  const { conversations, messages, newest } = historyFor(args.userId, args.n, args.conversations);
   if (ours) {
     const store = ours.store;
-    await store.commit(
-      conversations.map((c) => ({ collection: 'conversations' as const, doc: c, expectedSeq: null, audience: c.participants })),
-    );
     for (let i = 0; i < messages.length; i += 2000) {
       await store.commit(
         messages
@@ -128,7 +132,14 @@ async function seed(args: { userId: string; n: number; conversations: number }):
           .map((m) => ({ collection: 'messages' as const, doc: m, expectedSeq: null, audience: [m.sender, m.recipient] })),
       );
     }
-    return { ms: performance.now() - t0, headSeq: await store.headSeq() };
+    // After the messages and in order of activity, as the server's own writes leave them: every
+    // message moves its conversation to the head of the feed, so the most recently active
+    // conversation has the highest sequence.
+    const byActivity = [...conversations].sort((a, b) => (a.lastActivity < b.lastActivity ? -1 : a.lastActivity > b.lastActivity ? 1 : 0));
+    await store.commit(
+      byActivity.map((c) => ({ collection: 'conversations' as const, doc: c, expectedSeq: null, audience: c.participants })),
+    );
+    return { ms: performance.now() - t0, headSeq: await store.headSeq(), newest };
   }
   if (peer) {
     const col = peer.db.collections.messages!;
@@ -136,7 +147,7 @@ async function seed(args: { userId: string; n: number; conversations: number }):
       const res = await col.bulkInsert(messages.slice(i, i + 5000) as MessageDoc[]);
       if (res.error.length > 0) throw new Error(`peer seed failed: ${JSON.stringify(res.error[0]).slice(0, 300)}`);
     }
-    return { ms: performance.now() - t0, headSeq: messages.length };
+    return { ms: performance.now() - t0, headSeq: messages.length, newest };
   }
   throw new Error('no server to seed');
 }

@@ -32,6 +32,8 @@ export async function openStockReplica(options: {
   token: string;
   storage: RxStorage<any, any>;
   batchSize?: number;
+  /** Default true: resolve once the first sync is done. False: at once (a caller that caps it). */
+  awaitInitial?: boolean;
 }): Promise<StockReplica> {
   const { url, token, storage } = options;
   const batchSize = options.batchSize ?? 250;
@@ -79,7 +81,7 @@ export async function openStockReplica(options: {
       },
     });
   });
-  await Promise.all(replications.map((r) => r.awaitInitialReplication()));
+  if (options.awaitInitial !== false) await Promise.all(replications.map((r) => r.awaitInitialReplication()));
   return {
     db,
     socket,

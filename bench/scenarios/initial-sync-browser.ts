@@ -2,8 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { withBenchPage } from '../lib/browser';
+import type { FirstSyncExpectation, FirstSyncResult } from '../lib/first-sync';
 import { type Ctx, num } from '../lib/report';
-import { type SyncFigure, syncCapMs, syncCell } from './initial-sync';
+import { firstSyncLine, screenOpen, type SyncFigure, syncCapMs, syncCell, syncTuning } from './initial-sync';
 
 /**
  * BENCH_BROWSER_PROF=<dir>: writes a CPU profile of the page while `fn` runs (open it in Chrome
@@ -33,18 +34,22 @@ export interface BrowserSync extends SyncFigure {
   stockPartial?: boolean;
 }
 
-/** The Chromium half of scenario 3: ours, then a raw bulkPut of the same documents, per size. */
+/**
+ * The Chromium half of scenario 3, per size: ours (usable inbox, then full history), then the
+ * plain-socket download and the raw bulkPut of the same documents; at the first size of a full
+ * run, the stock RxDB diagnostic too.
+ */
 export async function runBrowser(
   ctx: Ctx,
   serverUrl: string,
   diagnostic: boolean,
-  users: { n: number; userId: string; token: string }[],
+  users: { n: number; userId: string; token: string; expected: FirstSyncExpectation }[],
 ): Promise<BrowserSync[]> {
   return withBenchPage(ctx.log, async (page) => {
     const out: BrowserSync[] = [];
     for (const [i, u] of users.entries()) {
       const capMs = syncCapMs(ctx.mode, u.n);
-      const ours = await profiled(page, `chromium-ours-initial-sync-${u.n}`, () =>
+      const ours: FirstSyncResult = await profiled(page, `chromium-ours-initial-sync-${u.n}`, () =>
         page.evaluate((o) => (window as any).bench.ours(o), {
           serverUrl,
           token: u.token,
@@ -52,12 +57,19 @@ export async function runBrowser(
           name: 'History',
           databaseName: `bench-ours-${u.userId}`,
           capMs,
+          expected: u.expected,
+          screen: screenOpen(),
+          tuning: syncTuning(),
         }),
       );
       const dl = await page.evaluate((o) => (window as any).bench.download(o), { serverUrl, token: u.token });
       const raw = await page.evaluate((o) => (window as any).bench.raw(o), { name: `bench-raw-${u.userId}` });
       const f: BrowserSync = {
         n: u.n,
+        conversations: u.expected.conversations,
+        usableMs: ours.usableMs,
+        paneMessages: ours.paneMessages,
+        bootstrapMs: ours.bootstrapMs,
         oursMs: ours.ms,
         oursCount: ours.count,
         partial: ours.partial,
@@ -67,7 +79,7 @@ export async function runBrowser(
         leaderMs: ours.leaderMs,
       };
       ctx.log(
-        `  Chromium ${num(u.n)}: ours ${syncCell(u.n, ours.ms, ours.count, ours.partial)} (leader after ${num(ours.leaderMs)} ms); raw bulkPut ${syncCell(u.n, raw.ms)}; raw download ${num(dl.ms)} ms`,
+        `  Chromium ${num(u.n)}: ours ${firstSyncLine(f)}, full history ${syncCell(u.n, ours.ms, ours.count, ours.partial)} (leader after ${num(ours.leaderMs)} ms, ${ours.walkUpdates} walk updates); raw bulkPut ${syncCell(u.n, raw.ms)}; raw download ${num(dl.ms)} ms`,
       );
       if (i === 0 && diagnostic) {
         const stock = await profiled(page, `chromium-stock-initial-sync-${u.n}`, () =>

@@ -19,7 +19,7 @@ import { openPeerReplica } from '../lib/replicas';
 import { type Ctx, num, type Row, ratioOf, type ScenarioResult, triple } from '../lib/report';
 import { sleep } from '../lib/stats';
 import { startLoadGen, startServerHost } from '../lib/workers';
-import { CONVERSATIONS, docsPerSec, sizesFor, syncCapMs, syncCell, withinCap } from './initial-sync';
+import { conversationsFor, docsPerSec, sizesFor, syncCapMs, syncCell, withinCap } from './initial-sync';
 import { latencyConfig } from './latency';
 
 interface PeerLevel {
@@ -81,7 +81,7 @@ async function initialSync(ctx: Ctx, host: Worker): Promise<PeerSync[]> {
   const out: PeerSync[] = [];
   for (const n of sizesFor(ctx.mode)) {
     const { url } = await host.call<{ url: string }>('start', { kind: 'peer' });
-    const seeded = await host.call<{ ms: number }>('seed', { userId: newUserId('h'), n, conversations: CONVERSATIONS });
+    const seeded = await host.call<{ ms: number }>('seed', { userId: newUserId('h'), n, conversations: conversationsFor(n) });
     ctx.log(`  peer: seeded ${num(n)} messages (${num(seeded.ms)} ms)`);
     const capMs = syncCapMs(ctx.mode, n);
     const t0 = performance.now();

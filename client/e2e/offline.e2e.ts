@@ -4,6 +4,7 @@ import { serveApp } from './support/app-server';
 import {
   connectionHistory,
   conversationRow,
+  historyLoaded,
   inboxReady,
   launchBrowser,
   messageBubble,
@@ -139,6 +140,8 @@ describe('offline', () => {
       await conversationRow(a.page, bob.name)
         .locator('.conversation-preview', { hasText: `Filler 159 ${t}` })
         .waitFor();
+      // A new device: the first 160 messages are older than its bootstrap; search offline needs them stored.
+      await historyLoaded(a.page);
       await a.page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
 
       await app.stop();

@@ -2,6 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   conversationRow,
+  historyLoaded,
   launchBrowser,
   messageBubble,
   newContext,
@@ -66,7 +67,7 @@ describe('a new device with a long history', () => {
       await screenshot(page, 'recent-first-newest-open');
 
       // The walk fills in the rest behind; the indicator goes once all of it is here.
-      await page.locator('[data-testid="history-progress"]').waitFor({ state: 'detached', timeout: 120_000 });
+      await historyLoaded(page, 120_000);
       const marks = await page.evaluate(() => (window as unknown as { recentFirst: Record<string, number | undefined> }).recentFirst);
       expect(marks.progressSeen, 'the history indicator was shown').toBeDefined();
       expect(marks.newestShown).toBeDefined();

@@ -123,6 +123,15 @@ export async function inboxReady(page: Page): Promise<void> {
 }
 
 /**
+ * The new device's older history is all stored (the recent-first walk is over): its indicator is
+ * shown from the bootstrap until the walk ends, so once the inbox lists a conversation, its
+ * absence means everything below is local too.
+ */
+export async function historyLoaded(page: Page, timeout = UI_TIMEOUT): Promise<void> {
+  await page.getByTestId('history-progress').waitFor({ state: 'detached', timeout });
+}
+
+/**
  * A signed-in user in their own browser context (their own "device"). With `network`, the
  * context's sockets go through a switch the test can turn off (see networkSwitch).
  */
