@@ -28,6 +28,12 @@ export interface BootstrapPayload<C extends CollectionName = CollectionName> {
   collection: C;
   /** conversations: how many of the newest to send; messages: newest messages per conversation. */
   pageSize: number;
+  /**
+   * Messages only: how many of the most recently active conversations get their newest page
+   * (default and at most LIMITS.bootstrapConversationsMax). The others' pages come from the walk
+   * or from `sync:page` when opened; their latest message is already in the conversation list.
+   */
+  conversations?: number;
 }
 /** Where the walk of older documents goes on. */
 export interface HistoryCursor {

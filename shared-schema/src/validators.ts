@@ -33,27 +33,29 @@ export const attachmentSchema = z.strictObject({
 
 export const contentSchema = z.string().max(LIMITS.contentMaxLength);
 
-export const wireMessageSchema = z.strictObject({
-  id: messageIdSchema,
-  conversation: conversationIdSchema,
-  sender: userIdSchema,
-  recipient: userIdSchema,
-  content: contentSchema,
-  messageType: z.enum(['text', 'file', 'system']),
-  attachments: z.array(attachmentSchema).max(LIMITS.attachmentsMax),
-  isRead: z.boolean(),
-  readAt: nullableIsoDate,
-  isEdited: z.boolean(),
-  editedAt: nullableIsoDate,
-  isDeleted: z.boolean(),
-  deletedAt: nullableIsoDate,
-  deliveredAt: nullableIsoDate,
-  createdAt: isoDate,
-  updatedAt: isoDate,
-  seq: seqSchema,
-  sentAt: nullableIsoDate,
-  _deleted: z.boolean(),
-}).refine((m) => m.isRead === (m.readAt !== null), { message: 'isRead and readAt must agree', path: ['readAt'] });
+export const wireMessageSchema = z
+  .strictObject({
+    id: messageIdSchema,
+    conversation: conversationIdSchema,
+    sender: userIdSchema,
+    recipient: userIdSchema,
+    content: contentSchema,
+    messageType: z.enum(['text', 'file', 'system']),
+    attachments: z.array(attachmentSchema).max(LIMITS.attachmentsMax),
+    isRead: z.boolean(),
+    readAt: nullableIsoDate,
+    isEdited: z.boolean(),
+    editedAt: nullableIsoDate,
+    isDeleted: z.boolean(),
+    deletedAt: nullableIsoDate,
+    deliveredAt: nullableIsoDate,
+    createdAt: isoDate,
+    updatedAt: isoDate,
+    seq: seqSchema,
+    sentAt: nullableIsoDate,
+    _deleted: z.boolean(),
+  })
+  .refine((m) => m.isRead === (m.readAt !== null), { message: 'isRead and readAt must agree', path: ['readAt'] });
 
 const countMap = z.record(userIdSchema, z.number().int().min(0));
 const nameMap = z.record(userIdSchema, z.string().max(LIMITS.nameMaxLength));
@@ -89,6 +91,7 @@ export type PullRequest = z.infer<typeof pullRequestSchema>;
 export const bootstrapRequestSchema = z.strictObject({
   collection: z.string(),
   pageSize: z.number().int().min(1).max(LIMITS.bootstrapPageMax),
+  conversations: z.number().int().min(1).max(LIMITS.bootstrapConversationsMax).optional(),
 });
 export type BootstrapRequest = z.infer<typeof bootstrapRequestSchema>;
 
@@ -208,7 +211,11 @@ export function findIllFormedString(value: unknown, shallow = false, path = 'pay
     const where = path === 'payload' ? key : `${path}.${key}`;
     if (LONE_SURROGATE.test(key)) return where;
     const child = (value as Record<string, unknown>)[key];
-    const found = shallow ? (typeof child === 'string' && LONE_SURROGATE.test(child) ? where : null) : findIllFormedString(child, false, where);
+    const found = shallow
+      ? typeof child === 'string' && LONE_SURROGATE.test(child)
+        ? where
+        : null
+      : findIllFormedString(child, false, where);
     if (found) return found;
   }
   return null;

@@ -118,8 +118,12 @@ function merge(...lists: any[][]): Map<string, any> {
 }
 const asMap = (docs: any[]) => new Map(docs.map((d) => [d.id, d]));
 
-async function bootstrap(socket: ClientSocket, collection: CollectionName, pageSize: number) {
-  const answer = await request(socket, 'sync:bootstrap', { collection, pageSize });
+async function bootstrap(socket: ClientSocket, collection: CollectionName, pageSize: number, conversations?: number) {
+  const answer = await request(socket, 'sync:bootstrap', {
+    collection,
+    pageSize,
+    ...(conversations === undefined ? {} : { conversations }),
+  });
   expect(answer.error, JSON.stringify(answer.error)).toBeUndefined();
   return answer as { documents: any[]; checkpoint: { seq: number } | null; history: HistoryCursor | null };
 }
@@ -193,6 +197,26 @@ describe('sync:bootstrap', () => {
     expect(feed).toHaveLength(9);
     const reads = (await server.metrics.historyReads.get()).values;
     expect(reads.find((v) => v.labels.event === 'sync:bootstrap' && v.labels.collection === 'messages')?.value).toBeGreaterThan(0);
+  });
+
+  it('messages with `conversations`: pages only for that many of the most recently active conversations; the walk still covers all', async () => {
+    const [A, B, C, D] = [user(), user(), user(), user()];
+    const ab = await conversation(A, B);
+    const ac = await conversation(A, C);
+    const ad = await conversation(A, D);
+    await chat(A, B, ab, 'ab', 3);
+    await chat(A, D, ad, 'ad', 3);
+    await chat(A, C, ac, 'ac', 3);
+
+    const socket = await socketOf(A);
+    const feed = await feedOf(A, 'messages');
+    const one = await bootstrap(socket, 'messages', 2, 1);
+    expect(one.documents.map((d) => d.content).sort()).toEqual(['ac2', 'ac3']);
+    expect(one.history).toEqual({ before: headOf(feed) + 1, remaining: feed.length });
+    const two = await bootstrap(socket, 'messages', 2, 2);
+    expect(two.documents.map((d) => d.content).sort()).toEqual(['ac2', 'ac3', 'ad2', 'ad3']);
+    const all = await bootstrap(socket, 'messages', 2);
+    expect(all.documents.map((d) => d.content).sort()).toEqual(['ab2', 'ab3', 'ac2', 'ac3', 'ad2', 'ad3']);
   });
 
   it('conversations: the newest pageSize by feed position; a full page says how many lie below, a short one ends the walk', async () => {
@@ -448,6 +472,10 @@ describe('bad input', () => {
       ['sync:bootstrap', { collection: 'messages', pageSize: LIMITS.bootstrapMessagesPerConversationMax + 1 }, 'BATCH_TOO_LARGE'],
       ['sync:bootstrap', { collection: 'messages', pageSize: 1e308 }, 'BATCH_TOO_LARGE'],
       ['sync:bootstrap', { collection: 'messages', pageSize: 0 }, 'VALIDATION_FAILED'],
+      ['sync:bootstrap', { collection: 'messages', pageSize: 5, conversations: LIMITS.bootstrapConversationsMax + 1 }, 'BATCH_TOO_LARGE'],
+      ['sync:bootstrap', { collection: 'messages', pageSize: 5, conversations: 0 }, 'VALIDATION_FAILED'],
+      ['sync:bootstrap', { collection: 'messages', pageSize: 5, conversations: null }, 'VALIDATION_FAILED'],
+      ['sync:bootstrap', { collection: 'conversations', pageSize: 5, conversations: 3 }, 'VALIDATION_FAILED'],
       ['sync:bootstrap', { collection: 'messages', pageSize: 2.5 }, 'VALIDATION_FAILED'],
       ['sync:bootstrap', { collection: 'messages', pageSize: '5' }, 'VALIDATION_FAILED'],
       ['sync:bootstrap', { collection: 'messages' }, 'VALIDATION_FAILED'],

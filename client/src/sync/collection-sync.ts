@@ -40,6 +40,12 @@ export interface SyncTuning {
   /** A new replica's bootstrap: the newest conversations, and the newest messages of each. */
   bootstrapConversations: number;
   bootstrapMessagesPerConversation: number;
+  /**
+   * How many of the most recently active conversations the bootstrap brings a page of messages
+   * for: the first screens' worth. Every conversation's latest message is in the list anyway;
+   * the others' pages come with the walk, or from the server when opened.
+   */
+  bootstrapPagedConversations: number;
   /** Documents per page of the history walk. */
   historyBatchSize: number;
 }
@@ -73,6 +79,8 @@ export interface CollectionSyncOptions<C extends CollectionName> {
    */
   bootstrap?: {
     pageSize: number;
+    /** Messages only: see SyncTuning.bootstrapPagedConversations. */
+    conversations?: number;
     begin(cursor: HistoryCursor | null): Promise<void>;
   };
 }
@@ -237,7 +245,7 @@ export class CollectionSync<C extends CollectionName> {
     const result = await request(
       o.socket,
       'sync:bootstrap',
-      { collection: o.name, pageSize: options.pageSize },
+      { collection: o.name, pageSize: options.pageSize, conversations: options.conversations },
       o.tuning.ackTimeoutMs,
       o.signal,
     );

@@ -31,6 +31,7 @@ export const DEFAULT_TUNING: SyncTuning = {
   maxRetryAttempts: 10,
   bootstrapConversations: 500,
   bootstrapMessagesPerConversation: 20,
+  bootstrapPagedConversations: 50,
   historyBatchSize: 1000,
 };
 
@@ -81,7 +82,11 @@ export class SyncEngine {
       }),
       // A discarded draft the server never accepted: nothing to tell it.
       skipPush: (doc) => doc._deleted && (doc as Wire<MessageDoc>).seq === 0,
-      bootstrap: { pageSize: tuning.bootstrapMessagesPerConversation, begin: (cursor) => history.begin('messages', cursor) },
+      bootstrap: {
+        pageSize: tuning.bootstrapMessagesPerConversation,
+        conversations: tuning.bootstrapPagedConversations,
+        begin: (cursor) => history.begin('messages', cursor),
+      },
     });
     this.pages = new ConversationPages({ socket, writer: this.messages.writer, ackTimeoutMs: tuning.ackTimeoutMs, signal });
     this.backfills = [this.conversations, this.messages].map(

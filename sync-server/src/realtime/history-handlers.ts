@@ -32,7 +32,7 @@ export function registerHistoryHandlers(socket: SyncSocket, history: HistoryServ
     const parsed = parseReadRequest(bootstrapRequestSchema, payload);
     if (!parsed.ok) return errorBody(parsed.code, parsed.message);
     const collection = assertCollection(parsed.value.collection);
-    const result = await history.bootstrap(user, collection, parsed.value.pageSize);
+    const result = await history.bootstrap(user, collection, parsed.value.pageSize, parsed.value.conversations);
     // As after a pull: the client will hold exactly the feed up to the head, so the stream
     // dispatcher may send the next commit's documents instead of a resync.
     socket.data.cursors[collection] = result.checkpoint?.seq ?? 0;

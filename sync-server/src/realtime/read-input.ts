@@ -2,7 +2,7 @@ import { describeZodError, type ErrorCode, type ParseResult, parseInput } from '
 import type { z } from 'zod';
 
 /** Fields that size a read: over their maximum the client should ask for less, not fix its payload. */
-const SIZE_FIELDS: ReadonlySet<PropertyKey> = new Set(['limit', 'pageSize']);
+const SIZE_FIELDS: ReadonlySet<PropertyKey> = new Set(['limit', 'pageSize', 'conversations']);
 
 /**
  * `parseInput` for the recent-first reads, with the codes a client acts on: a size over its

@@ -29,19 +29,27 @@ export class HistoryService {
     private readonly metrics?: Metrics,
   ) {}
 
-  async bootstrap<C extends CollectionName>(user: AuthUser, collection: C, pageSize: number): Promise<BootstrapResult<C>> {
+  async bootstrap<C extends CollectionName>(
+    user: AuthUser,
+    collection: C,
+    pageSize: number,
+    conversations?: number,
+  ): Promise<BootstrapResult<C>> {
     this.metrics?.historyReads.inc({ event: 'sync:bootstrap', collection });
     // A page per conversation for up to bootstrapConversationsMax conversations: bounded so one
     // answer stays a first screen's worth, not the whole history in one frame.
     if (collection === 'messages' && pageSize > LIMITS.bootstrapMessagesPerConversationMax) {
       throw new AppError('BATCH_TOO_LARGE', `at most ${LIMITS.bootstrapMessagesPerConversationMax} messages per conversation`);
     }
+    if (collection === 'conversations' && conversations !== undefined) {
+      throw new AppError('VALIDATION_FAILED', 'conversations applies to a bootstrap of messages; pageSize counts conversations');
+    }
     const head = await this.store.feedHead(user.id, collection);
     if (head === 0) return { documents: [], checkpoint: null, history: null };
     const result =
       collection === 'conversations'
         ? await this.bootstrapConversations(user, head, pageSize)
-        : await this.bootstrapMessages(user, head, pageSize);
+        : await this.bootstrapMessages(user, head, pageSize, conversations ?? LIMITS.bootstrapConversationsMax);
     return result as unknown as BootstrapResult<C>;
   }
 
@@ -54,11 +62,16 @@ export class HistoryService {
     };
   }
 
-  private async bootstrapMessages(user: AuthUser, head: number, pageSize: number): Promise<BootstrapResult<'messages'>> {
+  private async bootstrapMessages(
+    user: AuthUser,
+    head: number,
+    pageSize: number,
+    conversations: number,
+  ): Promise<BootstrapResult<'messages'>> {
     // Which conversations is only a choice, not data sent, so it is not bounded by the head: a
     // conversation's row moves one sequence past the message that changed it, so with the
     // bound the conversation of the user's latest message would always be left out.
-    const recent = await this.store.feedBefore(user.id, 'conversations', UNBOUNDED, LIMITS.bootstrapConversationsMax);
+    const recent = await this.store.feedBefore(user.id, 'conversations', UNBOUNDED, conversations);
     const messages = await this.store.newestMessages(
       recent.map((c) => c.id),
       pageSize,
