@@ -8,6 +8,7 @@ import type { Logger } from './logger';
 import { MessagingService } from './messaging/messaging-service';
 import { createMetrics, type Metrics } from './observability/metrics';
 import { InFlight } from './realtime/in-flight';
+import { OutboundBatch } from './realtime/outbound-batch';
 import { createPresenceStore, type Presence, type PresenceOptions, startPresence } from './realtime/presence';
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions, RateLimits } from './realtime/rate-limits';
 import { type RedisWiring, wireRedis } from './realtime/redis-wiring';
@@ -62,6 +63,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   const metrics = createMetrics();
   const limits = new RateLimits({ ...DEFAULT_RATE_LIMITS, ...options.rateLimits });
   const inFlight = new InFlight();
+  const outbound = new OutboundBatch(log);
   const io: SyncServer = new Server({
     cors: { origin: corsOrigin(options.corsOrigins), credentials: true },
     // 200 rows of 8 KiB: a full batch of ordinary messages fits; anything larger is cut at the
@@ -96,12 +98,12 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   installSocketAuth(io, options.jwtSecret, store, log);
   installSocketLimits(io, limits, metrics, log);
   io.on('connection', (socket) => {
-    registerSyncHandlers(socket, sync, log, inFlight);
+    registerSyncHandlers(socket, sync, log, inFlight, outbound);
     registerHistoryHandlers(socket, history, log, inFlight);
     registerReceiptHandlers(socket, messaging, log, inFlight);
   });
   const presence = startPresence(io, { presenceStore, store, bus, log }, options.presence);
-  const stopDispatcher = startStreamDispatcher(io, bus);
+  const stopDispatcher = startStreamDispatcher(io, bus, outbound);
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -116,7 +118,10 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
       inFlight.draining = true;
       http.close();
       await inFlight.idle();
+      // The last commit group is announced on the next tick; send it before the dispatcher stops.
+      sync.flushFanout();
       stopDispatcher();
+      outbound.release();
       // Closing the transport (not a server-side disconnect) makes clients reconnect on their own,
       // through the load balancer, to an instance that is still up.
       for (const socket of io.of('/').sockets.values()) socket.conn.close();

@@ -6,12 +6,7 @@ type WireConversation = Wire<ConversationDoc>;
 
 /** A client sets only a conversation's identity (derived id, participants, job) when creating it. */
 export function sameClientConversationState(a: WireConversation, b: WireConversation): boolean {
-  return (
-    a.id === b.id &&
-    a.job === b.job &&
-    a._deleted === b._deleted &&
-    jsonEqual([...a.participants].sort(), [...b.participants].sort())
-  );
+  return a.id === b.id && a.job === b.job && a._deleted === b._deleted && jsonEqual([...a.participants].sort(), [...b.participants].sort());
 }
 
 /** Everything else on a conversation is derived by the server, so its state wins outright. */

@@ -1,13 +1,8 @@
-import {
-  type Ack,
-  errorBody,
-  parseInput,
-  pullRequestSchema,
-  pushRequestSchema,
-} from '@fetchwork/shared-schema';
+import { type Ack, errorBody, parseInput, pullRequestSchema, pushRequestSchema } from '@fetchwork/shared-schema';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import type { InFlight } from './in-flight';
+import type { OutboundBatch } from './outbound-batch';
 import { assertCollection, type SyncService } from '../sync/sync-service';
 import type { SyncSocket } from './types';
 
@@ -15,7 +10,13 @@ import type { SyncSocket } from './types';
  * Thin handlers: parse, call the service, answer in the ack. Any failure becomes a coded error
  * in the ack; nothing a client sends can throw out of here.
  */
-export function registerSyncHandlers(socket: SyncSocket, sync: SyncService, log: Logger, inFlight: InFlight): void {
+export function registerSyncHandlers(
+  socket: SyncSocket,
+  sync: SyncService,
+  log: Logger,
+  inFlight: InFlight,
+  outbound?: OutboundBatch,
+): void {
   const user = socket.data.user;
   const draining = () => errorBody('INTERNAL', 'the server is restarting; retry on the next connection');
 
@@ -50,6 +51,8 @@ export function registerSyncHandlers(socket: SyncSocket, sync: SyncService, log:
         if (!parsed.ok) return reply(errorBody(parsed.code, parsed.message));
         const collection = assertCollection(parsed.value.collection);
         const { conflicts, rejected } = await sync.push(user, collection, parsed.value.rows);
+        // The ack leaves together with this commit group's streams to the same socket.
+        outbound?.hold(socket);
         reply({ conflicts, rejected });
       } catch (err) {
         reply(toErrorBody(err, log, 'sync:push'));

@@ -21,6 +21,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import { type CommitResult, StaleWriteError, type SyncStore, type WriteOp } from '../store/port';
 import type { ChangeBus } from './change-bus';
+import { CommitFanout } from './commit-fanout';
 import { decideConversationWrite } from './conversation-rules';
 import type { Decision } from './decision';
 import { KeyedMutex } from './keyed-mutex';
@@ -32,6 +33,15 @@ interface ParsedRow<T> {
   id: string;
   assumed: Wire<T> | null;
   proposed: Wire<T>;
+}
+
+/**
+ * A push row the server built itself (REST commands, receipts) from a validated request or a
+ * stored document: it is not parsed again. The rules still decide it like any client row.
+ */
+export interface TrustedRow<T> {
+  assumedMasterState?: Wire<T> | null;
+  newDocumentState: Wire<T>;
 }
 
 export interface PushOutcome<C extends CollectionName> extends PushResult<C> {
@@ -57,14 +67,22 @@ export function assertCollection(name: unknown): CollectionName {
  */
 export class SyncService {
   private readonly locks = new KeyedMutex();
+  private readonly fanout: CommitFanout;
 
   constructor(
     private readonly store: SyncStore,
-    private readonly bus: ChangeBus,
+    bus: ChangeBus,
     private readonly log: Logger,
     private readonly metrics?: Metrics,
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.fanout = new CommitFanout(bus);
+  }
+
+  /** Announces committed changes not yet published (before the bus closes). */
+  flushFanout(): void {
+    this.fanout.flush();
+  }
 
   async pull<C extends CollectionName>(
     user: AuthUser,
@@ -87,22 +105,40 @@ export class SyncService {
       throw new AppError('BATCH_TOO_LARGE', `at most ${LIMITS.pushMaxRows} rows per push`);
     }
     const started = performance.now();
-    this.metrics?.pushes.inc({ collection });
     const rejected: RejectedRow[] = [];
-    const parsed: ParsedRow<DocsByCollection[C]>[] = [];
-    const seen = new Set<string>();
+    const valid: TrustedRow<DocsByCollection[C]>[] = [];
     const schema = (collection === 'messages' ? messagePushRowSchema : conversationPushRowSchema) as z.ZodType<unknown>;
     for (const row of rows) {
       const result = parseInput(schema, row);
-      const id = rowId(row);
-      if (!result.ok) {
-        rejected.push({ id, code: result.code, message: result.message });
-        continue;
-      }
-      const { assumedMasterState, newDocumentState } = result.value as {
-        assumedMasterState?: Wire<DocsByCollection[C]> | null;
-        newDocumentState: Wire<DocsByCollection[C]>;
-      };
+      if (result.ok) valid.push(result.value as TrustedRow<DocsByCollection[C]>);
+      else rejected.push({ id: rowId(row), code: result.code, message: result.message });
+    }
+    return this.decideAndCommit(user, collection, valid, rejected, started);
+  }
+
+  /**
+   * A push of rows the server built (see TrustedRow): the same rules, conflicts and answers as
+   * `push`, without parsing rows whose every field came from a validated request or the store.
+   */
+  pushTrusted<C extends CollectionName>(
+    user: AuthUser,
+    collection: C,
+    rows: readonly TrustedRow<DocsByCollection[C]>[],
+  ): Promise<PushOutcome<C>> {
+    return this.decideAndCommit(user, collection, rows, [], performance.now());
+  }
+
+  private async decideAndCommit<C extends CollectionName>(
+    user: AuthUser,
+    collection: C,
+    rows: readonly TrustedRow<DocsByCollection[C]>[],
+    rejected: RejectedRow[],
+    started: number,
+  ): Promise<PushOutcome<C>> {
+    this.metrics?.pushes.inc({ collection });
+    const parsed: ParsedRow<DocsByCollection[C]>[] = [];
+    const seen = new Set<string>();
+    for (const { assumedMasterState, newDocumentState } of rows) {
       if (seen.has(newDocumentState.id)) {
         rejected.push({ id: newDocumentState.id, code: 'VALIDATION_FAILED', message: 'the same id twice in one push' });
         continue;
@@ -135,25 +171,25 @@ export class SyncService {
               rows.map((r) => r.id),
             ),
           );
-          const convIds = rows.map((r) => current.get(r.id)?.conversation ?? r.proposed.conversation);
-          const conversations = byId(await this.store.getDocs('conversations', convIds));
-          const decisions = rows.map((r) =>
-            decideMessageWrite({
-              user,
-              assumed: r.assumed,
-              proposed: r.proposed,
-              current: current.get(r.id) ?? null,
-              conversation: conversations.get(current.get(r.id)?.conversation ?? r.proposed.conversation) ?? null,
-              now,
-            }),
-          );
+          // Only a creation is decided on its conversation, and only a write that moves an unread
+          // count or the last message rewrites it: receipts and edits read no conversation.
+          const decide = (r: ParsedRow<MessageDoc>, conversation: ConversationDoc | null) =>
+            decideMessageWrite({ user, assumed: r.assumed, proposed: r.proposed, current: current.get(r.id) ?? null, conversation, now });
+          const decisions = rows.map((r) => (current.has(r.id) ? decide(r, null) : null));
+          const convIds = new Set<string>();
+          rows.forEach((r, i) => {
+            const d = decisions[i];
+            if (!d) convIds.add(r.proposed.conversation);
+            else if (d.kind === 'write' && unreadDelta(current.get(r.id)!, d.next) !== 0) convIds.add(d.next.conversation);
+          });
+          const conversations =
+            convIds.size > 0 ? byId(await this.store.getDocs('conversations', [...convIds])) : new Map<string, ConversationDoc>();
+          const decided = rows.map((r, i) => decisions[i] ?? decide(r, conversations.get(r.proposed.conversation) ?? null));
           const ops: WriteOp[] = [];
           const touched = new Map<string, ConversationDoc>();
-          decisions.forEach((d, i) => {
+          decided.forEach((d, i) => {
             if (d.kind !== 'write') return;
             const before = current.get(rows[i]!.id) ?? null;
-            const conv = conversations.get(d.next.conversation);
-            if (!conv) throw new Error(`conversation ${d.next.conversation} vanished`);
             const delta = unreadDelta(before, d.next);
             ops.push({
               collection: 'messages',
@@ -164,6 +200,8 @@ export class SyncService {
             // A delivery receipt or an edit changes nothing the conversation shows: rewriting it
             // would stream it to both participants and store it (twice) on every device.
             if (before && delta === 0) return;
+            const conv = conversations.get(d.next.conversation);
+            if (!conv) throw new Error(`conversation ${d.next.conversation} vanished`);
             const next = touched.get(conv.id) ?? { ...conv, unreadCount: { ...conv.unreadCount } };
             if (!before) {
               next.lastMessage = d.next.id;
@@ -176,7 +214,7 @@ export class SyncService {
           for (const conv of touched.values()) {
             ops.push({ collection: 'conversations', doc: conv, expectedSeq: conversations.get(conv.id)!.seq, audience: conv.participants });
           }
-          return { decisions, rowIds: rows.map((r) => r.id), ops };
+          return { decisions: decided, rowIds: rows.map((r) => r.id), ops };
         },
         'messages',
         started,
@@ -240,7 +278,7 @@ export class SyncService {
         throw err;
       }
       if (committed.feeds.length > 0) {
-        this.bus.publish({ feeds: committed.feeds });
+        this.fanout.add(committed.feeds);
         this.metrics?.pushToBroadcast.observe({ collection }, (performance.now() - started) / 1000);
       }
       const conflicts: Wire<DocsByCollection[C]>[] = [];

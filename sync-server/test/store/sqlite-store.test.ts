@@ -119,6 +119,55 @@ describe('SQLite specifics', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('group commit: a commit that fails after writing feed rows takes back its sequences and feed heads', async () => {
+    const store = new SqliteStore({ path: ':memory:' });
+    const { _deleted, ...conv } = draftConversation('a'.repeat(24), 'b'.repeat(24));
+    await store.commit([{ collection: 'conversations', doc: conv, expectedSeq: null, audience: conv.participants }]);
+    const [a, b] = conv.participants as [string, string];
+    const op = (content: string) => {
+      const { _deleted: _d, ...m } = draftMessage(conv.id, a, b, content);
+      return { collection: 'messages' as const, doc: m, expectedSeq: null, audience: conv.participants };
+    };
+    const first = op('first');
+    const results = await Promise.allSettled([
+      store.commit([first]),
+      // Writes a message and both feeds, then loses the compare-and-set on the conversation.
+      store.commit([op('rolled back'), { collection: 'conversations', doc: conv, expectedSeq: 99, audience: conv.participants }]),
+      store.commit([op('third')]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const third = (results[2] as PromiseFulfilledResult<CommitResult>).value;
+    expect(third.docs[0]!.doc.seq).toBe(3);
+    // Each participant's feed continues from the first commit, not from the rolled-back one.
+    expect(third.feeds.map((f) => [f.userId, f.prevSeq])).toEqual([
+      [a, 2],
+      [b, 2],
+    ]);
+    expect(await store.headSeq()).toBe(3);
+    expect(await store.feedHead(b, 'messages')).toBe(3);
+    expect((await store.pullFeed(b, 'messages', 0, 10)).map((m) => m.content)).toEqual(['first', 'third']);
+    // The counter row was written back: the next group continues from it.
+    expect((await store.commit([op('fourth')])).docs[0]!.doc.seq).toBe(4);
+    await store.close();
+  });
+
+  it('group commit: an update whose stored seq moved is stale, and so is a creation of an existing id', async () => {
+    const store = new SqliteStore({ path: ':memory:' });
+    const { _deleted, ...conv } = draftConversation('a'.repeat(24), 'b'.repeat(24));
+    await store.commit([{ collection: 'conversations', doc: conv, expectedSeq: null, audience: conv.participants }]);
+    const { _deleted: _d, ...m } = draftMessage(conv.id, conv.participants[0]!, conv.participants[1]!, 'hi');
+    await store.commit([{ collection: 'messages', doc: m, expectedSeq: null, audience: conv.participants }]);
+    const edit = { collection: 'messages' as const, doc: { ...m, content: 'edited' }, audience: conv.participants };
+    await expect(store.commit([{ ...edit, expectedSeq: 1 }])).rejects.toBeInstanceOf(StaleWriteError);
+    await expect(store.commit([{ ...edit, expectedSeq: null }])).rejects.toBeInstanceOf(StaleWriteError);
+    await expect(
+      store.commit([{ collection: 'conversations', doc: conv, expectedSeq: null, audience: conv.participants }]),
+    ).rejects.toBeInstanceOf(StaleWriteError);
+    expect((await store.commit([{ ...edit, expectedSeq: 2 }])).docs[0]!.doc.seq).toBe(3);
+    expect((await store.getDocs('messages', [m.id]))[0]!.content).toBe('edited');
+    await store.close();
+  });
+
   it('close writes the commits already requested', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fw-close-'));
     const path = join(dir, 's.sqlite');

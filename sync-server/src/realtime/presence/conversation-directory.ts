@@ -7,6 +7,8 @@ interface Entry {
   refs: number;
   /** conversation id → participants, for the conversations this user takes part in. */
   conversations: Promise<Map<string, readonly string[]>>;
+  /** The same map once loaded, for the synchronous check of `knows`. */
+  loaded?: Map<string, readonly string[]>;
 }
 
 /**
@@ -30,9 +32,14 @@ export class ConversationDirectory {
     const conversations = this.load(userId);
     const fresh: Entry = { refs: 1, conversations };
     // A failed load is not cached: the next caller tries again.
-    conversations.catch(() => {
-      if (this.users.get(userId) === fresh) this.users.delete(userId);
-    });
+    conversations.then(
+      (map) => {
+        fresh.loaded = map;
+      },
+      () => {
+        if (this.users.get(userId) === fresh) this.users.delete(userId);
+      },
+    );
     this.users.set(userId, fresh);
   }
 
@@ -59,6 +66,16 @@ export class ConversationDirectory {
     if (!doc?.participants.includes(userId)) return null;
     await this.learn(userId, doc);
     return doc.participants;
+  }
+
+  /**
+   * True when `learn` would certainly add nothing: the user is not cached here, or their cached
+   * conversations already hold this one. Every message rewrites its conversation, so the change
+   * feed carries known conversations far more often than new ones.
+   */
+  knows(userId: string, conversationId: string): boolean {
+    const entry = this.users.get(userId);
+    return !entry || entry.loaded?.has(conversationId) === true;
   }
 
   /**

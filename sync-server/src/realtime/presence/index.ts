@@ -77,6 +77,7 @@ export function startPresence(
         typing.messagesCommitted(feed.docs as MessageDoc[]);
       } else {
         for (const conversation of feed.docs as ConversationDoc[]) {
+          if (directory.knows(feed.userId, conversation.id)) continue;
           tasks.run('learn conversation', async () => presence.newContacts(feed.userId, await directory.learn(feed.userId, conversation)));
         }
       }

@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuthUser } from '../src/auth/tokens';
+import { createLogger } from '../src/logger';
+import { SqliteStore } from '../src/store/sqlite-store';
+import { type ChangeEvent, LocalChangeBus } from '../src/sync/change-bus';
+import { SyncService } from '../src/sync/sync-service';
+import { draftConversation, draftMessage } from './support/docs';
+import { threeUsers } from './support/two-users';
+import {
+  type ClientSocket,
+  collectStream,
+  connect,
+  newUserId,
+  pull,
+  push,
+  startTestServer,
+  type TestServer,
+  tokenFor,
+  waitFor,
+} from './support/test-server';
+
+const asUser = (id: string): AuthUser => ({ id, name: null, email: null, expiresAt: null });
+const log = createLogger('silent');
+
+describe('commit groups on a running server', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.stop());
+
+  const stats = () => ({ ...(server.store as SqliteStore).commitStats });
+
+  it('a commit group fans out once per socket and collection, with everything it committed', async () => {
+    const b = newUserId();
+    const partners = Array.from({ length: 5 }, () => newUserId());
+    for (const p of partners) {
+      const out = await server.sync.push(asUser(p), 'conversations', [{ newDocumentState: draftConversation(p, b) }]);
+      expect(out.written).toHaveLength(1);
+    }
+    const sockets: ClientSocket[] = [await connect(server.url, tokenFor(b)), await connect(server.url, tokenFor(b))];
+    try {
+      // Both of B's tabs hold their feed head, so the group continues exactly from it.
+      for (const s of sockets) {
+        await pull(s, { collection: 'messages', checkpoint: null, batchSize: 100 });
+        await pull(s, { collection: 'conversations', checkpoint: null, batchSize: 100 });
+      }
+      const streams = sockets.map(collectStream);
+      const before = stats();
+      // Started in one turn: five pushes into five conversations, one group commit.
+      const sent = partners.map((p) => draftMessage(draftConversation(p, b).id, p, b, `from ${p}`));
+      const answers = await Promise.all(sent.map((m) => server.sync.push(asUser(m.sender), 'messages', [{ newDocumentState: m }])));
+      expect(answers.map((a) => [a.conflicts, a.rejected, a.written.length])).toEqual(sent.map(() => [[], [], 1]));
+      expect(stats().transactions - before.transactions).toBe(1);
+      expect(stats().commits - before.commits).toBe(5);
+
+      for (const events of streams) {
+        await waitFor(() => events.length >= 2, 'both collections streamed');
+        // Give a stray second emit the chance to arrive before counting.
+        await pull(sockets[0]!, { collection: 'messages', checkpoint: null, batchSize: 1 });
+        expect(events.map((e) => e.collection).sort()).toEqual(['conversations', 'messages']);
+        const messages = events.find((e) => e.collection === 'messages');
+        const conversations = events.find((e) => e.collection === 'conversations');
+        expect(messages.resync).toBeUndefined();
+        expect(messages.documents.map((d: { id: string }) => d.id).sort()).toEqual(sent.map((m) => m.id).sort());
+        expect(conversations.documents).toHaveLength(5);
+        const seqs = [...messages.documents, ...conversations.documents].map((d: { seq: number }) => d.seq);
+        expect(messages.checkpoint.seq).toBe(Math.max(...messages.documents.map((d: { seq: number }) => d.seq)));
+        expect(new Set(seqs).size).toBe(10);
+        expect(messages.documents.every((d: { sentAt: string | null }) => d.sentAt !== null)).toBe(true);
+      }
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
+
+  it('a push over the socket gets its ack and its streams; a socket that is not positioned gets a resync', async () => {
+    const { a, b, conversationId, close } = await threeUsers(server);
+    try {
+      await pull(a.socket, { collection: 'messages', checkpoint: null, batchSize: 10 });
+      const aStream = collectStream(a.socket);
+      const bStream = collectStream(b.socket);
+      const m = draftMessage(conversationId, a.id, b.id, 'hello');
+      expect(await push(a.socket, { collection: 'messages', rows: [{ newDocumentState: m }] })).toEqual({ conflicts: [], rejected: [] });
+      await waitFor(() => aStream.some((e) => e.collection === 'messages'), 'the sender’s echo');
+      expect(aStream.find((e) => e.collection === 'messages').documents[0]).toMatchObject({ id: m.id, content: 'hello' });
+      // B never pulled messages: it cannot take documents at an unknown position.
+      await waitFor(() => bStream.some((e) => e.collection === 'messages'), 'the recipient’s signal');
+      expect(bStream.find((e) => e.collection === 'messages')).toEqual({ collection: 'messages', resync: true });
+    } finally {
+      close();
+    }
+  });
+
+  it('receipts: one commit for the request, no conversation rewrite, streamed to the two participants and never to a third user', async () => {
+    const { a, b, c, conversationId, close } = await threeUsers(server);
+    try {
+      // C shares another conversation with A, so C is a contact of A's, not of this conversation.
+      const other = draftConversation(a.id, c.id);
+      expect((await push(c.socket, { collection: 'conversations', rows: [{ newDocumentState: other }] })).rejected).toEqual([]);
+      const sent = ['one', 'two', 'three'].map((t) => draftMessage(conversationId, a.id, b.id, t));
+      await push(a.socket, { collection: 'messages', rows: sent.map((m) => ({ newDocumentState: m })) });
+      for (const p of [a, b, c]) {
+        await pull(p.socket, { collection: 'messages', checkpoint: null, batchSize: 100 });
+        await pull(p.socket, { collection: 'conversations', checkpoint: null, batchSize: 100 });
+      }
+      const streams = { a: collectStream(a.socket), b: collectStream(b.socket), c: collectStream(c.socket) };
+      const before = stats();
+      const ids = sent.map((m) => m.id);
+      expect(await (b.socket.timeout(5000) as any).emitWithAck('messages:delivered', { ids })).toEqual({ delivered: 3, rejected: [] });
+      expect(stats().commits - before.commits).toBe(1);
+      for (const events of [streams.a, streams.b]) {
+        await waitFor(() => events.length > 0, 'the receipt streamed');
+        expect(events).toHaveLength(1);
+        expect(events[0].collection).toBe('messages');
+        expect(events[0].documents.map((d: { id: string }) => d.id).sort()).toEqual([...ids].sort());
+        expect(events[0].documents.every((d: { deliveredAt: string | null }) => d.deliveredAt !== null)).toBe(true);
+      }
+      // A round trip on C's own socket: anything sent to it before would have arrived first.
+      await pull(c.socket, { collection: 'messages', checkpoint: null, batchSize: 1 });
+      expect(streams.c).toEqual([]);
+      expect(await (c.socket.timeout(5000) as any).emitWithAck('messages:delivered', { ids })).toEqual({
+        delivered: 0,
+        rejected: ids.map((id) => ({ id, code: 'NOT_FOUND', message: 'message not found' })),
+      });
+      // Repeating the receipt changes nothing and streams nothing.
+      expect(await (b.socket.timeout(5000) as any).emitWithAck('messages:delivered', { ids })).toEqual({ delivered: 0, rejected: [] });
+      await pull(a.socket, { collection: 'conversations', checkpoint: null, batchSize: 1 });
+      expect(streams.a).toHaveLength(1);
+    } finally {
+      close();
+    }
+  });
+});
+
+describe('commit groups across instances', () => {
+  it('pushes of two instances in one group: the one that loses the compare-and-set retries, and every row is answered', async () => {
+    const store = new SqliteStore({ path: ':memory:' });
+    const bus = new LocalChangeBus();
+    const events: ChangeEvent[] = [];
+    bus.subscribe((e) => events.push(e));
+    // Two services on one store: each has its own per-conversation lock, as two server instances do.
+    const one = new SyncService(store, bus, log);
+    const two = new SyncService(store, bus, log);
+    const [a, b] = [newUserId(), newUserId()];
+    const conv = draftConversation(a, b);
+    await one.push(asUser(a), 'conversations', [{ newDocumentState: conv }]);
+    const fromB = draftMessage(conv.id, b, a, 'from b');
+    await one.push(asUser(b), 'messages', [{ newDocumentState: fromB }]);
+    const [storedFromB] = await store.getDocs('messages', [fromB.id]);
+    const head = await store.headSeq();
+    const before = { ...store.commitStats };
+
+    const m1 = draftMessage(conv.id, a, b, 'first');
+    const m2 = draftMessage(conv.id, a, b, 'second');
+    const forbidden = { ...storedFromB!, _deleted: false, content: 'not yours to edit' };
+    const [r1, r2] = await Promise.all([
+      one.push(asUser(a), 'messages', [{ newDocumentState: m1 }]),
+      two.push(asUser(a), 'messages', [
+        { newDocumentState: m2 },
+        { assumedMasterState: { ...storedFromB!, _deleted: false }, newDocumentState: forbidden },
+      ]),
+    ]);
+    expect(r1).toMatchObject({ conflicts: [], rejected: [], noops: 0 });
+    expect(r1.written.map((m) => m.id)).toEqual([m1.id]);
+    expect(r2.written.map((m) => m.id)).toEqual([m2.id]);
+    expect(r2.conflicts).toEqual([{ ...storedFromB, _deleted: false }]);
+    expect(r2.rejected).toEqual([{ id: fromB.id, code: 'FORBIDDEN', message: 'only the sender edits a message' }]);
+    // The first group held both commits; the loser rolled back alone and committed in the next.
+    expect(store.commitStats.commits - before.commits).toBe(3);
+    expect(store.commitStats.transactions - before.transactions).toBe(2);
+
+    const [storedConv] = await store.getDocs('conversations', [conv.id]);
+    expect(storedConv!.unreadCount[b]).toBe(2);
+    expect(storedConv!.lastMessage).toBe(m2.id);
+    // Two messages and two conversation writes: the rolled-back attempt left no sequence behind.
+    expect(await store.headSeq()).toBe(head + 4);
+    const feed = await store.pullFeed(b, 'messages', 0, 100);
+    expect(feed.map((m) => m.content)).toEqual(['from b', 'first', 'second']);
+
+    await new Promise((r) => setImmediate(r));
+    const bFeeds = events.flatMap((e) => e.feeds).filter((f) => f.userId === b && f.collection === 'messages');
+    // Published in commit order, each continuing from where the previous one ended.
+    for (let i = 1; i < bFeeds.length; i++) expect(bFeeds[i]!.prevSeq).toBe(bFeeds[i - 1]!.docs.at(-1)!.seq);
+    await store.close();
+  });
+});
