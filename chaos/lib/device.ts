@@ -200,11 +200,11 @@ export class ChaosDevice {
       await this.busy;
       // The action loop is held: give what was just written a moment to reach the server.
       let state = await this.localState();
-      for (let i = 0; i < 20 && state !== null && state.outbox.length > 0; i++) {
+      for (let i = 0; i < 20 && state !== null && state.outbox.length + state.unsent.length > 0; i++) {
         await sleep(100);
         state = await this.localState();
       }
-      const fresh = state !== null && state.outbox.length === 0;
+      const fresh = state !== null && state.outbox.length === 0 && state.unsent.length === 0;
       await this.close();
       this.record.reloads++;
       if (fresh) {
@@ -330,10 +330,15 @@ export class ChaosDevice {
       inbox.database.conversations.find().exec(),
       inbox.database.outbox.find().exec(),
     ]);
+    const entries = outbox.map((d) => d.toJSON());
+    const failed = new Set(entries.filter((e) => e.state === 'failed').map((e) => e.docId));
     return {
       messages: messages.map((d) => plainDoc(d.toJSON() as Record<string, unknown>)),
       conversations: conversations.map((d) => plainDoc(d.toJSON() as Record<string, unknown>)),
-      outbox: outbox.map((d) => d.toJSON()),
+      outbox: entries,
+      // New messages and conversations take no outbox entry: unsent is what the server has not
+      // numbered yet (docs/client.md), unless it was refused for good.
+      unsent: [...messages, ...conversations].filter((d) => d.seq === 0 && !failed.has(d.id)).map((d) => d.id),
     };
   }
 
@@ -343,7 +348,7 @@ export class ChaosDevice {
       label: this.spec.label,
       open: this.inbox !== null,
       connected: this.inbox?.socket.connected ?? false,
-      pending: state?.outbox.filter((e) => e.state === 'pending').length ?? -1,
+      pending: state ? state.outbox.filter((e) => e.state === 'pending').length + state.unsent.length : -1,
       failed: state?.outbox.filter((e) => e.state === 'failed').length ?? -1,
       messages: state?.messages.length ?? -1,
       conversations: state?.conversations.length ?? -1,
@@ -408,7 +413,7 @@ export class ChaosDevice {
       conversations: state.conversations,
       checkpoints,
       failures: state.outbox.filter((e) => e.state === 'failed').map((e) => ({ docId: e.docId, code: e.code, message: e.message })),
-      pending: state.outbox.filter((e) => e.state === 'pending').map((e) => e.id),
+      pending: [...state.outbox.filter((e) => e.state === 'pending').map((e) => e.id), ...state.unsent],
       record: this.record,
     };
   }

@@ -1,6 +1,5 @@
 import type { PushResult } from '@fetchwork/shared-schema';
 import { describe, expect, test } from 'vitest';
-import { CheckpointGuard } from '../src/sync/checkpoint-guard';
 import { classifyPushResult } from '../src/sync/push-outcome';
 
 const conflict = (id: string) => ({ id }) as unknown as PushResult['conflicts'][number];
@@ -38,16 +37,5 @@ describe('classifyPushResult', () => {
     ]);
     expect(third.failed[1]!.message).toMatch(/gave up after 3 attempts/);
     expect(attempts.has('m2')).toBe(false);
-  });
-});
-
-describe('CheckpointGuard', () => {
-  test('streamed batches are refused from a lost pull until the next pull answer is applied', () => {
-    const guard = new CheckpointGuard();
-    expect(guard.canApplyStream()).toBe(true);
-    guard.pullLost();
-    expect(guard.canApplyStream()).toBe(false);
-    guard.pullApplied();
-    expect(guard.canApplyStream()).toBe(true);
   });
 });

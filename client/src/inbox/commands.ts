@@ -12,6 +12,7 @@ import {
 import type { RxDocument } from 'rxdb';
 import type { InboxDatabase } from '../db/collections';
 import type { OutboxStore } from '../db/outbox-store';
+import type { UnsentMessages } from '../db/unsent-messages';
 import type { MessageView, SessionUser } from '../inbox-api';
 import { otherParticipant, toMessageView } from './views';
 
@@ -36,15 +37,19 @@ function checkContent(content: string): void {
 }
 
 /**
- * Local-first commands: each writes the replica (and an outbox entry, so the write counts as
- * pending until the server confirms it) and returns; replication pushes when it can. The
- * checks mirror the server's rules so a write the server would refuse is refused here first.
+ * Local-first commands: each writes the replica and returns; replication pushes when it can.
+ * A new message or conversation needs nothing else: it is pending while its `seq` is 0 (see
+ * unsent-messages.ts). An edit or deletion of a stored message also takes an outbox entry, so
+ * that it counts as pending until the server confirms it; a read receipt takes none (it is not
+ * counted, and a refusal is recorded as a failure all the same). The checks mirror the server's
+ * rules so a write the server would refuse is refused here first.
  */
 export class InboxCommandHandlers {
   constructor(
     private readonly db: InboxDatabase,
     private readonly user: SessionUser,
     private readonly outbox: OutboxStore,
+    private readonly unsent: UnsentMessages,
   ) {}
 
   async createConversation(participantId: string, jobId?: string | null, participantName?: string): Promise<string> {
@@ -58,13 +63,11 @@ export class InboxCommandHandlers {
     const names: Record<string, string> = { [this.user.id]: this.user.name.slice(0, LIMITS.nameMaxLength) };
     if (participantName) names[participantId] = participantName.slice(0, LIMITS.nameMaxLength);
     const doc = newConversationDoc({ participants, job: jobId ?? null, at, participantNames: names });
-    await this.outbox.markPending('conversations', id);
     try {
       await this.db.conversations.insert(doc);
     } catch (err) {
       // Created meanwhile by another tab or by replication: same id, same conversation.
       if (await this.db.conversations.findOne(id).exec()) return id;
-      await this.outbox.remove('conversations', id);
       throw err;
     }
     return id;
@@ -84,13 +87,9 @@ export class InboxCommandHandlers {
       content,
       at,
     });
-    await this.outbox.markPending('messages', doc.id);
-    try {
-      await this.db.messages.insert(doc);
-    } catch (err) {
-      await this.outbox.remove('messages', doc.id);
-      throw err;
-    }
+    // Counted as unsent from the moment it is stored (seq 0): no bookkeeping write.
+    await this.unsent.cover(doc.createdAt);
+    await this.db.messages.insert(doc);
     return toMessageView(doc, this.user.id, null);
   }
 
@@ -134,7 +133,8 @@ export class InboxCommandHandlers {
       [...docs.values()]
         .filter((d) => d.recipient === this.user.id && !d.isRead)
         .map((doc) =>
-          this.write(doc, (d) => {
+          // A receipt is not counted as pending: no outbox entry.
+          doc.incrementalModify((d) => {
             if (d.isRead) return d;
             const at = now();
             return { ...d, isRead: true, readAt: at, deliveredAt: d.deliveredAt ?? at };

@@ -17,6 +17,7 @@ import { databaseNameFor, openInboxDatabase } from '../db/database';
 import type { DevModeKit } from '../db/dev-mode';
 import { type HistoryProgress, HistoryStore } from '../db/history-store';
 import { OutboxStore } from '../db/outbox-store';
+import { UnsentMessages } from '../db/unsent-messages';
 import type { ConnectionState, ConversationView, Inbox, MessageView, SearchHit, SessionUser } from '../inbox-api';
 import type { InitialSyncProgress, SyncTuning } from '../sync/collection-sync';
 import { createPresenceClient } from '../sync/presence-client';
@@ -103,6 +104,7 @@ class InboxImpl implements InboxHandle {
   private readonly leader = new BehaviorSubject<boolean>(false);
   private readonly engine = new BehaviorSubject<SyncEngine | null>(null);
   private readonly outbox: OutboxStore;
+  private readonly unsent: UnsentMessages;
   private readonly history: HistoryStore;
   /** Per conversation, where its next older page from the server starts (null: none older). */
   private readonly olderPages = new Map<string, number | null>();
@@ -126,8 +128,9 @@ class InboxImpl implements InboxHandle {
     this.history = new HistoryStore(database);
     const fallbackName = (id: string) => (id === options.user.id ? options.user.name : 'Unknown user');
     const historyIncomplete$ = this.history.state$('messages').pipe(map((state) => state !== null && state.before !== null));
-    this.queries = new InboxQueries(database, options.user.id, this.outbox, fallbackName, historyIncomplete$);
-    this.commands = new InboxCommandHandlers(database, options.user, this.outbox);
+    this.unsent = new UnsentMessages(database, options.user.id);
+    this.queries = new InboxQueries(database, options.user.id, this.outbox, this.unsent, fallbackName, historyIncomplete$);
+    this.commands = new InboxCommandHandlers(database, options.user, this.outbox, this.unsent);
     this.searchIndex = new MessageSearch(database, options.user.id);
     const presence = options.presence === undefined ? createPresenceClient : options.presence;
     this.presence = presence ? presence(connection.socket) : noPresence;
@@ -312,6 +315,7 @@ class InboxImpl implements InboxHandle {
       if (engine) await engine.stop();
       await this.handover;
       this.presence.close?.();
+      this.unsent.close();
       this.connection.close();
       this.leader.next(false);
       this.leader.complete();

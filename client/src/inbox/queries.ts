@@ -2,6 +2,7 @@ import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
 import { combineLatest, distinctUntilChanged, map, type Observable, of, shareReplay, switchMap } from 'rxjs';
 import type { InboxDatabase } from '../db/collections';
 import type { Failure, OutboxStore } from '../db/outbox-store';
+import type { UnsentMessages } from '../db/unsent-messages';
 import type { ConversationView, MessageView } from '../inbox-api';
 import { compareConversations, toConversationView, toMessageView } from './views';
 
@@ -23,9 +24,10 @@ export class InboxQueries {
   readonly conversationViews$: Observable<ConversationView[]>;
   readonly totalUnread$: Observable<number>;
   /**
-   * The signed-in user's messages with a write the server has not confirmed (new, edited,
-   * deleted): ConnectionState's pendingWrites. Receipts are writes to other people's messages
-   * and are left out, although they wait in the same outbox.
+   * The signed-in user's messages with a write the server has not confirmed: new ones (seq 0,
+   * unsent-messages.ts) unless refused, and edits and deletions (pending outbox entries):
+   * ConnectionState's pendingWrites. Read receipts are writes to other people's messages and
+   * are left out.
    */
   readonly unsentMessages$: Observable<number>;
 
@@ -33,6 +35,7 @@ export class InboxQueries {
     private readonly db: InboxDatabase,
     private readonly userId: string,
     outbox: OutboxStore,
+    unsent: UnsentMessages,
     fallbackName: (userId: string) => string,
     /** True while the history walk has not brought every older message (recent-first sync). */
     historyIncomplete$: Observable<boolean>,
@@ -75,26 +78,33 @@ export class InboxQueries {
         distinctUntilChanged(),
       ),
     );
-    this.unsentMessages$ = share(
-      outbox.pendingDocIds$('messages').pipe(
+    const pendingChanges$ = outbox
+      .pendingDocIds$('messages')
+      .pipe(
         switchMap((ids) =>
           ids.length === 0
-            ? of(0)
-            : db.messages.findByIds(ids).$.pipe(map((found) => [...found.values()].filter((d) => d.sender === userId).length)),
+            ? of([] as string[])
+            : db.messages.findByIds(ids).$.pipe(map((found) => [...found.values()].filter((d) => d.sender === userId).map((d) => d.id))),
         ),
+      );
+    this.unsentMessages$ = share(
+      combineLatest([unsent.ids$, pendingChanges$, this.failures$]).pipe(
+        map(([fresh, changed, failures]) => new Set([...fresh.filter((id) => !failures.has(id)), ...changed]).size),
         distinctUntilChanged(),
       ),
     );
 
     // The last message of each conversation: the server's `lastMessage`, a newer message the
-    // server has not accepted yet (those have an outbox entry), or one of the newest messages
-    // of the replica (the conversation document replicates separately and may lag behind).
+    // server has not accepted yet (unsent, or with an outbox entry), or one of the newest
+    // messages of the replica (the conversation document replicates separately and may lag behind).
     const recentIds$ = db.messages
       .find({ sort: [{ createdAt: 'desc' }, { id: 'desc' }], limit: RECENT_MESSAGES })
       .$.pipe(map((docs) => docs.map((d) => d.id)));
-    const lastMessages$ = combineLatest([conversations$, outbox.docIds$('messages'), recentIds$]).pipe(
-      switchMap(([convs, localIds, recentIds]) => {
-        const ids = [...new Set([...convs.flatMap((c) => (c.lastMessage ? [c.lastMessage] : [])), ...localIds, ...recentIds])];
+    const lastMessages$ = combineLatest([conversations$, outbox.docIds$('messages'), unsent.ids$, recentIds$]).pipe(
+      switchMap(([convs, localIds, unsentIds, recentIds]) => {
+        const ids = [
+          ...new Set([...convs.flatMap((c) => (c.lastMessage ? [c.lastMessage] : [])), ...localIds, ...unsentIds, ...recentIds]),
+        ];
         return db.messages.findByIds(ids).$.pipe(
           map((found) => {
             const latest = new Map<string, MessageDoc>();

@@ -1,12 +1,13 @@
-import type {
-  Checkpoint,
-  CollectionName,
-  DocsByCollection,
-  HistoryCursor,
-  PushRow,
-  RejectedRow,
-  StreamEvent,
-  Wire,
+import {
+  type Checkpoint,
+  type CollectionName,
+  type DocsByCollection,
+  type HistoryCursor,
+  isErrorBody,
+  type PushRow,
+  type RejectedRow,
+  type StreamEvent,
+  type Wire,
 } from '@fetchwork/shared-schema';
 import type { RxCollection, RxReplicationPullStreamItem, RxReplicationWriteToMasterRow } from 'rxdb';
 import { type RxReplicationState, replicateRxCollection } from 'rxdb/plugins/replication';
@@ -22,12 +23,12 @@ import {
   type Subscription,
   timeout,
 } from 'rxjs';
-import { CheckpointGuard } from './checkpoint-guard';
 import { EchoRepair } from './echo-repair';
 import { ServerDocWriter } from './server-doc-writer';
 import { classifyPushResult, RetryLaterError } from './push-outcome';
 import { request, ServerError } from './request';
 import type { SyncSocket } from './socket';
+import { StreamBuffer } from './stream-buffer';
 
 export interface SyncTuning {
   ackTimeoutMs: number;
@@ -94,10 +95,16 @@ type Doc<C extends CollectionName> = DocsByCollection[C];
 export class CollectionSync<C extends CollectionName> {
   readonly state: RxReplicationState<Doc<C>, Checkpoint>;
   private readonly stream = new Subject<RxReplicationPullStreamItem<Doc<C>, Checkpoint>>();
-  private readonly guard = new CheckpointGuard();
+  /** Orders streamed batches for RxDB: applied when it is idle, a pull only for a gap (stream-buffer.ts). */
+  readonly streamBuffer = new StreamBuffer<Wire<Doc<C>>>(
+    (item) => this.stream.next(item),
+    () => this.state?.internalReplicationState?.stats.down.masterChangeStreamEmit ?? 0,
+  );
   private readonly attempts = new Map<string, number>();
   private readonly initial = new BehaviorSubject<InitialSyncProgress | null>(null);
   private firstPull = true;
+  /** The last pull failed: RxDB's next call is its retry, not a new pull (stream-buffer.ts). */
+  private pullRetry = false;
   private readonly detach: () => void;
   private readonly echoes: EchoRepair<Doc<C>>;
   private readonly repairSub: Subscription;
@@ -111,21 +118,13 @@ export class CollectionSync<C extends CollectionName> {
     this.echoes = new EchoRepair(o.collection, () => this.state?.internalReplicationState);
     const onStream = (event: StreamEvent) => {
       if (event.collection !== o.name) return;
-      if (!('resync' in event)) this.echoes.saw(event.documents as unknown as Wire<Doc<C>>[]);
-      // RxDB holds streamed batches back while it pushes, then applies them after whatever is
-      // already queued. If a pull is under way (or retrying through an outage) it may bring newer
-      // states first, and a batch applied after it would put older ones back and move the
-      // checkpoint over what that pull left out. Only a batch that arrives while the downstream
-      // is idle is handed on as documents; otherwise pull from the checkpoint (found by chaos/).
-      const downstreamBusy = this.state?.internalReplicationState?.events.active.down.getValue() !== false;
-      if ('resync' in event || !this.guard.canApplyStream() || downstreamBusy) {
-        this.stream.next('RESYNC');
-        return;
-      }
-      this.stream.next({ documents: event.documents as unknown as Wire<Doc<C>>[], checkpoint: event.checkpoint });
+      if ('resync' in event) return this.streamBuffer.resync();
+      const documents = event.documents as unknown as Wire<Doc<C>>[];
+      this.echoes.saw(documents);
+      this.streamBuffer.batch({ documents, checkpoint: event.checkpoint });
     };
     // Whatever was streamed while disconnected is gone; pull from RxDB's own checkpoint.
-    const onConnect = () => this.stream.next('RESYNC');
+    const onConnect = () => this.streamBuffer.reconnected();
     o.socket.on('sync:stream', onStream);
     o.socket.on('connect', onConnect);
     this.detach = () => {
@@ -162,6 +161,18 @@ export class CollectionSync<C extends CollectionName> {
         debounceTime(250),
       )
       .subscribe(() => void this.echoes.repair().catch(() => undefined));
+    // The buffer hands batches to RxDB only while its downstream and upstream are idle.
+    this.state.startPromise
+      .then(() => {
+        const internal = this.state.internalReplicationState;
+        if (!internal || this.o.signal.aborted) return;
+        this.repairSub.add(
+          combineLatest([internal.events.active.down, internal.events.active.up]).subscribe(([down, up]) =>
+            this.streamBuffer.activity(down, up),
+          ),
+        );
+      })
+      .catch(() => undefined);
   }
 
   get initialSync$(): Observable<InitialSyncProgress | null> {
@@ -169,6 +180,9 @@ export class CollectionSync<C extends CollectionName> {
   }
 
   private async pull(checkpoint: Checkpoint | null, batchSize: number) {
+    // RxDB counts the pull as started from here (a RESYNC it queues now brings another pull).
+    this.streamBuffer.pullStarted(!this.pullRetry);
+    this.pullRetry = true;
     if (this.firstPull) {
       this.firstPull = false;
       if (checkpoint === null) this.initial.next({ received: 0, done: false });
@@ -180,11 +194,13 @@ export class CollectionSync<C extends CollectionName> {
     } catch (err) {
       if (err instanceof ServerError && err.code === 'INVALID_CHECKPOINT') {
         // The server lost its data (restored backup, new store): read its feed from the start.
+        this.streamBuffer.pullStarted(false);
         answer = await this.pullOnce(null, batchSize);
       } else {
         throw err;
       }
     }
+    this.pullRetry = false;
     const progress = this.initial.value;
     if (progress && !progress.done) {
       this.initial.next({ received: progress.received + answer.documents.length, done: answer.documents.length < batchSize });
@@ -217,19 +233,32 @@ export class CollectionSync<C extends CollectionName> {
 
   private async pullOnce(checkpoint: Checkpoint | null, batchSize: number) {
     const o = this.o;
+    const bootstrap = checkpoint === null && o.bootstrap;
+    // The stream buffer learns of the answer as it arrives, before the stream events after it.
+    let told = false;
+    const tell = (answer: unknown) => {
+      if (told) return;
+      told = true;
+      if (isErrorBody(answer)) return this.streamBuffer.pullFailed(false);
+      const result = answer as { documents: unknown[]; checkpoint: Checkpoint | null };
+      // Where the server put this socket's cursor: a bootstrap always sets it, a pull of an empty feed leaves it.
+      this.streamBuffer.pullAnswered(result.checkpoint?.seq ?? (bootstrap ? 0 : null), result.documents.length >= batchSize);
+    };
     try {
-      const result =
-        checkpoint === null && o.bootstrap
-          ? await this.bootstrap(o.bootstrap)
-          : await request(o.socket, 'sync:pull', { collection: o.name, checkpoint, batchSize }, o.tuning.ackTimeoutMs, o.signal);
-      this.guard.pullApplied();
+      const result = bootstrap
+        ? await this.bootstrap(bootstrap)
+        : await request(o.socket, 'sync:pull', { collection: o.name, checkpoint, batchSize }, o.tuning.ackTimeoutMs, o.signal, tell);
+      tell(result);
       this.echoes.saw(result.documents as unknown as Wire<Doc<C>>[]);
       return {
         documents: result.documents as unknown as Wire<Doc<C>>[],
         checkpoint: (result.checkpoint ?? checkpoint) as Checkpoint,
       };
     } catch (err) {
-      if (!(err instanceof ServerError)) this.guard.pullLost();
+      if (!told) {
+        told = true;
+        this.streamBuffer.pullFailed(!(err instanceof ServerError));
+      }
       throw err;
     }
   }
@@ -280,6 +309,7 @@ export class CollectionSync<C extends CollectionName> {
 
   async stop(): Promise<void> {
     this.detach();
+    this.streamBuffer.close();
     this.repairSub.unsubscribe();
     await this.state.cancel();
     this.initial.complete();

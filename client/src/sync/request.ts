@@ -68,23 +68,33 @@ interface Requests {
   'sync:page': [PagePayload, PageResult];
 }
 
-/** Emits with an acknowledgement and a timeout; an `{ error }` answer becomes a ServerError. */
+/**
+ * Emits with an acknowledgement and a timeout; an `{ error }` answer becomes a ServerError.
+ * `onAnswer` sees the raw answer synchronously when it arrives, before any later socket event
+ * is dispatched (the promise settles only after those): stream-buffer.ts needs that order.
+ */
 export async function request<E extends keyof Requests>(
   socket: SyncSocket,
   event: E,
   payload: Requests[E][0],
   timeoutMs: number,
   signal: AbortSignal,
+  onAnswer?: (answer: unknown) => void,
 ): Promise<Requests[E][1]> {
   await whenConnected(socket, signal);
   let answer: unknown;
   try {
-    // socket.io's typed emitWithAck cannot resolve an event name that is a type parameter.
-    answer = await (
-      socket.timeout(timeoutMs) as unknown as {
-        emitWithAck(event: string, payload: unknown): Promise<unknown>;
-      }
-    ).emitWithAck(event, payload);
+    // socket.io's typed emit cannot resolve an event name that is a type parameter.
+    const timed = socket.timeout(timeoutMs) as unknown as {
+      emit(event: string, payload: unknown, ack: (err: Error | null, answer: unknown) => void): void;
+    };
+    answer = await new Promise<unknown>((resolve, reject) => {
+      timed.emit(event, payload, (err, value) => {
+        if (err) return reject(err);
+        onAnswer?.(value);
+        resolve(value);
+      });
+    });
   } catch (err) {
     if (signal.aborted) throw new RequestAbortedError('aborted');
     throw new AckTimeoutError(`${event} was not acknowledged within ${timeoutMs} ms: ${(err as Error).message}`);
