@@ -5,7 +5,8 @@
  * Options: --quick | --smoke (tiny, for the test suite) · --only=latency,throughput,...
  *          --results-dir=<dir> (default bench/results) · --no-browser (skip Chromium parts)
  * Env:     BENCH_SERVER_PROF=<dir> CPU-profiles every server host; BENCH_BROWSER_PROF=<dir>
- *          CPU-profiles the page during browser initial syncs.
+ *          CPU-profiles the page during browser initial syncs, and Alice's and Bob's pages in an
+ *          extra short phase of screen-to-screen (summarised by source in <dir>).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,7 +18,7 @@ import { machineInfo, machineLine } from './lib/machine';
 import { type Mode, markdownTable, type Row, type RunResult, type ScenarioResult } from './lib/report';
 import { peerRows } from './scenarios/peer';
 
-export const SCENARIOS = ['latency', 'throughput', 'initial-sync', 'catch-up', 'connections', 'peer'] as const;
+export const SCENARIOS = ['latency', 'throughput', 'initial-sync', 'catch-up', 'connections', 'peer', 'screen-to-screen'] as const;
 
 interface Options {
   mode: Mode;

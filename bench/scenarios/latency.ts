@@ -332,7 +332,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     details: { config: cfg, results, unloaded: diag },
     notes: [
       'Probes: real replicas (our client via createInbox on fake-indexeddb; raw sockets; REST fetch + 2 s polling) in the bench process; background load from lightweight protocol clients in a child process; each server in its own child process.',
-      'Ours includes what the product does per message: the local write with its outbox entry, push, commit, stream to both participants, the store in B, and B’s automatic delivery receipt (load clients send receipts too).',
+      'Ours includes what the product does per message: the local write (no outbox entry for a new message), push, commit, stream to both participants, the store in B, and B’s automatic delivery receipt (load clients send receipts too).',
     ],
     durationMs: performance.now() - t0,
   };

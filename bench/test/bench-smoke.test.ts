@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -44,3 +44,33 @@ test('bench --smoke: latency and throughput produce finite ratios and result fil
   expect(md).toContain('| figure | ours | baseline |');
   expect(md).toMatch(/cores, Node v\d+/);
 });
+
+const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium';
+
+test.skipIf(!existsSync(CHROMIUM))(
+  'bench --smoke: screen to screen in two Chromium profiles measures every message and writes its rows',
+  { timeout: 360_000 },
+  () => {
+    const out = join(dir, 'screen');
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'bench/run.ts', '--smoke', '--only=screen-to-screen', `--results-dir=${out}`],
+      { cwd: ROOT, encoding: 'utf8', timeout: 350_000, env: { ...process.env, NODE_ENV: 'production' } },
+    );
+    expect(run.status, `bench exited with ${run.status}:\n${run.stdout}\n${run.stderr}`).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
+    expect(result.errors).toEqual([]);
+    const scenario = result.scenarios.find((s: { scenario: string }) => s.scenario === 'screen-to-screen');
+    const phases = scenario.details.phases as { system: string; loaded: boolean; n: number; missing: number; screen: { n: number } }[];
+    expect(phases.map((p) => `${p.system}${p.loaded ? '+load' : ''}`)).toEqual(['ours', 'relay', 'ours+load', 'relay+load']);
+    for (const p of phases) {
+      expect(p.missing, `${p.system} loaded=${p.loaded}`).toBe(0);
+      expect(p.screen.n).toBe(p.n);
+    }
+    const rows = (result.rows as { scenario: string; figure: string; ratio: unknown; detail?: boolean }[]).filter(
+      (r) => r.scenario === 'screen-to-screen' && !r.detail,
+    );
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(Number.isFinite(row.ratio), row.figure).toBe(true);
+  },
+);
