@@ -74,13 +74,16 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
   }, [messages, ready, rows.length, virtualizer, focusMessageId]);
 
   // After sending, show the new message even when scrolled up in the history.
+  // Keyed on the newest row, not the row count: once the window is full, a new message slides
+  // it (the oldest drops out) and the count stays the same.
   const scrollEndPending = useRef(false);
+  const newestKey = rows[rows.length - 1]?.key;
   useEffect(() => {
-    if (scrollEndPending.current && rows.length > 0) {
+    if (scrollEndPending.current && newestKey !== undefined) {
       scrollEndPending.current = false;
       virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
     }
-  }, [rows.length, virtualizer]);
+  }, [newestKey, rows.length, virtualizer]);
 
   // Reaching the top loads the next older page.
   const items = virtualizer.getVirtualItems();
