@@ -7,11 +7,12 @@
  * serves: one build serves every run (rebuilt only when client or schema sources are newer).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTENT_TYPES, newestMtime } from './browser';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 /**
@@ -23,18 +24,6 @@ const CLIENT = process.env.BENCH_APP_SRC ? resolve(process.env.BENCH_APP_SRC) : 
 /** Gitignored (every `dist/` is). */
 const OUT = process.env.BENCH_APP_SRC ? join(CLIENT, 'dist', 'bench-app') : join(ROOT, 'bench', 'app-build', 'dist');
 export const API_PLACEHOLDER = 'http://fw-bench-api.invalid:1';
-
-function newestMtime(path: string): number {
-  if (!existsSync(path)) return 0;
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = 0;
-  for (const entry of readdirSync(path)) {
-    if (entry === 'dist' || entry === 'node_modules') continue;
-    newest = Math.max(newest, newestMtime(join(path, entry)));
-  }
-  return newest;
-}
 
 /** Builds the app (vite, client/vite.config.ts) unless the last build is newer than its sources. */
 export async function ensureAppBuild(log: (l: string) => void): Promise<string> {
@@ -65,17 +54,6 @@ export async function ensureAppBuild(log: (l: string) => void): Promise<string> 
   return OUT;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.json': 'application/json',
-  '.webmanifest': 'application/manifest+json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.map': 'application/json',
-};
-
 export interface ServedApp {
   url: string;
   close(): Promise<void>;
@@ -98,7 +76,9 @@ export async function serveAppBuild(dir: string, apiUrl: string): Promise<Served
     let file = resolve(dir, `.${path}`);
     // SPA fallback, as `vite preview` does for routes.
     if (!file.startsWith(dir) || !existsSync(file) || statSync(file).isDirectory()) file = join(dir, 'index.html');
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' }).end(load(file));
+    res
+      .writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' })
+      .end(load(file));
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   return {

@@ -27,7 +27,9 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
-function newestMtime(path: string): number {
+/** The newest modification time under `path` (0 when it does not exist), skipping build output. */
+export function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
   const st = statSync(path);
   if (!st.isDirectory()) return st.mtimeMs;
   let newest = 0;
@@ -67,7 +69,17 @@ export async function ensureBenchPage(log: (l: string) => void): Promise<void> {
   });
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
+/** Content types of what the bench's static servers serve (the bench page, the app build). */
+export const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.map': 'application/json',
+};
 
 /** Opens the bench page in a fresh persistent Chromium profile, runs `fn`, then cleans up. */
 export async function withBenchPage<T>(log: (l: string) => void, fn: (page: Page) => Promise<T>): Promise<T> {
@@ -79,7 +91,7 @@ export async function withBenchPage<T>(log: (l: string) => void, fn: (page: Page
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   const profile = mkdtempSync(join(tmpdir(), 'fw-bench-chromium-'));

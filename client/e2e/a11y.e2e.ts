@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { collectConsoleErrors, conversationRow, launchBrowser, newContext, pageErrors, registerUser } from './support/browser';
+import { collectConsoleErrors, conversationRow, launchBrowser, newContext, pageErrors, registerUser, tag } from './support/browser';
 import { restSend } from './support/rest';
 
 const apiUrl = inject('apiUrl');
@@ -42,7 +42,7 @@ async function focusedMatches(page: Page, selector: string): Promise<boolean> {
 
 describe('accessibility', () => {
   it('signs in, moves through the list and opens a conversation with the keyboard alone', async () => {
-    const t = Math.random().toString(36).slice(2, 7);
+    const t = tag();
     const alice = await registerUser(apiUrl, `Alice ${t}`);
     const bob = await registerUser(apiUrl, `Bob ${t}`);
     const carol = await registerUser(apiUrl, `Carol ${t}`);

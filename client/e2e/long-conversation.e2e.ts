@@ -9,8 +9,9 @@ import {
   openConversation,
   registerUser,
   send,
+  tag,
 } from './support/browser';
-import { rest, restSend } from './support/rest';
+import { restSendMany } from './support/rest';
 
 const apiUrl = inject('apiUrl');
 const appUrl = inject('appUrl');
@@ -23,20 +24,18 @@ afterAll(async () => {
   await browser?.close();
 });
 
-const tag = () => Math.random().toString(36).slice(2, 7);
-
 describe('a conversation longer than the pane’s window', () => {
   it('shows the sender’s new message at the bottom even when scrolled up in a full window', async () => {
     const t = tag();
     const alice = await registerUser(apiUrl, `Alice ${t}`);
     const bob = await registerUser(apiUrl, `Bob ${t}`);
     // More than the pane's window (100 messages): a new one slides the window, the count stays.
-    const conversationId = await restSend(apiUrl, bob, alice, `Filler 0 ${t}`);
-    for (let i = 1; i < 130; i++) {
-      await rest(apiUrl, bob, 'POST', `/api/messages/conversations/${encodeURIComponent(conversationId)}/messages`, {
-        content: `Filler ${i} ${t}`,
-      });
-    }
+    await restSendMany(
+      apiUrl,
+      bob,
+      alice,
+      Array.from({ length: 130 }, (_, i) => `Filler ${i} ${t}`),
+    );
     const a = await openAs(browser, appUrl, alice);
     try {
       await conversationRow(a.page, bob.name)

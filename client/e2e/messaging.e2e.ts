@@ -15,6 +15,7 @@ import {
   send,
   startConversation,
   statusHistory,
+  tag,
   waitForStatus,
 } from './support/browser';
 import { restSend } from './support/rest';
@@ -29,8 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-const tag = () => Math.random().toString(36).slice(2, 7);
 
 describe('two people messaging in real time', () => {
   it('delivers a message without reload and moves the ticks sent → delivered → read', async () => {

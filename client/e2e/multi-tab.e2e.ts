@@ -14,6 +14,7 @@ import {
   screenshot,
   send,
   signIn,
+  tag,
   waitForStatus,
 } from './support/browser';
 import { restSend } from './support/rest';
@@ -48,7 +49,7 @@ async function isLeader(page: Page): Promise<boolean> {
 
 describe('several tabs of one user', () => {
   it('share one replica, replicate from one tab only, and hand over when that tab closes', async () => {
-    const t = Math.random().toString(36).slice(2, 7);
+    const t = tag();
     const alice = await registerUser(apiUrl, `Alice ${t}`);
     const bob = await registerUser(apiUrl, `Bob ${t}`);
     await restSend(apiUrl, bob, alice, `Hello Alice ${t}`);
@@ -111,7 +112,7 @@ describe('several tabs of one user', () => {
   });
 
   it('freezing the leader hands over, and the frozen tab rejoins as a follower when it resumes', async () => {
-    const t = Math.random().toString(36).slice(2, 7);
+    const t = tag();
     const alice = await registerUser(apiUrl, `Alice ${t}`);
     const bob = await registerUser(apiUrl, `Bob ${t}`);
     await restSend(apiUrl, bob, alice, `Hello Alice ${t}`);

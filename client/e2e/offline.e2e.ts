@@ -15,10 +15,11 @@ import {
   registerUser,
   screenshot,
   send,
+  tag,
   waitForStatus,
   waitForStatusAtLeast,
 } from './support/browser';
-import { rest, restSend } from './support/rest';
+import { rest, restSend, restSendMany } from './support/rest';
 
 const apiUrl = inject('apiUrl');
 const appUrl = inject('appUrl');
@@ -31,8 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-const tag = () => Math.random().toString(36).slice(2, 7);
 
 describe('offline', () => {
   it('context.setOffline: a message sent offline shows pending under an offline banner, then goes out', async () => {
@@ -125,12 +124,10 @@ describe('offline', () => {
     const bob = await registerUser(apiUrl, `Bob ${t}`);
     // The hit sits deep in the history, beyond the first page the pane loads.
     const needle = `pineapple${t}`;
-    const conversationId = await restSend(apiUrl, bob, alice, `The ${needle} invoice is attached <img src=x onerror="window.__xss=1">`);
-    for (let i = 0; i < 160; i++) {
-      await rest(apiUrl, bob, 'POST', `/api/messages/conversations/${encodeURIComponent(conversationId)}/messages`, {
-        content: `Filler ${i} ${t}`,
-      });
-    }
+    await restSendMany(apiUrl, bob, alice, [
+      `The ${needle} invoice is attached <img src=x onerror="window.__xss=1">`,
+      ...Array.from({ length: 160 }, (_, i) => `Filler ${i} ${t}`),
+    ]);
 
     // This app server is stopped below, so nothing at all answers on the app's origin.
     let app: Awaited<ReturnType<typeof serveApp>> | undefined = await serveApp({ outDir: inject('appOutDir'), port: offlineAppPort });

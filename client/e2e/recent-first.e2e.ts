@@ -10,6 +10,7 @@ import {
   registerUser,
   screenshot,
   signIn,
+  tag,
 } from './support/browser';
 import { seedHistory } from './support/seed';
 
@@ -26,7 +27,7 @@ afterAll(async () => {
 
 describe('a new device with a long history', () => {
   it('shows the newest conversation and its latest messages before the older history has arrived', async () => {
-    const t = Math.random().toString(36).slice(2, 7);
+    const t = tag();
     const owner = await registerUser(apiUrl, `Owner ${t}`);
     const partners = await Promise.all(
       Array.from({ length: 10 }, (_, i) => registerUser(apiUrl, `Partner${String.fromCharCode(97 + i)} ${t}`)),

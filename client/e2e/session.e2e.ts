@@ -10,6 +10,7 @@ import {
   registerUser,
   screenshot,
   send,
+  tag,
   waitForStatus,
 } from './support/browser';
 import { rest, restSend } from './support/rest';
@@ -36,7 +37,7 @@ function expiredToken(user: { id: string; name: string; email: string }): string
 
 describe('session expiry', () => {
   it('keeps the local inbox and unsent messages when the token expires, and resumes after signing in again', async () => {
-    const t = Math.random().toString(36).slice(2, 7);
+    const t = tag();
     const alice = await registerUser(apiUrl, `Alice ${t}`);
     const bob = await registerUser(apiUrl, `Bob ${t}`);
     const conversationId = await restSend(apiUrl, bob, alice, `Before the token expired ${t}`);

@@ -73,6 +73,9 @@ export async function launchFreezableBrowser(): Promise<{ context: BrowserContex
   };
 }
 
+/** A short random tag that keeps one test's names and texts apart from every other's on the shared server. */
+export const tag = (): string => Math.random().toString(36).slice(2, 7);
+
 export interface TestUser {
   id: string;
   name: string;

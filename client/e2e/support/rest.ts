@@ -18,3 +18,14 @@ export async function restSend(apiUrl: string, from: TestUser, to: TestUser, con
   await rest(apiUrl, from, 'POST', `/api/messages/conversations/${encodeURIComponent(conversation.id)}/messages`, { content });
   return conversation.id;
 }
+
+/** Sends `contents` in order through REST (one conversation); returns the conversation id. */
+export async function restSendMany(apiUrl: string, from: TestUser, to: TestUser, contents: readonly string[]): Promise<string> {
+  const [first, ...others] = contents;
+  if (first === undefined) throw new Error('restSendMany needs at least one message');
+  const conversationId = await restSend(apiUrl, from, to, first);
+  for (const content of others) {
+    await rest(apiUrl, from, 'POST', `/api/messages/conversations/${encodeURIComponent(conversationId)}/messages`, { content });
+  }
+  return conversationId;
+}
