@@ -233,6 +233,31 @@ describe('StreamBuffer', () => {
     expect(seqsOf(out)).toEqual(['RESYNC', [12]]);
   });
 
+  test('before RxDB listens, nothing is given to it (it would be lost) and its first pull covers what arrived', () => {
+    const out: StreamOutput<D>[] = [];
+    let listening = false;
+    let accepted = 0;
+    const buffer = new StreamBuffer<D>(
+      (item) => out.push(item),
+      () => accepted,
+      () => listening,
+    );
+    buffer.activity(false, false); // RxDB reports idle while its downstream still starts
+    buffer.reconnected(); // the socket connected first
+    buffer.resync();
+    expect(out).toEqual([]);
+    expect(buffer.settled).toBe(true);
+    listening = true; // RxDB queued its first pull and subscribed
+    buffer.pullStarted();
+    buffer.pullAnswered(10, false);
+    buffer.batch(batch(11));
+    expect(seqsOf(out)).toEqual([[11]]);
+    accepted = 1;
+    process(buffer);
+    buffer.batch(batch(12));
+    expect(seqsOf(out)).toEqual([[11], [12]]);
+  });
+
   test('closed: nothing more is handed', () => {
     const { buffer, out } = setup();
     buffer.close();

@@ -99,6 +99,7 @@ export class CollectionSync<C extends CollectionName> {
   readonly streamBuffer = new StreamBuffer<Wire<Doc<C>>>(
     (item) => this.stream.next(item),
     () => this.state?.internalReplicationState?.stats.down.masterChangeStreamEmit ?? 0,
+    () => (this.state?.internalReplicationState?.stats.down.addNewTask ?? 0) > 0,
   );
   private readonly attempts = new Map<string, number>();
   private readonly initial = new BehaviorSubject<InitialSyncProgress | null>(null);

@@ -63,10 +63,15 @@ export class StreamBuffer<T extends { seq: number }> {
    * @param accepted how many sink items RxDB has taken into its downstream queue so far
    *   (`stats.down.masterChangeStreamEmit`): RxDB holds them in an async pipeline first, and
    *   longer while it pushes, so an item given to it may enter its queue after a later pull started.
+   * @param listening whether RxDB's downstream has subscribed to the stream yet
+   *   (`stats.down.addNewTask > 0`: it queues its first pull and subscribes in one step, after an
+   *   await of its start). RxDB's stream subject drops what arrives before; a RESYNC given then
+   *   would be lost and counted as queued for good, holding every later batch back.
    */
   constructor(
     private readonly sink: (item: StreamOutput<T>) => void,
     private readonly accepted: () => number = () => this.emitted,
+    private readonly listening: () => boolean = () => true,
   ) {}
 
   /** A `sync:stream` batch arrived on the socket. */
@@ -210,6 +215,13 @@ export class StreamBuffer<T extends { seq: number }> {
 
   private flush(): void {
     if (this.closed || this.handed) return;
+    if (!this.listening()) {
+      // RxDB's first pull starts after it subscribes, so it brings everything received so far.
+      this.resyncWanted = false;
+      this.drop(this.buffered);
+      this.buffered = [];
+      return;
+    }
     if (this.resyncWanted) {
       // Not while RxDB holds stream events back (a push): the pull must be queued now, before
       // anything else is handed.
