@@ -245,6 +245,45 @@ describe('recent-first sync of a new device', () => {
     await converges(device, owner.id);
   });
 
+  test('what the walk stored is never pushed back (reconnect, restart), and local changes to it reach the server', async () => {
+    const { owner, conversations } = await seedHistory(2, 30);
+    const name = `lean-${owner.id}`;
+    const first = await openDevice(server.url, owner, { databaseName: name, tuning: SMALL_PAGES });
+    const outgoing = watchOutgoing(first);
+    await historyDone(first);
+    await converges(first, owner.id);
+    // A reconnect makes RxDB's upstream read the replica again from its checkpoint.
+    first.socket.disconnect();
+    first.reconnect();
+    await waitFor(async () => (await firstValueFrom(first.connection$)).status === 'online', 'online again');
+    await converges(first, owner.id);
+    expect(outgoing.pushedRows).toBe(0);
+    await first.close();
+
+    const second = await openDevice(server.url, owner, { databaseName: name, tuning: SMALL_PAGES });
+    const afterRestart = watchOutgoing(second);
+    await converges(second, owner.id);
+    await waitFor(async () => (await firstValueFrom(second.connection$)).status === 'online', 'online after the restart');
+    expect(afterRestart.pushedRows).toBe(0);
+    // The oldest messages came with the walk: one of mine to edit, one received to read.
+    const oldest = (await server.current.store.pullFeed(owner.id, 'messages', 0, 100_000)).filter(
+      (m) => m.conversation === conversations[0],
+    );
+    const mine = oldest.find((m) => m.sender === owner.id)!;
+    const theirs = oldest.find((m) => m.sender !== owner.id && !m.isRead)!;
+    await second.editMessage(mine.id, 'an old message, edited');
+    await second.markConversationRead(conversations[0]!);
+    await waitFor(async () => {
+      const [edited, read] = await server.current.store.getDocs('messages', [mine.id, theirs.id]);
+      return edited?.content === 'an old message, edited' && read?.isRead === true;
+    }, 'the changes to reach the server');
+    await converges(second, owner.id);
+    // Only what changed went up: the edit and the read marks, never the walk's own copies.
+    const unread = oldest.filter((m) => m.sender !== owner.id && !m.isRead).length;
+    expect(afterRestart.pushedRows).toBeGreaterThan(0);
+    expect(afterRestart.pushedRows).toBeLessThanOrEqual(2 * (1 + unread));
+  });
+
   test('a page that arrives after the replication stopped is refused, so the walk never records it as stored', async () => {
     const { owner, conversations } = await seedHistory(1, 4);
     const device = await openDevice(server.url, owner, { tuning: SMALL_PAGES });

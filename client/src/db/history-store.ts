@@ -1,5 +1,5 @@
-import type { CollectionName, HistoryCursor } from '@fetchwork/shared-schema';
-import { combineLatest, map, type Observable } from 'rxjs';
+import { type CollectionName, type HistoryCursor, jsonEqual } from '@fetchwork/shared-schema';
+import { combineLatest, concatMap, distinctUntilChanged, filter, map, type Observable, startWith } from 'rxjs';
 import type { InboxDatabase } from './collections';
 
 /**
@@ -52,8 +52,20 @@ export class HistoryStore {
     return doc ? (doc.toJSON().data as HistoryState) : null;
   }
 
+  /**
+   * Not RxDB's `getLocal$`: it runs two asynchronous steps for every change event of every
+   * collection of the database, and the walk writes a thousand documents a page (a third of the
+   * page's main-thread time went to RxJS bookkeeping in the Chromium profile). This reads the
+   * state again only on a change event of this local document (any tab's).
+   */
   state$(collection: CollectionName): Observable<HistoryState | null> {
-    return this.db.getLocal$<HistoryState>(localId(collection)).pipe(map((d) => (d ? (d.toJSON().data as HistoryState) : null)));
+    const id = localId(collection);
+    return this.db.$.pipe(
+      filter((ev) => ev.isLocal && ev.documentId === id),
+      startWith(null),
+      concatMap((): Promise<HistoryState | null> => this.state(collection)),
+      distinctUntilChanged<HistoryState | null>(jsonEqual),
+    );
   }
 
   /** Both collections' walks together; null once neither has anything left. */

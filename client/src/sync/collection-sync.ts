@@ -24,9 +24,10 @@ import {
   timeout,
 } from 'rxjs';
 import { EchoRepair } from './echo-repair';
-import { ServerDocWriter } from './server-doc-writer';
 import { classifyPushResult, RetryLaterError } from './push-outcome';
 import { request, ServerError } from './request';
+import { withoutUnchangedServerCopies } from './server-copy';
+import { ServerDocWriter } from './server-doc-writer';
 import type { SyncSocket } from './socket';
 import { StreamBuffer } from './stream-buffer';
 
@@ -115,7 +116,7 @@ export class CollectionSync<C extends CollectionName> {
 
   constructor(private readonly o: CollectionSyncOptions<C>) {
     this.name = o.name;
-    this.writer = new ServerDocWriter<C>(() => this.state?.internalReplicationState);
+    this.writer = new ServerDocWriter<C>(() => this.state?.internalReplicationState, o.collection.database);
     this.echoes = new EchoRepair(o.collection, () => this.state?.internalReplicationState);
     const onStream = (event: StreamEvent) => {
       if (event.collection !== o.name) return;
@@ -289,7 +290,7 @@ export class CollectionSync<C extends CollectionName> {
 
   private async push(rxRows: RxReplicationWriteToMasterRow<Doc<C>>[]): Promise<Wire<Doc<C>>[]> {
     const o = this.o;
-    let rows = rxRows.map(toPushRow) as PushRow<C>[];
+    let rows = await withoutUnchangedServerCopies(rxRows.map(toPushRow) as PushRow<C>[], this.state.internalReplicationState);
     if (o.beforePush) {
       const gated = await o.beforePush(rows);
       if (gated.failed.length > 0) await o.recordFailures(gated.failed);

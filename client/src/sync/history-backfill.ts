@@ -1,4 +1,4 @@
-import type { CollectionName, DocsByCollection, Wire } from '@fetchwork/shared-schema';
+import type { CollectionName, DocsByCollection, HistoryResult, Wire } from '@fetchwork/shared-schema';
 import type { Subscription } from 'rxjs';
 import type { HistoryStore } from '../db/history-store';
 import { request, ServerError } from './request';
@@ -60,24 +60,31 @@ export class HistoryBackfill<C extends CollectionName> {
     })().catch(() => undefined);
   }
 
+  /**
+   * One page is asked for while the previous one is stored: the server and the network work
+   * while IndexedDB writes. The cursor still advances only after a page is stored, in order.
+   */
   private async walk(): Promise<void> {
     const { name, history, signal } = this.o;
+    let ahead: { before: number; page: Promise<HistoryResult> } | null = null;
     while (!signal.aborted) {
       const state = await history.state(name);
       if (!state || state.before === null) return;
       try {
-        const page = await request(
-          this.o.socket,
-          'sync:history',
-          { collection: name, before: state.before, limit: this.o.batchSize },
-          this.o.ackTimeoutMs,
-          signal,
-        );
+        const page: HistoryResult = await (ahead?.before === state.before ? ahead.page : this.fetch(state.before));
+        ahead = null;
+        const next: number | null = page.history?.before ?? null;
+        if (next !== null) {
+          ahead = { before: next, page: this.fetch(next) };
+          // Seen when it is awaited; a page asked for ahead and never used must not be an unhandled rejection.
+          ahead.page.catch(() => undefined);
+        }
         await this.o.writer.write(page.documents as unknown as Wire<DocsByCollection[C]>[]);
         // Stopped meanwhile (a reload, leadership lost): the next run resumes from this page.
         if (signal.aborted) return;
         await history.advance(name, page.history);
       } catch (err) {
+        ahead = null;
         if (signal.aborted) return;
         // The server no longer has that position (a restored backup): the live pull meets the
         // same, bootstraps again and starts a new walk.
@@ -92,6 +99,16 @@ export class HistoryBackfill<C extends CollectionName> {
         await pause(this.o.retryTimeMs, signal);
       }
     }
+  }
+
+  private fetch(before: number): Promise<HistoryResult> {
+    return request(
+      this.o.socket,
+      'sync:history',
+      { collection: this.o.name, before, limit: this.o.batchSize },
+      this.o.ackTimeoutMs,
+      this.o.signal,
+    );
   }
 }
 

@@ -6,9 +6,12 @@ import {
   getHeightOfRevision,
   getMetaWriteRow,
   now,
+  type RxDatabase,
   type RxDocumentData,
+  type RxStorageInstance,
   type RxStorageInstanceReplicationState,
 } from 'rxdb';
+import { docState, isServerCopy } from './server-copy';
 
 type Doc<C extends CollectionName> = DocsByCollection[C];
 
@@ -23,20 +26,35 @@ type State<C extends CollectionName> = RxStorageInstanceReplicationState<Doc<C>>
 /**
  * Stores documents that the server sent outside the live replication (the history walk, a
  * conversation's older pages) straight into the collection's storage, the way RxDB's downstream
- * stores pulled ones, but in one large batch and with one rule RxDB does not have: a document's
+ * stores pulled ones, but in large batches and with one rule RxDB does not have: a document's
  * server sequence is its version, so a copy never replaces a newer one (the history walk can
  * race the live stream that carries the same document's later states).
  *
  * - It runs inside RxDB's own downstream queue, so it never interleaves with a pull or stream
  *   batch being stored: each sees the other's result.
- * - It writes the replication's assumed master state first, then the document, marked as the
- *   master's like RxDB's downstream marks it. The push side then finds the document equal to
- *   the master and sends nothing: nothing that came from the server goes back to it.
- * - A document with local changes not yet pushed is left alone, as RxDB's downstream leaves it:
- *   its push settles it with the server through the shared conflict handler.
+ * - A document the replica does not hold yet (nearly all of a walk) is inserted as the master's,
+ *   the way RxDB's downstream marks it (`_meta.o`), in the downstream's write context and
+ *   WITHOUT a master-state row: one storage write instead of RxDB's four reads and two writes.
+ *   Why that is safe (docs/client.md, "Recent first"): RxDB's live upstream ignores writes in
+ *   the downstream's context and moves its checkpoint past them; its downstream treats a marked
+ *   document without a master state as the master's; and in the one case where the upstream
+ *   reads such a document again (its initial pass after a RESYNC or a restart, racing the
+ *   write), it pushes the server's own state without an assumed master, which the server
+ *   answers as a no-op or with its newer state: a round trip, never a change.
+ * - A document the replica holds (the insert finds it) goes the careful way: master state row
+ *   first, then the document, unless it is as new already. A document with local changes not
+ *   yet pushed is left alone, as RxDB's downstream leaves it: its push settles it with the
+ *   server through the shared conflict handler.
  */
 export class ServerDocWriter<C extends CollectionName> {
-  constructor(private readonly replication: () => State<C> | undefined) {}
+  /**
+   * @param database the collection's database: its token names revisions, and its lock keeps
+   *   a write from racing the database's close, as RxDB's own storage wrapper does.
+   */
+  constructor(
+    private readonly replication: () => State<C> | undefined,
+    private readonly database: Pick<RxDatabase, 'token' | 'lockedRun'>,
+  ) {}
 
   /**
    * Stores what is newer than the replica's copy; resolves with how many documents it wrote.
@@ -63,41 +81,66 @@ export class ServerDocWriter<C extends CollectionName> {
       const seen = newest.get(doc.id);
       if (!seen || seen.seq < doc.seq) newest.set(doc.id, doc);
     }
-    const ids = [...newest.keys()];
     const identifierHash = await state.input.hashFunction(state.input.identifier);
-    const [forkDocs, assumed] = await Promise.all([
-      state.input.forkInstance.findDocumentsById(ids, true),
-      getAssumedMasterState(state, ids),
-    ]);
-    const fork = new Map(forkDocs.map((d) => [d.id, d]));
+    const context = await state.downstreamBulkWriteFlag;
+    // RxDB's storage wrapper replaces an inserted document's _meta (the mark) and _rev; the
+    // instance below it stores them as given. Without it, every document goes the careful way.
+    const raw = (state.input.forkInstance as { originalStorageInstance?: RxStorageInstance<Doc<C>, unknown, unknown> })
+      .originalStorageInstance;
+    if (!raw) {
+      const local = await state.input.forkInstance.findDocumentsById([...newest.keys()], true);
+      return this.careful(state, [...newest.values()], local, identifierHash, context);
+    }
+    const revision = createRevision(this.database.token);
+    const inserts: BulkWriteRow<Doc<C>>[] = [];
+    for (const master of newest.values()) inserts.push({ document: fromMaster(master, undefined, identifierHash, revision) });
+    const inserted = await this.database.lockedRun(() => raw.bulkWrite(inserts, context));
+    if (inserted.error.length === 0) return inserts.length;
+    const held: RxDocumentData<Doc<C>>[] = [];
+    for (const e of inserted.error) {
+      if (e.status !== 409 || !e.documentInDb) throw new Error(`storing a document failed (status ${e.status})`);
+      held.push(e.documentInDb);
+    }
+    const masters = held.map((d) => newest.get(d.id) as Wire<Doc<C>>);
+    return inserts.length - held.length + (await this.careful(state, masters, held, identifierHash, context));
+  }
 
+  /**
+   * With master state rows, as RxDB's downstream stores: a document the replica holds is
+   * replaced only by a newer server state, and only when it has no local change.
+   */
+  private async careful(
+    state: State<C>,
+    masters: readonly Wire<Doc<C>>[],
+    localDocs: readonly RxDocumentData<Doc<C>>[],
+    identifierHash: string,
+    context: string,
+  ): Promise<number> {
+    const fork = new Map(localDocs.map((d) => [d.id, d]));
+    const assumed = await getAssumedMasterState(
+      state,
+      masters.map((d) => d.id),
+    );
     const forkRows: BulkWriteRow<Doc<C>>[] = [];
     const metaRows: Awaited<ReturnType<typeof getMetaWriteRow<Doc<C>>>>[] = [];
-    for (const [id, master] of newest) {
-      const local = fork.get(id);
-      const meta = assumed[id];
+    for (const master of masters) {
+      const local = fork.get(master.id);
+      const meta = assumed[master.id];
       if (local) {
         if (local.seq >= master.seq) continue;
-        const fromMaster =
+        const isMasters =
           (meta !== undefined && state.input.conflictHandler.isEqual(meta.docData, docState(local), 'fetchwork-history')) ||
-          (local._meta.o?.hash === identifierHash && local._meta.o._rev === getHeightOfRevision(local._rev));
-        if (!fromMaster) continue;
+          isServerCopy(local, identifierHash);
+        if (!isMasters) continue;
       }
-      const height = local ? getHeightOfRevision(local._rev) + 1 : 1;
-      const document = {
-        ...master,
-        _attachments: {},
-        _meta: { ...(local?._meta ?? {}), lwt: now(), o: { _rev: height, hash: identifierHash } },
-        _rev: createRevision(identifierHash, local),
-      } as unknown as RxDocumentData<Doc<C>>;
-      forkRows.push({ previous: local, document });
+      forkRows.push({ previous: local, document: fromMaster(master, local, identifierHash, createRevision(this.database.token, local)) });
       metaRows.push(await getMetaWriteRow(state, master, meta?.metaDocument));
     }
     if (forkRows.length === 0) return 0;
     // Meta first: when the push side sees the new document, its master state is already there.
     const metaResult = await state.input.metaInstance.bulkWrite(metaRows, 'fetchwork-history-meta');
     if (metaResult.error.length > 0) throw new Error(`storing ${metaResult.error.length} master states failed`);
-    const forkResult = await state.input.forkInstance.bulkWrite(forkRows, await state.downstreamBulkWriteFlag);
+    const forkResult = await state.input.forkInstance.bulkWrite(forkRows, context);
     // A 409 is a local write that came in between: it is pushed and settled like any other.
     const failed = forkResult.error.filter((e) => e.status !== 409);
     if (failed.length > 0) throw new Error(`storing ${failed.length} documents failed (status ${failed[0]?.status})`);
@@ -105,8 +148,16 @@ export class ServerDocWriter<C extends CollectionName> {
   }
 }
 
-/** The document as the replication compares it: without RxDB's storage fields. */
-function docState<T>(doc: RxDocumentData<T>): Wire<T> {
-  const { _meta, _rev, _attachments, ...state } = doc as RxDocumentData<T> & Record<string, unknown>;
-  return state as unknown as Wire<T>;
+/**
+ * The master's state as the replica stores it, marked the way RxDB's downstream marks pulled
+ * documents: `_meta.o` names the revision height that is the master's, so a later local change
+ * (a higher revision) is no longer taken for it.
+ */
+function fromMaster<T>(master: Wire<T>, local: RxDocumentData<T> | undefined, identifierHash: string, revision: string): RxDocumentData<T> {
+  return {
+    ...master,
+    _attachments: {},
+    _meta: { ...(local?._meta ?? {}), lwt: now(), o: { _rev: getHeightOfRevision(revision), hash: identifierHash } },
+    _rev: revision,
+  } as unknown as RxDocumentData<T>;
 }

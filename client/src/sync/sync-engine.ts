@@ -9,8 +9,8 @@ import { createConversationGate } from './conversation-gate';
 import { ConversationPages } from './conversation-pages';
 import { HistoryBackfill } from './history-backfill';
 import { OutboxSweeper, type TrackedCollection, trackOutbox } from './outbox-tracker';
-import type { SyncSocket } from './socket';
 import { recordRefusals } from './refusals';
+import type { SyncSocket } from './socket';
 
 export interface SyncEngineOptions {
   db: InboxDatabase;
