@@ -7,8 +7,8 @@
 import { type MessageDoc, messageConflictHandler, messageRxSchema } from '@fetchwork/shared-schema';
 import { createRxDatabase, type RxCollection } from 'rxdb';
 import { replicateWithWebsocketServer } from 'rxdb/plugins/replication-websocket';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { io } from 'socket.io-client';
+import { getInboxStorage } from '../../client/src/db/dexie-storage';
 import { type CreateInboxOptions, createInbox } from '../../client/src/inbox/create-inbox';
 import { type FirstSyncExpectation, type FirstSyncResult, measureFirstSync } from '../lib/first-sync';
 import { rawBulkPut } from '../lib/raw-dexie';
@@ -84,7 +84,7 @@ const bench = {
     const t0 = performance.now();
     // Not awaiting the first sync in the open: the cap has to cover it. No document can arrive
     // before the counter below subscribes (the first pull is a round trip away).
-    const r = await openStockReplica({ url: o.serverUrl, token: o.token, storage: getRxStorageDexie(), awaitInitial: false });
+    const r = await openStockReplica({ url: o.serverUrl, token: o.token, storage: getInboxStorage(), awaitInitial: false });
     let stored = 0;
     const counter = r.db.messages.insert$.subscribe(() => {
       stored += 1;
@@ -105,7 +105,7 @@ const bench = {
   /** Stock RxDB (Dexie storage) replicating one collection through RxDB's websocket server. */
   async peer(o: { url: string; name: string; capMs: number }) {
     const t0 = performance.now();
-    const db = await createRxDatabase<{ messages: RxCollection<MessageDoc> }>({ name: o.name, storage: getRxStorageDexie() });
+    const db = await createRxDatabase<{ messages: RxCollection<MessageDoc> }>({ name: o.name, storage: getInboxStorage() });
     await db.addCollections({ messages: { schema: messageRxSchema, conflictHandler: messageConflictHandler } });
     let stored = 0;
     const counter = db.messages.insert$.subscribe(() => {

@@ -4,6 +4,7 @@
  * indexes the RxDB schema declares. Used in Node (fake-indexeddb) and in the browser page.
  */
 import Dexie from 'dexie';
+import { stripLiveQuerySupport } from '../../client/src/db/dexie-storage';
 
 export interface RawDexieOptions {
   name: string;
@@ -13,7 +14,12 @@ export interface RawDexieOptions {
 }
 
 export async function rawBulkPut(docs: readonly object[], options: RawDexieOptions): Promise<{ ms: number; count: number }> {
-  const db = new Dexie(options.name, options.indexedDB ? { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange } : undefined);
+  const db = new Dexie(options.name, {
+    cache: 'disabled',
+    ...(options.indexedDB ? { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange } : {}),
+  });
+  // The same Dexie as the client's storage (db/dexie-storage.ts): the floor, not a slower one.
+  stripLiveQuerySupport(db);
   db.version(1).stores({ messages: 'id, [conversation+createdAt], createdAt, recipient' });
   await db.open();
   const table = db.table('messages');

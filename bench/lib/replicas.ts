@@ -10,8 +10,8 @@ import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { createRxDatabase, type RxCollection, type RxDatabase, type RxStorage } from 'rxdb';
 import type { RxReplicationState } from 'rxdb/plugins/replication';
 import { replicateWithWebsocketServer } from 'rxdb/plugins/replication-websocket';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
-import type { CreateInboxOptions, createInbox as CreateInbox, InboxHandle } from '../../client/src/inbox/create-inbox';
+import { getInboxStorage } from '../../client/src/db/dexie-storage';
+import type { createInbox as CreateInbox, CreateInboxOptions, InboxHandle } from '../../client/src/inbox/create-inbox';
 import { tokenFor } from './docs';
 
 /**
@@ -26,7 +26,7 @@ const { createInbox } = (await import(clientEntry)) as { createInbox: typeof Cre
 let storage: RxStorage<any, any> | null = null;
 /** One fake IndexedDB per process, like one browser profile. */
 export function nodeStorage(): RxStorage<any, any> {
-  storage ??= getRxStorageDexie({ indexedDB, IDBKeyRange });
+  storage ??= getInboxStorage({ indexedDB, IDBKeyRange });
   return storage;
 }
 

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { getInboxStorage } from '../../client/src/db/dexie-storage';
 import { ChaosDevice } from './device';
 import { serveRpc } from './ipc';
 import type { DeviceSpec } from './types';
@@ -22,7 +22,7 @@ for (const level of ['log', 'warn', 'info'] as const) {
   };
 }
 
-const storage = getRxStorageDexie({ indexedDB, IDBKeyRange });
+const storage = getInboxStorage({ indexedDB, IDBKeyRange });
 const devices = new Map<string, ChaosDevice>();
 const processErrors: string[] = [];
 process.on('unhandledRejection', (err) => {

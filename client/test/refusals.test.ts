@@ -1,8 +1,8 @@
 import { newMessageDoc, newMessageId } from '@fetchwork/shared-schema';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { expect, test } from 'vitest';
 import { openInboxDatabase } from '../src/db/database';
+import { getInboxStorage } from '../src/db/dexie-storage';
 import { OutboxStore } from '../src/db/outbox-store';
 import { recordRefusals } from '../src/sync/refusals';
 
@@ -19,7 +19,7 @@ const message = (content: string) =>
 test('a refusal is recorded for a write the replica still holds, not for one the user discarded meanwhile', async () => {
   const db = await openInboxDatabase({
     name: `refusals-${Date.now()}`,
-    storage: getRxStorageDexie({ indexedDB, IDBKeyRange }),
+    storage: getInboxStorage({ indexedDB, IDBKeyRange }),
     multiInstance: false,
   });
   try {

@@ -1,10 +1,10 @@
 import { newMessageDoc, newMessageId } from '@fetchwork/shared-schema';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, expect, test } from 'vitest';
 import type { InboxDatabase } from '../src/db/collections';
 import { openInboxDatabase } from '../src/db/database';
+import { getInboxStorage } from '../src/db/dexie-storage';
 import { UnsentMessages } from '../src/db/unsent-messages';
 import { until } from './support/devices';
 
@@ -26,7 +26,7 @@ const message = (content: string, sender: string, at: Date, seq = 0) => ({
 
 const open: { db: InboxDatabase; unsent: UnsentMessages }[] = [];
 async function openDb(name = `unsent-${Date.now()}-${Math.random()}`) {
-  const db = await openInboxDatabase({ name, storage: getRxStorageDexie({ indexedDB, IDBKeyRange }), multiInstance: false });
+  const db = await openInboxDatabase({ name, storage: getInboxStorage({ indexedDB, IDBKeyRange }), multiInstance: false });
   const unsent = new UnsentMessages(db, me);
   open.push({ db, unsent });
   return { db, unsent, name };

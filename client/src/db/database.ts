@@ -1,9 +1,9 @@
 import { addRxPlugin, createRxDatabase, type RxStorage } from 'rxdb';
 import { RxDBLocalDocumentsPlugin } from 'rxdb/plugins/local-documents';
 import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { collectionCreators, type InboxDatabase } from './collections';
 import type { DevModeKit } from './dev-mode';
+import { getInboxStorage } from './dexie-storage';
 
 export interface OpenDatabaseOptions {
   /** One database per signed-in user: derive it from the user id (see databaseNameFor). */
@@ -40,7 +40,7 @@ export function databaseNameFor(userId: string): string {
 
 export async function openInboxDatabase(options: OpenDatabaseOptions): Promise<InboxDatabase> {
   addPlugins(options.devMode);
-  const base = options.storage ?? getRxStorageDexie();
+  const base = options.storage ?? getInboxStorage();
   const storage = options.devMode ? options.devMode.wrapStorage(base) : base;
   const db = await createRxDatabase<InboxDatabase['collections']>({
     name: options.name,

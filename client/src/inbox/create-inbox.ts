@@ -20,8 +20,8 @@ import { OutboxStore } from '../db/outbox-store';
 import { UnsentMessages } from '../db/unsent-messages';
 import type { ConnectionState, ConversationView, Inbox, MessageView, SearchHit, SessionUser } from '../inbox-api';
 import type { InitialSyncProgress, SyncTuning } from '../sync/collection-sync';
-import { createPresenceClient } from '../sync/presence-client';
 import { leaderChannelName, soleLeadership, TabElection, type TabLeadership } from '../sync/leadership';
+import { createPresenceClient } from '../sync/presence-client';
 import { connectSyncSocket, type SocketConnection, type SyncSocket } from '../sync/socket';
 import { DEFAULT_TUNING, SyncEngine } from '../sync/sync-engine';
 import { InboxCommandHandlers } from './commands';
@@ -40,7 +40,7 @@ export interface CreateInboxOptions {
   serverUrl: string;
   /** The current JWT; asked on every (re)connect, so return a refreshed one when you have it. */
   getToken: () => string | null | Promise<string | null>;
-  /** Default: Dexie on the page's IndexedDB. Tests: getRxStorageDexie({ indexedDB, IDBKeyRange }) from fake-indexeddb. */
+  /** Default: Dexie on the page's IndexedDB. Tests: getInboxStorage({ indexedDB, IDBKeyRange }) from fake-indexeddb (db/dexie-storage.ts). */
   storage?: RxStorage<any, any>;
   /** Development and tests only: `import.meta.env.DEV ? (await import('./db/dev-mode')).devModeKit : undefined`. */
   devMode?: DevModeKit;

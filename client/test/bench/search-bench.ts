@@ -11,9 +11,9 @@
  */
 import { conversationIdFor, type MessageDoc, newMessageDoc, newMessageId } from '@fetchwork/shared-schema';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { openInboxDatabase } from '../../src/db/database';
+import { getInboxStorage } from '../../src/db/dexie-storage';
 import { MessageSearch } from '../../src/inbox/search/message-search';
 
 const COUNT = Number(process.argv[2] ?? 50_000);
@@ -54,7 +54,7 @@ function percentile(sorted: number[], p: number): number {
 async function main() {
   const db = await openInboxDatabase({
     name: `bench-${Date.now()}`,
-    storage: STORAGE === 'fake-indexeddb' ? getRxStorageDexie({ indexedDB, IDBKeyRange }) : getRxStorageMemory(),
+    storage: STORAGE === 'fake-indexeddb' ? getInboxStorage({ indexedDB, IDBKeyRange }) : getRxStorageMemory(),
     multiInstance: false,
   });
   const peers = Array.from({ length: CONVERSATIONS }, (_, i) => `u${String(i).padStart(23, '0')}`);

@@ -1,14 +1,14 @@
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { filter, firstValueFrom, type Observable, timeout } from 'rxjs';
 import { newUserId, tokenFor } from '../../../sync-server/test/support/test-server';
 import { devModeKit, silenceDevModeWarnings } from '../../src/db/dev-mode';
+import { getInboxStorage } from '../../src/db/dexie-storage';
 import { type CreateInboxOptions, createInbox, type InboxHandle } from '../../src/inbox/create-inbox';
 
 silenceDevModeWarnings();
 
 /** One fake IndexedDB per process, like one browser profile: devices differ by database name. */
-const storage = getRxStorageDexie({ indexedDB, IDBKeyRange });
+const storage = getInboxStorage({ indexedDB, IDBKeyRange });
 
 export interface TestUser {
   id: string;
