@@ -18,6 +18,7 @@ const plain = <T>(doc: { toJSON(): unknown }) => doc.toJSON() as T;
  * still arriving). Shared observables are created once per inbox.
  */
 export class InboxQueries {
+  private readonly views = new WeakMap<object, { failure: Failure | undefined; view: MessageView }>();
   readonly failures$: Observable<FailureMap>;
   /** Unread messages to the signed-in user, per conversation. */
   readonly unreadByConversation$: Observable<Map<string, number>>;
@@ -141,7 +142,19 @@ export class InboxQueries {
       limit: Math.max(1, Math.floor(limit)),
     });
     return combineLatest([query.$, this.failures$]).pipe(
-      map(([docs, failures]) => docs.map((d) => toMessageView(plain<MessageDoc>(d), this.userId, failures.get(d.id))).reverse()),
+      map(([docs, failures]) => docs.map((d) => this.view(d, failures.get(d.id))).reverse()),
     );
+  }
+
+  /**
+   * One view object per stored revision (RxDB hands out one RxDocument per revision): a new
+   * message re-renders its own bubble, not the whole window, and is not copied again.
+   */
+  private view(doc: { toJSON(): unknown }, failure: Failure | undefined): MessageView {
+    const cached = this.views.get(doc);
+    if (cached && cached.failure === failure) return cached.view;
+    const view = toMessageView(plain<MessageDoc>(doc), this.userId, failure);
+    this.views.set(doc, { failure, view });
+    return view;
   }
 }

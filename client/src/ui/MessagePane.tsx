@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useHistoryProgress, useInbox, useMessageWindow, useOnline, useTyping } from '../hooks';
 import type { ConversationView, MessageView } from '../inbox-api';
 import { Avatar } from './Avatar';
@@ -141,6 +141,18 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
     return () => document.removeEventListener('visibilitychange', markIfVisible);
   }, [unreadKey, inbox, conversation.id]);
 
+  // Stable across new messages, so that the bubbles that did not change skip rendering.
+  const rowsRef = useRef(rows);
+  rowsRef.current = rows;
+  const setActive = roving.setActive;
+  const focusMessage = useCallback(
+    (id: string) => {
+      const index = rowsRef.current.findIndex((r) => r.key === id);
+      if (index >= 0) setActive(index);
+    },
+    [setActive],
+  );
+
   const toggle = useCallback((id: string) => {
     setSelected((prev) => {
       const next = new Set(prev);
@@ -244,7 +256,7 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
                   checked={selected.has(row.message.id)}
                   onToggle={toggle}
                   onEdit={setEditing}
-                  onFocus={() => roving.setActive(item.index)}
+                  onFocusMessage={focusMessage}
                 />
               </li>
             );
@@ -292,10 +304,20 @@ interface BubbleProps {
   checked: boolean;
   onToggle: (id: string) => void;
   onEdit: (m: MessageView) => void;
-  onFocus: () => void;
+  onFocusMessage: (id: string) => void;
 }
 
-function MessageBubble({ message: m, tabbable, highlighted, selecting, checked, onToggle, onEdit, onFocus }: BubbleProps) {
+const MessageBubble = memo(function MessageBubble({
+  message: m,
+  tabbable,
+  highlighted,
+  selecting,
+  checked,
+  onToggle,
+  onEdit,
+  onFocusMessage,
+}: BubbleProps) {
+  const onFocus = () => onFocusMessage(m.id);
   const inbox = useInbox();
   const [confirmDelete, setConfirmDelete] = useState(false);
   const time = messageTime(m);
@@ -376,4 +398,4 @@ function MessageBubble({ message: m, tabbable, highlighted, selecting, checked, 
       )}
     </div>
   );
-}
+});
