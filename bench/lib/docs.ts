@@ -1,7 +1,7 @@
 import {
   type ConversationDoc,
-  newConversationDoc,
   type MessageDoc,
+  newConversationDoc,
   newMessageDoc,
   newMessageId,
   type Wire,
@@ -47,14 +47,15 @@ export function draftConversation(a: string, b: string, job: string | null = nul
  * Each conversation is what the server's own writes leave behind: its newest message as
  * `lastMessage`, that message's time as `lastActivity`, and both participants' names, so a
  * replica sorts its conversation list as the app does. `newest` is what a usable inbox must
- * show: the conversation of the newest message at the top of the list, with that message.
+ * show: the conversation of the newest message at the top of the list, with that message;
+ * `oldest` is the least recently active conversation (the bottom of the list) and its newest message.
  */
 export function historyFor(
   user: string,
   n: number,
   conversations: number,
   userName = 'History',
-): { conversations: ConversationDoc[]; messages: MessageDoc[]; newest: { conversationId: string; messageId: string } | null } {
+): { conversations: ConversationDoc[]; messages: MessageDoc[]; newest: ConversationEnd | null; oldest: ConversationEnd | null } {
   const partners = Array.from({ length: conversations }, (_, i) => `${user}p${i.toString(36)}`);
   const start = Date.parse('2024-01-01T00:00:00.000Z');
   const convs = partners.map((p, i) => {
@@ -72,5 +73,17 @@ export function historyFor(
     Object.assign(convs[k]!, { lastMessage: m.id, lastActivity: at, updatedAt: at });
   }
   const last = messages.at(-1);
-  return { conversations: convs, messages, newest: last ? { conversationId: last.conversation, messageId: last.id } : null };
+  const quietest = convs.reduce<ConversationDoc | null>((q, c) => (c.lastMessage && (!q || c.lastActivity < q.lastActivity) ? c : q), null);
+  return {
+    conversations: convs,
+    messages,
+    newest: last ? { conversationId: last.conversation, messageId: last.id } : null,
+    oldest: quietest?.lastMessage ? { conversationId: quietest.id, messageId: quietest.lastMessage } : null,
+  };
+}
+
+/** A conversation and its newest message. */
+export interface ConversationEnd {
+  conversationId: string;
+  messageId: string;
 }

@@ -15,6 +15,8 @@ export interface FirstSyncExpectation {
   conversations: number;
   /** The conversation of the newest message, and that message. */
   newest: { conversationId: string; messageId: string };
+  /** The least recently active conversation (bottom of the list), and its newest message. */
+  oldest?: { conversationId: string; messageId: string };
 }
 
 export interface FirstSyncResult {
@@ -24,6 +26,15 @@ export interface FirstSyncResult {
   usableMs: number | null;
   /** Messages the newest conversation's pane showed at that moment (of PANE_MESSAGES). */
   paneMessages: number | null;
+  /**
+   * Once usable: opening the least recently active conversation (outside the bootstrap's
+   * pages) until its pane shows a full page with its newest message, as the app's pane asks: from the replica,
+   * and from the server (`loadOlderMessages`) when it holds less than a page while the walk
+   * runs. Null when not measured or not reached by the cap.
+   */
+  openOldestMs: number | null;
+  /** Messages that pane showed then (of PANE_MESSAGES). */
+  openOldestMessages: number | null;
   /**
    * createInbox → history$() first non-null: a bootstrap has answered and recorded where its
    * walk starts (its documents are stored after that); null when none did.
@@ -81,10 +92,36 @@ export async function measureFirstSync(
         usableMs = performance.now() - t0;
         paneMessages = pane;
         if (!options.screen) screen.unsubscribe();
+        openOldest();
       },
       // Closing the database completes the queries: not usable by then is reported as null.
       error: () => undefined,
     });
+
+  let openOldestMs: number | null = null;
+  let openOldestMessages: number | null = null;
+  let opened: { unsubscribe(): void } | null = null;
+  const openOldest = () => {
+    const oldest = expected.oldest;
+    if (!oldest) return;
+    const t1 = performance.now();
+    let asked = false;
+    opened = inbox.messages$(oldest.conversationId, PANE_MESSAGES).subscribe({
+      next: (pane) => {
+        // A full page with the newest message (every seeded conversation holds more than a page).
+        if (openOldestMs === null && pane.length >= PANE_MESSAGES && pane.some((m) => m.id === oldest.messageId)) {
+          openOldestMs = performance.now() - t1;
+          openOldestMessages = pane.length;
+          // Back to the list: one pane is open at a time in the app.
+          queueMicrotask(() => opened?.unsubscribe());
+        } else if (!asked && pane.length < PANE_MESSAGES) {
+          asked = true;
+          void inbox.loadOlderMessages(oldest.conversationId, PANE_MESSAGES).catch(() => undefined);
+        }
+      },
+      error: () => undefined,
+    });
+  };
 
   let bootstrapMs: number | null = null;
   let walkUpdates = 0;
@@ -117,11 +154,12 @@ export async function measureFirstSync(
   allStored.cancel();
   progress.unsubscribe();
   usable.unsubscribe();
+  (opened as { unsubscribe(): void } | null)?.unsubscribe();
   screen.unsubscribe();
   for (const c of counters) c.unsubscribe();
   await engine.stop();
   const count = done ? await inbox.database.messages.count().exec() : atCap;
-  return { leaderMs, usableMs, paneMessages, bootstrapMs, walkUpdates, ms, count, partial: !done };
+  return { leaderMs, usableMs, paneMessages, openOldestMs, openOldestMessages, bootstrapMs, walkUpdates, ms, count, partial: !done };
 }
 
 /** Resolves once `ready()` holds (checked every 20 ms: cheaper than reacting to every insert). */

@@ -15,10 +15,10 @@ import { createRxDatabase, type RxDatabase } from 'rxdb';
 import { startWebsocketServer } from 'rxdb/plugins/replication-websocket';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { Server } from 'socket.io';
+import { serveRpc } from '../../chaos/lib/ipc';
 import type { RunningServer, startSyncServer as StartSyncServer } from '../../sync-server/src/server';
 import type { SqliteStore as SqliteStoreClass } from '../../sync-server/src/store/sqlite-store';
-import { BENCH_SECRET, draftMessage, historyFor } from './docs';
-import { serveRpc } from '../../chaos/lib/ipc';
+import { BENCH_SECRET, type ConversationEnd, draftMessage, historyFor } from './docs';
 
 /**
  * BENCH_SERVER_SRC=<dir>: host that copy of sync-server/src instead (to measure a proposed
@@ -112,17 +112,18 @@ async function stop(): Promise<void> {
   dir = null;
 }
 
-/** What `seed` stored: the newest message and its conversation (what a usable inbox shows first). */
+/** What `seed` stored: the newest message and its conversation (what a usable inbox shows first), and the least recently active one. */
 export interface Seeded {
   ms: number;
   headSeq: number;
-  newest: { conversationId: string; messageId: string } | null;
+  newest: ConversationEnd | null;
+  oldest: ConversationEnd | null;
 }
 
 /** Stores `n` history messages for `userId` straight through the storage port, in big commits. */
 async function seed(args: { userId: string; n: number; conversations: number }): Promise<Seeded> {
   const t0 = performance.now();
-  const { conversations, messages, newest } = historyFor(args.userId, args.n, args.conversations);
+  const { conversations, messages, newest, oldest } = historyFor(args.userId, args.n, args.conversations);
   if (ours) {
     const store = ours.store;
     for (let i = 0; i < messages.length; i += 2000) {
@@ -139,7 +140,7 @@ async function seed(args: { userId: string; n: number; conversations: number }):
     await store.commit(
       byActivity.map((c) => ({ collection: 'conversations' as const, doc: c, expectedSeq: null, audience: c.participants })),
     );
-    return { ms: performance.now() - t0, headSeq: await store.headSeq(), newest };
+    return { ms: performance.now() - t0, headSeq: await store.headSeq(), newest, oldest };
   }
   if (peer) {
     const col = peer.db.collections.messages!;
@@ -147,7 +148,7 @@ async function seed(args: { userId: string; n: number; conversations: number }):
       const res = await col.bulkInsert(messages.slice(i, i + 5000) as MessageDoc[]);
       if (res.error.length > 0) throw new Error(`peer seed failed: ${JSON.stringify(res.error[0]).slice(0, 300)}`);
     }
-    return { ms: performance.now() - t0, headSeq: messages.length, newest };
+    return { ms: performance.now() - t0, headSeq: messages.length, newest, oldest };
   }
   throw new Error('no server to seed');
 }

@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { withBenchPage } from '../lib/browser';
 import type { FirstSyncExpectation, FirstSyncResult } from '../lib/first-sync';
 import { type Ctx, num } from '../lib/report';
-import { firstSyncLine, screenOpen, type SyncFigure, syncCapMs, syncCell, syncTuning } from './initial-sync';
+import { firstSyncLine, type SyncFigure, screenOpen, syncCapMs, syncCell, syncTuning } from './initial-sync';
 
 /**
  * BENCH_BROWSER_PROF=<dir>: writes a CPU profile of the page while `fn` runs (open it in Chrome
@@ -69,6 +69,8 @@ export async function runBrowser(
         conversations: u.expected.conversations,
         usableMs: ours.usableMs,
         paneMessages: ours.paneMessages,
+        openOldestMs: ours.openOldestMs,
+        openOldestMessages: ours.openOldestMessages,
         bootstrapMs: ours.bootstrapMs,
         oursMs: ours.ms,
         oursCount: ours.count,

@@ -4,8 +4,8 @@
  * history is stored, each next to a baseline of the same run and process/page.
  */
 import { type Ctx, num, type Row, ratioOf } from '../lib/report';
-import type { BrowserSync } from './initial-sync-browser';
 import { docsPerSec, type SyncFigure, syncCell } from './initial-sync';
+import type { BrowserSync } from './initial-sync-browser';
 
 /** Usable in under 3 s (the issue's target, for its case of 100,000 messages in 500 conversations). */
 export const USABLE_TARGET_MS = 3000;
@@ -37,6 +37,21 @@ function usableRow(platform: string, f: SyncFigure, withTarget: boolean, detail:
   };
 }
 
+/** Opening a listed conversation shows its latest page in under 3 s (the issue's bar; the goal is at once). */
+function openOldestRow(platform: string, f: SyncFigure): Row | null {
+  if (f.usableMs === null) return null;
+  return {
+    scenario: 'initial-sync',
+    figure: `Initial sync ${platform} ${size(f.n)}: once usable, opening the least recently active conversation (outside the bootstrap's pages) until it shows a page (30) with its newest message`,
+    ours: f.openOldestMs === null ? 'not shown by the cap' : `${num(f.openOldestMs)} ms (${f.openOldestMessages} messages)`,
+    baseline: '',
+    ratio: null,
+    target: `< ${USABLE_TARGET_MS / 1000} s`,
+    met: f.openOldestMs !== null && f.openOldestMs < USABLE_TARGET_MS,
+    detail: false,
+  };
+}
+
 function fullHistoryRow(platform: string, f: SyncFigure, withTarget: boolean, detail: boolean): Row {
   const ours = docsPerSec(f.oursCount, f.oursMs);
   const raw = docsPerSec(f.rawCount, f.rawMs);
@@ -55,7 +70,10 @@ function fullHistoryRow(platform: string, f: SyncFigure, withTarget: boolean, de
 export function syncRows(ctx: Ctx, browser: BrowserSync[], node: SyncFigure[]): Row[] {
   const rows: Row[] = [];
   for (const f of browser) {
-    rows.push(usableRow('Chromium', f, true, false), fullHistoryRow('Chromium', f, true, false));
+    rows.push(usableRow('Chromium', f, true, false));
+    const open = openOldestRow('Chromium', f);
+    if (open) rows.push(open);
+    rows.push(fullHistoryRow('Chromium', f, true, false));
     if (f.stockMs !== undefined) {
       rows.push({
         scenario: 'initial-sync',

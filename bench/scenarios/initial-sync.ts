@@ -8,11 +8,11 @@
  */
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { io } from 'socket.io-client';
+import type { SyncTuning } from '../../client/src/sync/collection-sync';
 import { newUserId, tokenFor } from '../lib/docs';
 import { type FirstSyncExpectation, measureFirstSync } from '../lib/first-sync';
 import { rawBulkPut } from '../lib/raw-dexie';
 import { openOursReplica } from '../lib/replicas';
-import type { SyncTuning } from '../../client/src/sync/collection-sync';
 import { type Ctx, num, type ScenarioResult } from '../lib/report';
 import type { Seeded } from '../lib/server-host';
 import { startServerHost } from '../lib/workers';
@@ -83,6 +83,9 @@ export interface SyncFigure {
   usableMs: number | null;
   /** Messages the newest conversation showed then (of the 30 its pane asks for). */
   paneMessages: number | null;
+  /** Once usable: opening the least recently active conversation until it shows its newest message (FirstSyncResult). */
+  openOldestMs: number | null;
+  openOldestMessages: number | null;
   /** createInbox → a bootstrap answered (see FirstSyncResult); null when none did. */
   bootstrapMs: number | null;
   /** createInbox → full history stored and in sync (or the cap). */
@@ -113,10 +116,15 @@ export function withinCap(p: Promise<unknown>, capMs: number): Promise<boolean> 
 }
 
 /** "usable after 1,234 ms with 20 messages in the pane (a bootstrap answered at 900 ms)", for progress lines. */
-export function firstSyncLine(f: Pick<SyncFigure, 'usableMs' | 'paneMessages' | 'bootstrapMs'>): string {
+export function firstSyncLine(
+  f: Pick<SyncFigure, 'usableMs' | 'paneMessages' | 'bootstrapMs' | 'openOldestMs' | 'openOldestMessages'>,
+): string {
   const usable =
     f.usableMs === null ? 'not usable by the cap' : `usable after ${num(f.usableMs)} ms with ${f.paneMessages} messages in the pane`;
-  return f.bootstrapMs === null ? `${usable} (no bootstrap answered)` : `${usable} (a bootstrap answered at ${num(f.bootstrapMs)} ms)`;
+  const bootstrap = f.bootstrapMs === null ? ' (no bootstrap answered)' : ` (a bootstrap answered at ${num(f.bootstrapMs)} ms)`;
+  const open =
+    f.openOldestMs === null ? '' : `; the least recent conversation opened in ${num(f.openOldestMs)} ms (${f.openOldestMessages} messages)`;
+  return `${usable}${bootstrap}${open}`;
 }
 
 export async function run(ctx: Ctx): Promise<ScenarioResult> {
@@ -135,7 +143,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       const conversations = conversationsFor(n);
       const seeded = await host.call<Seeded>('seed', { userId, n, conversations });
       if (!seeded.newest) throw new Error(`seeding ${n} messages stored none`);
-      users[n] = { userId, expected: { messages: n, conversations, newest: seeded.newest } };
+      users[n] = { userId, expected: { messages: n, conversations, newest: seeded.newest, oldest: seeded.oldest ?? undefined } };
       ctx.log(`  seeded ${num(n)} messages in ${conversations} conversations (${num(seeded.ms)} ms)`);
     }
     for (const n of sizes) {
@@ -155,6 +163,8 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
         conversations: expected.conversations,
         usableMs: r.usableMs,
         paneMessages: r.paneMessages,
+        openOldestMs: r.openOldestMs,
+        openOldestMessages: r.openOldestMessages,
         bootstrapMs: r.bootstrapMs,
         oursMs: r.ms,
         oursCount: r.count,
