@@ -1,0 +1,38 @@
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { closeAllDevices, makeUser, openDevice, until } from './support/devices';
+import { type RestartableServer, startRestartableServer } from './support/server';
+
+let server: RestartableServer;
+beforeAll(async () => {
+  server = await startRestartableServer();
+});
+afterEach(closeAllDevices);
+afterAll(() => server.dispose());
+
+test('a message read at once on arrival is not also reported delivered; one left unread is, once', async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  const [a, b] = await Promise.all([openDevice(server.url, alice), openDevice(server.url, bob)]);
+  const conv = await a.createConversation(bob.id);
+  const delivered: string[][] = [];
+  b.socket.onAnyOutgoing((event: string, payload: { ids?: string[] }) => {
+    if (event === 'messages:delivered') delivered.push(payload.ids ?? []);
+  });
+
+  // Bob has the conversation open: what arrives unread is marked read, as the message pane does.
+  let paneOpen = true;
+  const pane = b.messages$(conv, 50).subscribe((ms) => {
+    if (paneOpen && ms.some((m) => !m.mine && !m.isRead)) void b.markConversationRead(conv);
+  });
+  const first = await a.sendMessage(conv, 'read at once');
+  await until(a.messages$(conv, 50), (ms) => ms.find((m) => m.id === first.id)?.status === 'read', 'Alice sees it read');
+  expect(delivered.flat()).not.toContain(first.id);
+
+  // Pane closed: the message is only delivered, and reported so once.
+  paneOpen = false;
+  pane.unsubscribe();
+  const second = await a.sendMessage(conv, 'left unread');
+  await until(a.messages$(conv, 50), (ms) => ms.find((m) => m.id === second.id)?.status === 'delivered', 'Alice sees it delivered');
+  expect(delivered.flat().filter((id) => id === second.id)).toHaveLength(1);
+  expect(delivered.flat()).not.toContain(first.id);
+});
