@@ -40,6 +40,13 @@ test('a write the server already has when the replica restarts ends up sent, not
   raw.close();
 
   a = await openDevice(server.url, alice, { databaseName: dbName });
-  await until(a.messages$(conv, 10), (ms) => ms.find((x) => x.id === m.id)?.status === 'sent', 'the replica holds the server state');
+  await until(
+    a.messages$(conv, 10),
+    (ms) => {
+      const x = ms.find((y) => y.id === m.id);
+      return x?.status === 'sent' && x.seq > 0;
+    },
+    'the replica holds the server state',
+  );
   await until(a.connection$, (s) => s.status === 'online', 'nothing pending');
 });

@@ -3,12 +3,15 @@ import {
   BehaviorSubject,
   debounceTime,
   distinctUntilChanged,
+  EMPTY,
   first,
   firstValueFrom,
   map,
   type Observable,
   of,
   type Subscription,
+  scan,
+  shareReplay,
   startWith,
   switchMap,
 } from 'rxjs';
@@ -97,6 +100,9 @@ export async function createInbox(options: CreateInboxOptions): Promise<InboxHan
   return new InboxImpl(options, db, connection);
 }
 
+/** Acknowledged ids kept for the sent tick; older ones have long had the server's copy. */
+const ACKNOWLEDGED_KEPT = 500;
+
 class InboxImpl implements InboxHandle {
   readonly user: SessionUser;
   readonly connection$: Observable<ConnectionState>;
@@ -129,7 +135,15 @@ class InboxImpl implements InboxHandle {
     const fallbackName = (id: string) => (id === options.user.id ? options.user.name : 'Unknown user');
     const historyIncomplete$ = this.history.state$('messages').pipe(map((state) => state !== null && state.before !== null));
     this.unsent = new UnsentMessages(database, options.user.id);
-    this.queries = new InboxQueries(database, options.user.id, this.outbox, this.unsent, fallbackName, historyIncomplete$);
+    this.queries = new InboxQueries(
+      database,
+      options.user.id,
+      this.outbox,
+      this.unsent,
+      fallbackName,
+      historyIncomplete$,
+      this.acknowledged$(),
+    );
     this.commands = new InboxCommandHandlers(database, options.user, this.outbox, this.unsent);
     this.searchIndex = new MessageSearch(database, options.user.id);
     const presence = options.presence === undefined ? createPresenceClient : options.presence;
@@ -180,6 +194,28 @@ class InboxImpl implements InboxHandle {
     // finish while the page is frozen, and would block that leader.
     const stopped = engine.stop().catch(() => undefined);
     this.handover = this.handover.then(() => stopped);
+  }
+
+  /**
+   * The newest ids this tab's replication saw the server acknowledge: their bubbles show sent
+   * when the answer arrives, not a stream round later when the server's copy is stored (the
+   * replica's stream waits while RxDB finishes the push).
+   */
+  private acknowledged$(): Observable<ReadonlySet<string>> {
+    return this.engine.pipe(
+      switchMap((e) => (e ? e.messages.accepted$ : EMPTY)),
+      scan((seen: ReadonlySet<string>, ids: string[]) => {
+        const next = new Set(seen);
+        for (const id of ids) next.add(id);
+        for (const id of next) {
+          if (next.size <= ACKNOWLEDGED_KEPT) break;
+          next.delete(id);
+        }
+        return next;
+      }, new Set<string>()),
+      startWith(new Set<string>()),
+      shareReplay({ bufferSize: 1, refCount: true }),
+    );
   }
 
   get socket(): SyncSocket {

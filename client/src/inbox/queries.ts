@@ -18,7 +18,7 @@ const plain = <T>(doc: { toJSON(): unknown }) => doc.toJSON() as T;
  * still arriving). Shared observables are created once per inbox.
  */
 export class InboxQueries {
-  private readonly views = new WeakMap<object, { failure: Failure | undefined; view: MessageView }>();
+  private readonly views = new WeakMap<object, { failure: Failure | undefined; acknowledged: boolean; view: MessageView }>();
   readonly failures$: Observable<FailureMap>;
   /** Unread messages to the signed-in user, per conversation. */
   readonly unreadByConversation$: Observable<Map<string, number>>;
@@ -40,6 +40,8 @@ export class InboxQueries {
     fallbackName: (userId: string) => string,
     /** True while the history walk has not brought every older message (recent-first sync). */
     historyIncomplete$: Observable<boolean>,
+    /** Messages this tab saw the server acknowledge (shown sent before the server's copy arrives). */
+    private readonly acknowledged$: Observable<ReadonlySet<string>> = of(new Set<string>()),
   ) {
     const share = <T>(o: Observable<T>) => o.pipe(shareReplay({ bufferSize: 1, refCount: true }));
     this.failures$ = share(outbox.failures$());
@@ -141,8 +143,8 @@ export class InboxQueries {
       sort: [{ createdAt: 'desc' }, { id: 'desc' }],
       limit: Math.max(1, Math.floor(limit)),
     });
-    return combineLatest([query.$, this.failures$]).pipe(
-      map(([docs, failures]) => docs.map((d) => this.view(d, failures.get(d.id))).reverse()),
+    return combineLatest([query.$, this.failures$, this.acknowledged$]).pipe(
+      map(([docs, failures, acknowledged]) => docs.map((d) => this.view(d, failures.get(d.id), acknowledged.has(d.id))).reverse()),
     );
   }
 
@@ -150,11 +152,11 @@ export class InboxQueries {
    * One view object per stored revision (RxDB hands out one RxDocument per revision): a new
    * message re-renders its own bubble, not the whole window, and is not copied again.
    */
-  private view(doc: { toJSON(): unknown }, failure: Failure | undefined): MessageView {
+  private view(doc: { toJSON(): unknown }, failure: Failure | undefined, acknowledged: boolean): MessageView {
     const cached = this.views.get(doc);
-    if (cached && cached.failure === failure) return cached.view;
-    const view = toMessageView(plain<MessageDoc>(doc), this.userId, failure);
-    this.views.set(doc, { failure, view });
+    if (cached && cached.failure === failure && cached.acknowledged === acknowledged) return cached.view;
+    const view = toMessageView(plain<MessageDoc>(doc), this.userId, failure, acknowledged);
+    this.views.set(doc, { failure, acknowledged, view });
     return view;
   }
 }

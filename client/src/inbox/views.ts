@@ -2,19 +2,22 @@ import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
 import type { Failure } from '../db/outbox-store';
 import type { ConversationView, MessageStatus, MessageView } from '../inbox-api';
 
-/** pending (not accepted) → sent (server time set) → delivered → read; failed wins over all. */
-export function messageStatus(m: MessageDoc, failure: Failure | null | undefined): MessageStatus {
+/**
+ * pending (not accepted) → sent (the server's copy is here, or this tab saw the server
+ * acknowledge it) → delivered → read; failed wins over all.
+ */
+export function messageStatus(m: MessageDoc, failure: Failure | null | undefined, acknowledged = false): MessageStatus {
   if (failure) return 'failed';
   if (m.isRead) return 'read';
   if (m.deliveredAt !== null) return 'delivered';
-  if (m.sentAt !== null && m.seq > 0) return 'sent';
+  if ((m.sentAt !== null && m.seq > 0) || acknowledged) return 'sent';
   return 'pending';
 }
 
-export function toMessageView(m: MessageDoc, userId: string, failure: Failure | null | undefined): MessageView {
+export function toMessageView(m: MessageDoc, userId: string, failure: Failure | null | undefined, acknowledged = false): MessageView {
   return {
     ...m,
-    status: messageStatus(m, failure),
+    status: messageStatus(m, failure, acknowledged),
     failure: failure ? { code: failure.code, message: failure.message } : null,
     mine: m.sender === userId,
   };

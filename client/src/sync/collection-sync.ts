@@ -104,6 +104,12 @@ export class CollectionSync<C extends CollectionName> {
   );
   private readonly attempts = new Map<string, number>();
   private readonly initial = new BehaviorSubject<InitialSyncProgress | null>(null);
+  private readonly accepted = new Subject<string[]>();
+  /**
+   * Ids of rows the server acknowledged as stored, as their answer arrives: before RxDB has
+   * recorded the push and before the server's copy (seq, sentAt) comes back on the stream.
+   */
+  readonly accepted$: Observable<string[]> = this.accepted.asObservable();
   private firstPull = true;
   /** The last pull failed: RxDB's next call is its retry, not a new pull (stream-buffer.ts). */
   private pullRetry = false;
@@ -304,6 +310,13 @@ export class CollectionSync<C extends CollectionName> {
     for (const row of rows) {
       if (!outcome.retry.some((r) => r.id === row.newDocumentState.id)) this.attempts.delete(row.newDocumentState.id);
     }
+    const refused = [...outcome.failed, ...outcome.retry];
+    // A refusal without an id may concern any row: then none counts as stored here.
+    if (!refused.some((r) => r.id === null)) {
+      const notStored = new Set<string | null>([...refused.map((r) => r.id), ...outcome.conflicts.map((c) => c.id)]);
+      const stored = rows.map((r) => r.newDocumentState.id).filter((id) => !notStored.has(id));
+      if (stored.length > 0) this.accepted.next(stored);
+    }
     if (outcome.failed.length > 0) await o.recordFailures(outcome.failed);
     if (outcome.retry.length > 0) throw new RetryLaterError(outcome.retry);
     return outcome.conflicts;
@@ -315,6 +328,7 @@ export class CollectionSync<C extends CollectionName> {
     this.repairSub.unsubscribe();
     await this.state.cancel();
     this.initial.complete();
+    this.accepted.complete();
     this.stream.complete();
   }
 }

@@ -36,3 +36,18 @@ test('a message read at once on arrival is not also reported delivered; one left
   expect(delivered.flat().filter((id) => id === second.id)).toHaveLength(1);
   expect(delivered.flat()).not.toContain(first.id);
 });
+
+test('a message shows sent when the server acknowledges it, before the server copy is stored', async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  const a = await openDevice(server.url, alice);
+  const conv = await a.createConversation(bob.id);
+  await a.whenLeader();
+  const firstSent = until(a.messages$(conv, 50), (ms) => ms.some((m) => m.status === 'sent'), 'sent');
+  const message = await a.sendMessage(conv, 'hello');
+  const shown = (await firstSent).find((m) => m.id === message.id)!;
+  // The tick came from the acknowledgement: the replica still held its own copy (seq 0).
+  expect(shown.seq).toBe(0);
+  const stored = await until(a.messages$(conv, 50), (ms) => ms.some((m) => m.id === message.id && m.seq > 0), 'the server copy');
+  expect(stored.find((m) => m.id === message.id)?.status).toBe('sent');
+});
