@@ -1,6 +1,7 @@
 /**
- * FetchWork Messaging benchmarks: `npm run bench` (full, < 15 min) or `npm run bench -- --quick`
- * (< 2 min). Every figure is reported next to a baseline measured in the same run, as a ratio.
+ * FetchWork Messaging benchmarks: `npm run bench` (full; screen-to-screen alone takes ≈ 6 min and
+ * the 100k initial sync ≈ 3 min, and each run prints every scenario's time) or `npm run bench --
+ * --quick`. Every figure is reported next to a baseline measured in the same run, as a ratio.
  *
  * Options: --quick | --smoke (tiny, for the test suite) · --only=latency,throughput,...
  *          --results-dir=<dir> (default bench/results) · --no-browser (skip Chromium parts)
