@@ -68,7 +68,7 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
   const [ready, setReady] = useState(false);
   useEffect(() => {
     if (!messages || ready || focusMessageId) return;
-    if (rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+    if (rows.length > 0) virtualizer.scrollToEnd();
     const frame = requestAnimationFrame(() => setReady(true));
     return () => cancelAnimationFrame(frame);
   }, [messages, ready, rows.length, virtualizer, focusMessageId]);
@@ -81,9 +81,9 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
   useEffect(() => {
     if (scrollEndPending.current && newestKey !== undefined) {
       scrollEndPending.current = false;
-      virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+      virtualizer.scrollToEnd();
     }
-  }, [newestKey, rows.length, virtualizer]);
+  }, [newestKey, virtualizer]);
 
   // Reaching the top loads the next older page.
   const items = virtualizer.getVirtualItems();
