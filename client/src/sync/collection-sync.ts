@@ -50,6 +50,8 @@ export interface SyncTuning {
   bootstrapPagedConversations: number;
   /** Documents per page of the history walk. */
   historyBatchSize: number;
+  /** How long a received message waits before it is reported delivered (auto-delivery.ts). */
+  deliveryGraceMs: number;
 }
 
 export interface InitialSyncProgress {

@@ -33,6 +33,7 @@ export const DEFAULT_TUNING: SyncTuning = {
   bootstrapMessagesPerConversation: 20,
   bootstrapPagedConversations: 50,
   historyBatchSize: 1000,
+  deliveryGraceMs: 250,
 };
 
 /**
@@ -125,6 +126,7 @@ export class SyncEngine {
         userId: o.userId,
         socket,
         ackTimeoutMs: tuning.ackTimeoutMs,
+        graceMs: tuning.deliveryGraceMs,
         signal,
       }),
     );
