@@ -14,10 +14,7 @@ export interface RawDexieOptions {
 }
 
 export async function rawBulkPut(docs: readonly object[], options: RawDexieOptions): Promise<{ ms: number; count: number }> {
-  const db = new Dexie(options.name, {
-    cache: 'disabled',
-    ...(options.indexedDB ? { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange } : {}),
-  });
+  const db = new Dexie(options.name, options.indexedDB ? { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange } : undefined);
   // The same Dexie as the client's storage (db/dexie-storage.ts): the floor, not a slower one.
   stripLiveQuerySupport(db);
   db.version(1).stores({ messages: 'id, [conversation+createdAt], createdAt, recipient' });

@@ -1,5 +1,5 @@
-import { type CollectionName, type DocsByCollection, jsonEqual, type PushRow, type Wire } from '@fetchwork/shared-schema';
-import { getHeightOfRevision, type RxDocumentData, type RxStorageInstanceReplicationState } from 'rxdb';
+import { type CollectionName, type DocsByCollection, jsonEqual, type PushRow } from '@fetchwork/shared-schema';
+import { getHeightOfRevision, type RxDocumentData, type RxStorageInstanceReplicationState, writeDocToDocState } from 'rxdb';
 
 type Doc<C extends CollectionName> = DocsByCollection[C];
 
@@ -32,17 +32,13 @@ export async function withoutUnchangedServerCopies<C extends CollectionName>(
     candidates.map((r) => r.newDocumentState.id),
     true,
   );
+  const rowById = new Map(candidates.map((r) => [r.newDocumentState.id, r]));
   const copies = new Set<string>();
   for (const doc of stored) {
     if (!isServerCopy(doc, identifierHash)) continue;
-    const row = candidates.find((r) => r.newDocumentState.id === doc.id);
-    if (row && jsonEqual(docState(doc), row.newDocumentState)) copies.add(doc.id);
+    // The state RxDB's upstream pushes: the stored document without _meta, _rev, _attachments.
+    const row = rowById.get(doc.id);
+    if (row && jsonEqual(writeDocToDocState(doc, false, false), row.newDocumentState)) copies.add(doc.id);
   }
   return copies.size === 0 ? rows : rows.filter((r) => !copies.has(r.newDocumentState.id));
-}
-
-/** The document as the replication compares and pushes it: without RxDB's storage fields. */
-export function docState<T>(doc: RxDocumentData<T>): Wire<T> {
-  const { _meta, _rev, _attachments, ...state } = doc as RxDocumentData<T> & Record<string, unknown>;
-  return state as unknown as Wire<T>;
 }

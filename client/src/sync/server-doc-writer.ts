@@ -10,8 +10,9 @@ import {
   type RxDocumentData,
   type RxStorageInstance,
   type RxStorageInstanceReplicationState,
+  writeDocToDocState,
 } from 'rxdb';
-import { docState, isServerCopy } from './server-copy';
+import { isServerCopy } from './server-copy';
 
 type Doc<C extends CollectionName> = DocsByCollection[C];
 
@@ -129,7 +130,8 @@ export class ServerDocWriter<C extends CollectionName> {
       if (local) {
         if (local.seq >= master.seq) continue;
         const isMasters =
-          (meta !== undefined && state.input.conflictHandler.isEqual(meta.docData, docState(local), 'fetchwork-history')) ||
+          (meta !== undefined &&
+            state.input.conflictHandler.isEqual(meta.docData, writeDocToDocState(local, false, false), 'fetchwork-history')) ||
           isServerCopy(local, identifierHash);
         if (!isMasters) continue;
       }
