@@ -31,6 +31,22 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   /** Something failed on the server; the request may be retried. */
   'INTERNAL',
+  /** A file is larger than the per-file limit, or a message's files exceed the per-message limit. */
+  'FILE_TOO_LARGE',
+  /** The file's type (as its bytes show, or as declared) is not on the allowed list. */
+  'FILE_TYPE_NOT_ALLOWED',
+  /** The file's bytes are not of the type it was declared as. */
+  'FILE_TYPE_MISMATCH',
+  /** The user's stored files would exceed their quota. */
+  'QUOTA_EXCEEDED',
+  /** The scanner found malware in the file. */
+  'FILE_INFECTED',
+  /** An attachment does not name a file this sender uploaded, completed and had checked for this conversation. */
+  'ATTACHMENT_INVALID',
+  /** An attachment names a file whose upload is not complete yet (retryable). */
+  'ATTACHMENT_NOT_READY',
+  /** A signed download link whose time is up or whose signature does not match. */
+  'LINK_EXPIRED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -55,4 +71,4 @@ export function isErrorBody(value: unknown): value is ErrorBody {
 }
 
 /** Codes of rejected rows that a client should retry later rather than mark as failed. */
-export const RETRYABLE_REJECT_CODES: readonly ErrorCode[] = ['CONVERSATION_NOT_FOUND', 'RATE_LIMITED', 'INTERNAL'];
+export const RETRYABLE_REJECT_CODES: readonly ErrorCode[] = ['CONVERSATION_NOT_FOUND', 'RATE_LIMITED', 'INTERNAL', 'ATTACHMENT_NOT_READY'];

@@ -4,6 +4,7 @@ export * from './conflict/message-conflict';
 export * from './documents';
 export * from './errors';
 export * from './events';
+export * from './files';
 export * from './ids';
 export * from './protocol';
 export * from './rx-schemas';

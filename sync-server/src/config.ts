@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { FilePolicy } from './files/file-service';
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -17,6 +18,23 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().optional(),
   MONGODB_URI: z.string().regex(/^(mongodb(\+srv)?:\/\/.*)?$/, 'must be a mongodb:// or mongodb+srv:// URI').optional(),
   REDIS_URL: z.string().regex(/^(rediss?:\/\/.*)?$/, 'must be a redis:// or rediss:// URL').optional(),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  FILES_DIR: z.string().default('./data/files'),
+  S3_BUCKET: z.string().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ENDPOINT: z.url().optional(),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  FILE_MAX_BYTES: z.coerce.number().int().min(1).optional(),
+  FILE_MESSAGE_MAX_BYTES: z.coerce.number().int().min(1).optional(),
+  FILE_QUOTA_BYTES: z.coerce.number().int().min(0).optional(),
+  FILE_ALLOWED_TYPES: z.string().optional(),
+  FILE_UNSENT_TTL_HOURS: z.coerce.number().min(0.01).default(24),
+  ATTACHMENT_LINK_ORIGINS: z.string().optional(),
+  CLAMD_HOST: z.string().optional(),
+  CLAMD_PORT: z.coerce.number().int().min(1).max(65535).default(3310),
+  FILE_SCAN_FAILURE: z.enum(['refuse', 'accept']).default('refuse'),
 });
 
 export interface Config {
@@ -43,6 +61,15 @@ export interface Config {
    * address, so set the hop count (`1`) or the proxies' addresses/subnets.
    */
   trustProxy: boolean | number | string;
+  /** Where browsers reach this server (attachment urls and download links start with it). */
+  publicUrl: string;
+  files: {
+    storage:
+      | { kind: 'disk'; directory: string }
+      | { kind: 's3'; bucket: string; region: string; endpoint?: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean };
+    policy: Partial<FilePolicy>;
+    clamd: { host: string; port: number } | null;
+  };
 }
 
 export class ConfigError extends Error {
@@ -78,12 +105,49 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL || undefined,
     mongodbUri: e.MONGODB_URI || undefined,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    files: {
+      storage: e.S3_BUCKET
+        ? {
+            kind: 's3',
+            bucket: e.S3_BUCKET,
+            region: e.S3_REGION,
+            endpoint: e.S3_ENDPOINT,
+            accessKeyId: e.S3_ACCESS_KEY_ID,
+            secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+            forcePathStyle: e.S3_FORCE_PATH_STYLE === 'true',
+          }
+        : { kind: 'disk', directory: e.FILES_DIR },
+      policy: {
+        ...(e.FILE_MAX_BYTES ? { maxFileBytes: e.FILE_MAX_BYTES } : {}),
+        ...(e.FILE_MESSAGE_MAX_BYTES ? { maxMessageBytes: e.FILE_MESSAGE_MAX_BYTES } : {}),
+        ...(e.FILE_QUOTA_BYTES !== undefined ? { quotaBytes: e.FILE_QUOTA_BYTES } : {}),
+        ...(e.FILE_ALLOWED_TYPES ? { allowedTypes: list(e.FILE_ALLOWED_TYPES) } : {}),
+        ...(e.ATTACHMENT_LINK_ORIGINS ? { externalLinkOrigins: originsOf(e.ATTACHMENT_LINK_ORIGINS, 'ATTACHMENT_LINK_ORIGINS') } : {}),
+        unattachedTtlMs: e.FILE_UNSENT_TTL_HOURS * 60 * 60 * 1000,
+        scanFailure: e.FILE_SCAN_FAILURE,
+      },
+      clamd: e.CLAMD_HOST ? { host: e.CLAMD_HOST, port: e.CLAMD_PORT } : null,
+    },
     rateLimits: {
       httpRequestsPerMinute: e.RATE_LIMIT_HTTP_PER_MINUTE,
       socketEventsPerSecond: e.RATE_LIMIT_SOCKET_EVENTS_PER_SECOND,
       socketsPerUser: e.MAX_SOCKETS_PER_USER,
     },
   };
+}
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+
+function originsOf(value: string, name: string): string[] {
+  return list(value).map((o) => {
+    if (!URL.canParse(o)) throw new ConfigError(`${name}: "${o}" is not a URL`);
+    return new URL(o).origin;
+  });
 }
 
 function parseTrustProxy(value: string | undefined): boolean | number | string {

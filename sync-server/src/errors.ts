@@ -15,6 +15,14 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   ID_TAKEN: 409,
   RATE_LIMITED: 429,
   INTERNAL: 500,
+  FILE_TOO_LARGE: 413,
+  FILE_TYPE_NOT_ALLOWED: 415,
+  FILE_TYPE_MISMATCH: 415,
+  QUOTA_EXCEEDED: 413,
+  FILE_INFECTED: 422,
+  ATTACHMENT_INVALID: 422,
+  ATTACHMENT_NOT_READY: 409,
+  LINK_EXPIRED: 403,
 };
 
 /** An expected failure with a protocol code; handlers turn it into `{ error: { code, message } }`. */

@@ -1,4 +1,6 @@
 import { ConfigError, loadConfig } from './config';
+import { clamdScanner } from './files/scanner';
+import { createFileStorage } from './files/storage';
 import { createLogger } from './logger';
 import { seedDemoUsers } from './seed';
 import { startSyncServer } from './server';
@@ -24,6 +26,8 @@ async function main(): Promise<void> {
     ? await createMongoStore({ uri: config.mongodbUri })
     : new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
   log.info({ store: config.mongodbUri ? 'mongodb' : 'sqlite' }, 'store opened');
+  const unsentTtlMs = config.files.policy.unattachedTtlMs ?? 24 * 60 * 60 * 1000;
+  const fileStorage = createFileStorage({ ...config.files.storage, uploadExpiryMs: unsentTtlMs });
   const server = await startSyncServer({
     store,
     log,
@@ -34,6 +38,12 @@ async function main(): Promise<void> {
     redisUrl: config.redisUrl,
     rateLimits: config.rateLimits,
     trustProxy: config.trustProxy,
+    files: {
+      storage: fileStorage,
+      scanner: config.files.clamd ? clamdScanner(config.files.clamd) : undefined,
+      policy: config.files.policy,
+      publicUrl: config.publicUrl,
+    },
   });
   if (config.seedDemoUsers) await seedDemoUsers(store, server.accounts, server.messaging, log);
 

@@ -19,6 +19,11 @@ import { registerHistoryHandlers } from './realtime/history-handlers';
 import { registerReceiptHandlers } from './realtime/receipt-handlers';
 import { registerSyncHandlers } from './realtime/sync-handlers';
 import type { SyncServer } from './realtime/types';
+import { FileService, type FilePolicy } from './files/file-service';
+import { DEFAULT_FILE_POLICY } from './files/policy';
+import { type FileScanner, noScanner } from './files/scanner';
+import { LinkSigner } from './files/signed-links';
+import type { FileStorage } from './files/storage/port';
 import type { SyncStore } from './store/port';
 import { type ChangeBus, LocalChangeBus } from './sync/change-bus';
 import { HistoryService } from './sync/history-service';
@@ -40,6 +45,19 @@ export interface SyncServerOptions {
   rateLimits?: Partial<RateLimitOptions>;
   /** Express's `trust proxy` (see Config.trustProxy); default false. */
   trustProxy?: boolean | number | string;
+  /** Files in messages; without it the server takes no uploads and refuses new attachments. */
+  files?: FilesOptions;
+}
+
+export interface FilesOptions {
+  storage: FileStorage;
+  /** Default: none (every file passes; /health and the log say so). */
+  scanner?: FileScanner;
+  policy?: Partial<FilePolicy>;
+  /** Where browsers reach this server; default http://127.0.0.1:<port>. */
+  publicUrl?: string;
+  /** How often expired uploads and unsent files are removed (default hourly; 0: never). */
+  cleanupIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -53,6 +71,7 @@ export interface RunningServer {
   accounts: AccountService;
   presence: Presence;
   metrics: Metrics;
+  files: FileService | null;
   /** Graceful stop: refuse new work, finish in-flight pushes, close sockets so clients reconnect elsewhere. */
   close(): Promise<void>;
 }
@@ -75,7 +94,9 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   const redis: RedisWiring | null = options.redisUrl ? await wireRedis(io, options.redisUrl, log) : null;
   const bus = options.bus ?? redis?.bus ?? new LocalChangeBus();
   const presenceStore = options.presence?.store ?? (await createPresenceStore(options.redisUrl));
-  const sync = new SyncService(store, bus, log, metrics);
+  let port = options.port;
+  const files = options.files ? createFileService(options.files, store, options.jwtSecret, log, () => options.files?.publicUrl ?? `http://127.0.0.1:${port}`) : null;
+  const sync = new SyncService(store, bus, log, metrics, undefined, files);
   const history = new HistoryService(store, metrics);
   const messaging = new MessagingService(store, sync);
   const accounts = new AccountService(store, options.jwtSecret);
@@ -88,10 +109,14 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     jwtSecret: options.jwtSecret,
     corsOrigins: options.corsOrigins,
     trustProxy: options.trustProxy ?? false,
+    files,
     health: {
       store: () => store.ping(),
       ...(redis ? { redis: () => redis.ping() } : {}),
+      ...(options.files ? { files: () => options.files!.storage.ping() } : {}),
+      ...(options.files?.scanner ? { scanner: () => options.files!.scanner!.ping() } : {}),
     },
+    healthDetails: options.files ? { fileStorage: options.files.storage.kind, fileScanner: options.files.scanner?.kind ?? 'none' } : {},
   });
   const http = createHttpServer(app);
   io.attach(http);
@@ -109,13 +134,22 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     http.once('error', reject);
     http.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
   });
-  const port = (http.address() as AddressInfo).port;
+  port = (http.address() as AddressInfo).port;
   log.info({ port, redis: Boolean(redis) }, 'sync server listening');
+  if (options.files && !options.files.scanner) log.warn('no virus scanner is configured (CLAMD_HOST): uploads are accepted unscanned');
+  const cleanupMs = options.files?.cleanupIntervalMs ?? 60 * 60 * 1000;
+  const cleanup =
+    files && cleanupMs > 0
+      ? setInterval(() => {
+          files.cleanup().catch((err) => log.error({ err }, 'file cleanup failed'));
+        }, cleanupMs).unref()
+      : null;
 
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
       inFlight.draining = true;
+      if (cleanup) clearInterval(cleanup);
       http.close();
       await inFlight.idle();
       // The last commit group is announced on the next tick; send it before the dispatcher stops.
@@ -130,9 +164,23 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
       await presence.close();
       await bus.close();
       await redis?.close();
+      await options.files?.storage.close();
       await store.close();
     })();
     return closing;
   };
-  return { url: `http://127.0.0.1:${port}`, port, http, io, store, sync, messaging, accounts, presence, metrics, close };
+  return { url: `http://127.0.0.1:${port}`, port, http, io, store, sync, messaging, accounts, presence, metrics, files, close };
+}
+
+function createFileService(o: FilesOptions, store: SyncStore, jwtSecret: string, log: Logger, publicUrl: () => string): FileService {
+  return new FileService({
+    store,
+    records: store.fileRecords(),
+    storage: o.storage,
+    scanner: o.scanner ?? noScanner,
+    signer: new LinkSigner(jwtSecret),
+    policy: { ...DEFAULT_FILE_POLICY, ...o.policy },
+    publicUrl,
+    log,
+  });
 }

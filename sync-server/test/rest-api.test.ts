@@ -124,6 +124,9 @@ describe('mark-read, bulk, search', () => {
 
 describe('health', () => {
   it('GET /health answers ok', async () => {
-    expect(await api(server, 'GET', '/health')).toEqual({ status: 200, body: { status: 'ok', checks: { store: 'ok' } } });
+    expect(await api(server, 'GET', '/health')).toEqual({
+      status: 200,
+      body: { status: 'ok', checks: { store: 'ok', files: 'ok' }, fileStorage: 'disk', fileScanner: 'none' },
+    });
   });
 });

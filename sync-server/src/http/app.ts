@@ -7,11 +7,13 @@ import { pinoHttp } from 'pino-http';
 import type { AccountService } from '../auth/account-service';
 import { requireAuth } from '../auth/http-auth';
 import type { Logger } from '../logger';
+import type { FileService } from '../files/file-service';
 import type { MessagingService } from '../messaging/messaging-service';
 import type { Metrics } from '../observability/metrics';
 import type { RateLimits } from '../realtime/rate-limits';
 import { errorHandler } from './respond';
 import { authRouter } from './routes/auth';
+import { filesRouter } from './routes/files';
 import { messagesRouter } from './routes/messages';
 
 export interface AppDeps {
@@ -21,6 +23,10 @@ export interface AppDeps {
   limits: RateLimits;
   /** Reachability probes reported by /health (store always; redis when configured). */
   health: Record<string, () => Promise<void>>;
+  /** Facts /health states beside its probes (which file storage, which scanner). */
+  healthDetails?: Record<string, string>;
+  /** Files in messages (null: no /api/files). */
+  files?: FileService | null;
   accounts: AccountService;
   jwtSecret: string;
   corsOrigins: string[];
@@ -74,7 +80,7 @@ export function createApp(deps: AppDeps): express.Express {
       ),
     );
     const ok = Object.values(checks).every((c) => c === 'ok');
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'error', checks });
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'error', checks, ...deps.healthDetails });
   });
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', deps.metrics.registry.contentType);
@@ -82,6 +88,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use('/api/auth', authRouter(deps.accounts));
   app.use('/api/messages', requireAuth(deps.jwtSecret), messagesRouter(deps.messaging));
+  if (deps.files) app.use('/api/files', filesRouter(deps.files, { jwtSecret: deps.jwtSecret, corsOrigins: deps.corsOrigins, log: deps.log }));
   // Express's own 404 is an HTML page; every answer of this API is JSON.
   app.use((_req, res) => {
     res.status(404).json(errorBody('NOT_FOUND', 'no such route'));

@@ -1,4 +1,5 @@
 import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } from '@fetchwork/shared-schema';
+import type { FileRecordStore } from '../files/records';
 
 /**
  * The storage port. Adapters (SQLite, MongoDB) implement only this; rules live in the services.
@@ -97,6 +98,8 @@ export interface SyncStore {
   getUserByEmail(email: string): Promise<UserRecord | null>;
   /** Inserts or updates a user; fields given as undefined keep their stored value. */
   upsertUser(user: { id: string; name?: string | null; email?: string | null; passwordHash?: string | null }): Promise<void>;
+  /** The records of uploaded files, kept in the same database. */
+  fileRecords(): FileRecordStore;
   /** A cheap liveness probe for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } from '@fetchwork/shared-schema';
 import Database from 'better-sqlite3';
+import { SqliteFileRecords } from '../files/sqlite-file-records';
 import { type CommitResult, type FeedChange, StaleWriteError, type SyncStore, type UserRecord, type WriteOp } from './port';
 
 export interface SqliteStoreOptions {
@@ -396,6 +397,13 @@ export class SqliteStore implements SyncStore {
       setEmail: user.email !== undefined ? 1 : 0,
       setHash: user.passwordHash !== undefined ? 1 : 0,
     });
+  }
+
+  private files: SqliteFileRecords | null = null;
+
+  fileRecords(): SqliteFileRecords {
+    this.files ??= new SqliteFileRecords(this.db);
+    return this.files;
   }
 
   async ping(): Promise<void> {

@@ -5,6 +5,8 @@ import {
   type ConversationDoc,
   conversationPushRowSchema,
   type DocsByCollection,
+  type ErrorCode,
+  jsonEqual,
   LIMITS,
   type MessageDoc,
   messagePushRowSchema,
@@ -23,7 +25,7 @@ import { type CommitResult, StaleWriteError, type SyncStore, type WriteOp } from
 import type { ChangeBus } from './change-bus';
 import { CommitFanout } from './commit-fanout';
 import { decideConversationWrite } from './conversation-rules';
-import type { Decision } from './decision';
+import { type Decision, reject } from './decision';
 import { KeyedMutex } from './keyed-mutex';
 import { decideMessageWrite, unreadDelta } from './message-rules';
 
@@ -42,6 +44,15 @@ interface ParsedRow<T> {
 export interface TrustedRow<T> {
   assumedMasterState?: Wire<T> | null;
   newDocumentState: Wire<T>;
+}
+
+/**
+ * The files side of a message write (implemented by FileService): whether the attachments a
+ * write adds may be stored with it, and what happens to files a committed write dropped.
+ */
+export interface AttachmentGuard {
+  checkAttachments(message: MessageDoc, before: MessageDoc | null): Promise<{ code: ErrorCode; message: string } | null>;
+  messageWritten(before: MessageDoc | null, after: MessageDoc): Promise<void>;
 }
 
 export interface PushOutcome<C extends CollectionName> extends PushResult<C> {
@@ -75,6 +86,7 @@ export class SyncService {
     private readonly log: Logger,
     private readonly metrics?: Metrics,
     private readonly clock: () => Date = () => new Date(),
+    private readonly attachments: AttachmentGuard | null = null,
   ) {
     this.fanout = new CommitFanout(bus);
   }
@@ -162,10 +174,11 @@ export class SyncService {
 
   private async pushMessages(user: AuthUser, rows: ParsedRow<MessageDoc>[], started: number): Promise<PushOutcome<'messages'>> {
     const keys = rows.map((r) => r.proposed.conversation);
-    return this.locks.runExclusive(keys, () =>
+    let current = new Map<string, MessageDoc>();
+    const outcome = await this.locks.runExclusive(keys, () =>
       this.withRetries(
         async (now) => {
-          const current = byId(
+          current = byId(
             await this.store.getDocs(
               'messages',
               rows.map((r) => r.id),
@@ -185,6 +198,7 @@ export class SyncService {
           const conversations =
             convIds.size > 0 ? byId(await this.store.getDocs('conversations', [...convIds])) : new Map<string, ConversationDoc>();
           const decided = rows.map((r, i) => decisions[i] ?? decide(r, conversations.get(r.proposed.conversation) ?? null));
+          await this.guardAttachments(decided, current);
           const ops: WriteOp[] = [];
           const touched = new Map<string, ConversationDoc>();
           decided.forEach((d, i) => {
@@ -220,6 +234,16 @@ export class SyncService {
         started,
       ),
     );
+    if (this.attachments) {
+      for (const after of outcome.written) {
+        const before = current.get(after.id) ?? null;
+        if (!before?.attachments.length) continue;
+        this.attachments
+          .messageWritten(before, after)
+          .catch((err) => this.log.error({ err, messageId: after.id }, 'could not delete the files a message dropped'));
+      }
+    }
+    return outcome;
   }
 
   private async pushConversations(
@@ -257,6 +281,24 @@ export class SyncService {
           started,
         ),
     );
+  }
+
+  /**
+   * A write that adds attachments is stored only when the files may go with it; otherwise a new
+   * message is refused and a change to a stored one comes back as a conflict, with the reason.
+   */
+  private async guardAttachments(decided: Decision<MessageDoc>[], current: Map<string, MessageDoc>): Promise<void> {
+    for (const [i, d] of decided.entries()) {
+      if (d.kind !== 'write' || d.next.attachments.length === 0) continue;
+      const before = current.get(d.next.id) ?? null;
+      const refusal = this.attachments
+        ? await this.attachments.checkAttachments(d.next, before)
+        : before && jsonEqual(before.attachments, d.next.attachments)
+          ? null
+          : { code: 'ATTACHMENT_INVALID' as const, message: 'this server takes no files' };
+      if (!refusal) continue;
+      decided[i] = before ? { kind: 'conflict', master: before, reason: refusal } : reject(refusal.code, refusal.message);
+    }
   }
 
   /** Decide and commit; on a lost compare-and-set race, read again and decide again. */

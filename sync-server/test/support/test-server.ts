@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { ClientToServerEvents, ServerToClientEvents } from '@fetchwork/shared-schema';
 import jwt from 'jsonwebtoken';
 import { io as ioClient, type Socket } from 'socket.io-client';
+import { createDiskStorage } from '../../src/files/storage';
 import { createLogger } from '../../src/logger';
+import type { FilesOptions } from '../../src/server';
 import type { PresenceOptions } from '../../src/realtime/presence';
 import type { RateLimitOptions } from '../../src/realtime/rate-limits';
 import { type RunningServer, startSyncServer } from '../../src/server';
@@ -31,6 +33,8 @@ export async function startTestServer(
     rateLimits?: Partial<RateLimitOptions>;
     /** A SqliteStore (sub)class on the file, e.g. one that interleaves writes with reads. */
     store?: (path: string) => SqliteStore;
+    /** Files options beside the storage (a disk store in the temp dir unless given). */
+    files?: Partial<FilesOptions>;
   } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fw-sync-'));
@@ -45,6 +49,11 @@ export async function startTestServer(
     bus: options.bus,
     presence: options.presence,
     rateLimits: options.rateLimits,
+    files: {
+      storage: createDiskStorage({ directory: join(dir, 'files'), uploadExpiryMs: 24 * 60 * 60 * 1000 }),
+      cleanupIntervalMs: 0,
+      ...options.files,
+    },
   });
   return {
     ...server,

@@ -1,6 +1,7 @@
 import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } from '@fetchwork/shared-schema';
 import type { ClientSession, Connection, Model, mongo } from 'mongoose';
 import type { CommitResult, SyncStore, UserRecord, WriteOp } from '../port';
+import { MongoFileRecords } from './file-records';
 import { affectedFeeds, docKey, feedKey, type PlannedWrite, planCommit, type StoredState } from './commit-plan';
 import { fromRef, syncIdOf } from './ids';
 import {
@@ -250,6 +251,13 @@ export class MongoStore implements SyncStore {
   async upsertUser(user: UserUpsert): Promise<void> {
     const { filter, update } = userUpsertUpdate(user);
     await this.models.User.updateOne(filter, update, { upsert: true });
+  }
+
+  private files: MongoFileRecords | null = null;
+
+  fileRecords(): MongoFileRecords {
+    this.files ??= new MongoFileRecords(this.connection);
+    return this.files;
   }
 
   async ping(): Promise<void> {
