@@ -173,8 +173,9 @@ export class FileService {
     const head = await storage.readHead(id, HEAD_BYTES);
     const verdict = await verifyFileType(() => storage.read(id), head, rec.declaredType, this.allowed);
     if (!verdict.ok) return this.reject(rec, verdict.code, verdict.message);
+    const bytes = await storage.read(id);
     try {
-      const scan = await scanner.scan(await storage.read(id));
+      const scan = await scanner.scan(bytes);
       if (!scan.clean) {
         log.warn({ fileId: id, ownerId: rec.ownerId, signature: scan.signature }, 'infected upload refused');
         return this.reject(rec, 'FILE_INFECTED', `the scanner found ${scan.signature}`);
@@ -182,6 +183,9 @@ export class FileService {
     } catch (err) {
       log.error({ err, fileId: id }, 'file scan failed');
       if (this.d.policy.scanFailure === 'refuse') throw new AppError('INTERNAL', 'the file could not be scanned; try again');
+    } finally {
+      // A scanner that fails before reading (clamd down) would leave the file open.
+      bytes.destroy();
     }
     let thumbnail = false;
     if (canHaveThumbnail(verdict.mimeType, rec.size)) {
@@ -371,12 +375,16 @@ export class FileService {
     await this.d.storage.deleteExpired();
     const before = new Date(this.clock().getTime() - this.d.policy.unattachedTtlMs).toISOString();
     const stale = await this.d.records.stale(before, 500);
+    const gone: string[] = [];
     for (const rec of stale) {
+      // A message may have taken the file since it was listed: expire() and bind() exclude each other.
+      if (!(await this.d.records.expire(rec.id, before))) continue;
       await this.d.storage.delete(rec.id);
       await this.d.storage.delete(thumbnailKey(rec.id));
+      gone.push(rec.id);
     }
-    await this.d.records.remove(stale.map((r) => r.id));
-    return stale.length;
+    await this.d.records.remove(gone);
+    return gone.length;
   }
 
   private isExternalLink(url: string): boolean {

@@ -33,8 +33,8 @@ export interface FileRecordStore {
   get(id: string): Promise<FileRecord | null>;
   update(id: string, patch: FileRecordPatch): Promise<void>;
   /**
-   * Attaches the file to a message unless it is attached to another one; answers whether it is
-   * now attached to this message (idempotent for the same message).
+   * Attaches a ready file to a message unless it is attached to another one; answers whether it
+   * is now attached to this message (idempotent for the same message).
    */
   bind(id: string, messageId: string): Promise<boolean>;
   /** The files attached to a message. */
@@ -43,6 +43,11 @@ export interface FileRecordStore {
   usedBytes(ownerId: string): Promise<number>;
   /** Records last changed before `before` that are uploading, ready but unattached, or rejected: cleanup candidates. */
   stale(before: string, limit: number): Promise<FileRecord[]>;
+  /**
+   * Marks a cleanup candidate deleted, atomically with respect to `bind`: only while it is still
+   * unattached (or not ready) and unchanged since `before`. Answers whether it did.
+   */
+  expire(id: string, before: string): Promise<boolean>;
   /** Removes records (after their bytes are gone). */
   remove(ids: readonly string[]): Promise<void>;
 }

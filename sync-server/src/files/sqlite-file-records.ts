@@ -59,6 +59,7 @@ export class SqliteFileRecords implements FileRecordStore {
   private readonly insert: Database.Statement;
   private readonly byId: Database.Statement;
   private readonly bindStmt: Database.Statement;
+  private readonly expireStmt: Database.Statement;
   private readonly byMessageStmt: Database.Statement;
   private readonly used: Database.Statement;
   private readonly staleStmt: Database.Statement;
@@ -71,7 +72,11 @@ export class SqliteFileRecords implements FileRecordStore {
     );
     this.byId = db.prepare('SELECT * FROM files WHERE id = ?');
     this.bindStmt = db.prepare(
-      'UPDATE files SET message_id = @messageId WHERE id = @id AND (message_id IS NULL OR message_id = @messageId)',
+      "UPDATE files SET message_id = @messageId WHERE id = @id AND status = 'ready' AND (message_id IS NULL OR message_id = @messageId)",
+    );
+    this.expireStmt = db.prepare(
+      `UPDATE files SET status = 'deleted' WHERE id = @id AND updated_at < @before
+         AND (status IN ('uploading', 'rejected', 'deleted') OR (status = 'ready' AND message_id IS NULL))`,
     );
     this.byMessageStmt = db.prepare('SELECT * FROM files WHERE message_id = ?');
     this.used = db.prepare("SELECT COALESCE(SUM(size), 0) AS total FROM files WHERE owner_id = ? AND status IN ('uploading', 'ready')");
@@ -134,6 +139,10 @@ export class SqliteFileRecords implements FileRecordStore {
 
   async bind(id: string, messageId: string): Promise<boolean> {
     return this.bindStmt.run({ id, messageId }).changes === 1;
+  }
+
+  async expire(id: string, before: string): Promise<boolean> {
+    return this.expireStmt.run({ id, before }).changes === 1;
   }
 
   async byMessage(messageId: string): Promise<FileRecord[]> {

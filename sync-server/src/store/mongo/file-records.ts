@@ -39,11 +39,25 @@ export class MongoFileRecords implements FileRecordStore {
   }
 
   async update(id: string, patch: FileRecordPatch): Promise<void> {
-    await this.files.updateOne({ _id: id }, { $set: patch });
+    // The driver would write an undefined key as null; "not given" must leave the field alone.
+    const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+    await this.files.updateOne({ _id: id }, { $set: set });
   }
 
   async bind(id: string, messageId: string): Promise<boolean> {
-    const result = await this.files.updateOne({ _id: id, messageId: { $in: [null, messageId] } }, { $set: { messageId } });
+    const result = await this.files.updateOne({ _id: id, status: 'ready', messageId: { $in: [null, messageId] } }, { $set: { messageId } });
+    return result.matchedCount === 1;
+  }
+
+  async expire(id: string, before: string): Promise<boolean> {
+    const result = await this.files.updateOne(
+      {
+        _id: id,
+        updatedAt: { $lt: before },
+        $or: [{ status: { $in: ['uploading', 'rejected', 'deleted'] } }, { status: 'ready', messageId: null }],
+      },
+      { $set: { status: 'deleted' } },
+    );
     return result.matchedCount === 1;
   }
 
