@@ -1,8 +1,9 @@
-import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
+import type { Attachment, ConversationDoc, FileLimits, FileLink, MessageDoc } from '@fetchwork/shared-schema';
 import type { Observable } from 'rxjs';
 import type { HistoryProgress } from './db/history-store';
+import type { OutgoingFile } from './files/file-limits';
 
-export type { HistoryProgress };
+export type { HistoryProgress, OutgoingFile };
 
 /**
  * The contract between the client data layer (db/, sync/, the Inbox implementation) and the
@@ -81,6 +82,43 @@ export interface SessionUser {
   email?: string;
 }
 
+/**
+ * One file of an unsent message, as the UI shows it. `queued` and `uploading` go on by
+ * themselves (in the leader tab, once online); `failed` is the server's refusal (`error`), and
+ * only the user can end it: remove the file or discard the message. `done` files wait for the
+ * others of their message; the message then carries them and the entries disappear.
+ */
+export interface FileUploadView {
+  fileId: string;
+  messageId: string;
+  filename: string;
+  type: string;
+  size: number;
+  state: 'queued' | 'uploading' | 'done' | 'failed' | 'cancelled';
+  bytesSent: number;
+  error: { code: string; message: string } | null;
+}
+
+/** Files in messages: sent local first (bytes queued on the device), uploaded resumably by the leader tab. */
+export interface InboxFiles {
+  /**
+   * Checks the files against the limits (throws a FileCheckError naming the file refused, before
+   * anything is stored), queues them and writes the message at once, pending; the caption may
+   * be empty. The message reaches the server only with all of its files uploaded.
+   */
+  sendMessageWithFiles(conversationId: string, content: string, files: readonly OutgoingFile[]): Promise<MessageView>;
+  /** The server's limits as last fetched (conservative defaults before the first fetch). */
+  fileLimits(): Promise<FileLimits>;
+  /** The queued files of one unsent message with their progress; empty once it carries them all. */
+  uploads$(messageId: string): Observable<FileUploadView[]>;
+  /** Removes a file from an unsent message (stops and deletes its upload); a message left empty is discarded. */
+  cancelUpload(messageId: string, fileId: string): Promise<void>;
+  /** An image's preview (own queued bytes, or the server's thumbnail, cached for offline); null if none. */
+  filePreview(messageId: string, attachment: Attachment): Promise<Blob | null>;
+  /** A signed link that opens (`inline`, images) or downloads (`attachment`) the file for a few minutes. */
+  fileLink(messageId: string, attachment: Attachment, disposition: 'attachment' | 'inline'): Promise<FileLink>;
+}
+
 export interface InboxCommands {
   /** Creates (or finds) the conversation locally with its derived id; returns the id. */
   createConversation(participantId: string, jobId?: string | null): Promise<string>;
@@ -96,7 +134,7 @@ export interface InboxCommands {
   typing(conversationId: string, active: boolean): void;
 }
 
-export interface Inbox extends InboxCommands {
+export interface Inbox extends InboxCommands, InboxFiles {
   readonly user: SessionUser;
   readonly connection$: Observable<ConnectionState>;
   conversations$(): Observable<ConversationView[]>;

@@ -1,9 +1,10 @@
 import {
+  type Attachment,
   type ConversationDoc,
   conversationIdFor,
-  newConversationDoc,
   LIMITS,
   type MessageDoc,
+  newConversationDoc,
   newMessageDoc,
   newMessageId,
   sortedParticipants,
@@ -75,17 +76,29 @@ export class InboxCommandHandlers {
 
   async sendMessage(conversationId: string, content: string): Promise<MessageView> {
     checkContent(content);
+    const conv = await this.writableConversation(conversationId);
+    return this.insertMessage(conv, { id: newMessageId(), content, attachments: [] });
+  }
+
+  /** The conversation a new message goes into, if the user may write there. */
+  async writableConversation(conversationId: string): Promise<ConversationDoc> {
     const conv = await this.db.conversations.findOne(conversationId).exec();
     if (!conv) throw new InboxCommandError('NOT_FOUND', 'no such conversation');
     if (!conv.participants.includes(this.user.id)) throw new InboxCommandError('FORBIDDEN', 'not a participant of this conversation');
-    const at = now();
+    return conv.toJSON() as ConversationDoc;
+  }
+
+  /** Writes a new message whose content was checked; attachments make it a file message. */
+  async insertMessage(conv: ConversationDoc, m: { id: string; content: string; attachments: Attachment[] }): Promise<MessageView> {
     const doc = newMessageDoc({
-      id: newMessageId(),
-      conversation: conversationId,
+      id: m.id,
+      conversation: conv.id,
       sender: this.user.id,
-      recipient: otherParticipant(conv.toJSON() as ConversationDoc, this.user.id),
-      content,
-      at,
+      recipient: otherParticipant(conv, this.user.id),
+      content: m.content,
+      messageType: m.attachments.length > 0 ? 'file' : 'text',
+      attachments: m.attachments,
+      at: now(),
     });
     // Counted as unsent from the moment it is stored (seq 0): no bookkeeping write.
     await this.unsent.cover(doc.createdAt);

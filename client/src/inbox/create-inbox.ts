@@ -1,3 +1,4 @@
+import type { Attachment, FileLimits, FileLink } from '@fetchwork/shared-schema';
 import type { RxStorage } from 'rxdb';
 import {
   BehaviorSubject,
@@ -21,14 +22,19 @@ import type { DevModeKit } from '../db/dev-mode';
 import { type HistoryProgress, HistoryStore } from '../db/history-store';
 import { OutboxStore } from '../db/outbox-store';
 import { UnsentMessages } from '../db/unsent-messages';
-import type { ConnectionState, ConversationView, Inbox, MessageView, SearchHit, SessionUser } from '../inbox-api';
+import { FileApi } from '../files/file-api';
+import type { OutgoingFile } from '../files/file-limits';
+import { FileQueue, fileQueueNameFor, type IndexedDbDeps } from '../files/file-queue';
+import { DEFAULT_UPLOAD_TUNING, type UploadTuning } from '../files/uploader';
+import type { ConnectionState, ConversationView, FileUploadView, Inbox, MessageView, SearchHit, SessionUser } from '../inbox-api';
 import type { InitialSyncProgress, SyncTuning } from '../sync/collection-sync';
 import { leaderChannelName, soleLeadership, TabElection, type TabLeadership } from '../sync/leadership';
 import { createPresenceClient } from '../sync/presence-client';
 import { connectSyncSocket, type SocketConnection, type SyncSocket } from '../sync/socket';
 import { DEFAULT_TUNING, SyncEngine } from '../sync/sync-engine';
-import { InboxCommandHandlers } from './commands';
+import { InboxCommandError, InboxCommandHandlers } from './commands';
 import { connectionState$ } from './connection-state';
+import { FileCommands } from './file-commands';
 import { noPresence, type PresenceClient, type PresenceFactory } from './presence';
 import { InboxQueries } from './queries';
 import { MessageSearch } from './search/message-search';
@@ -61,6 +67,11 @@ export interface CreateInboxOptions {
   presence?: PresenceFactory | null;
   /** Where the page announces `freeze` and `resume` (see leadership.ts); default `document`. Tests pass their own. */
   lifecycle?: EventTarget | null;
+  /**
+   * Files in messages. The queue lives in IndexedDB (default: the page's; tests pass
+   * fake-indexeddb); null, or no IndexedDB at all, turns files off (sending one then throws).
+   */
+  files?: { indexedDB?: IndexedDbDeps; upload?: Partial<UploadTuning>; fetch?: typeof fetch } | null;
 }
 
 /** The Inbox plus what the app shell and tests need beyond the UI contract. */
@@ -116,6 +127,8 @@ class InboxImpl implements InboxHandle {
   private readonly olderPages = new Map<string, number | null>();
   private readonly queries: InboxQueries;
   private readonly commands: InboxCommandHandlers;
+  private readonly files: { queue: FileQueue; api: FileApi; commands: FileCommands } | null;
+  private readonly limitsSub: Subscription | null;
   private readonly searchIndex: MessageSearch;
   private readonly presence: PresenceClient;
   private readonly election: TabLeadership;
@@ -145,6 +158,11 @@ class InboxImpl implements InboxHandle {
       this.acknowledged$(),
     );
     this.commands = new InboxCommandHandlers(database, options.user, this.outbox, this.unsent);
+    this.files = openFiles(options, database, this.commands);
+    // Any tab may send, so every tab keeps the limits fresh; a failure keeps the known ones.
+    this.limitsSub = this.files
+      ? connection.connected$.subscribe(() => void this.files?.commands.refreshLimits().catch(() => undefined))
+      : null;
     this.searchIndex = new MessageSearch(database, options.user.id);
     const presence = options.presence === undefined ? createPresenceClient : options.presence;
     this.presence = presence ? presence(connection.socket) : noPresence;
@@ -162,6 +180,12 @@ class InboxImpl implements InboxHandle {
         outbox: this.outbox,
         history: this.history,
         tuning,
+        files: this.files && {
+          queue: this.files.queue,
+          api: this.files.api,
+          online$: connection.status$.pipe(map((s) => s.kind === 'connected')),
+          tuning: { ...DEFAULT_UPLOAD_TUNING, ...options.files?.upload },
+        },
       });
     const lifecycle = options.lifecycle === undefined ? (typeof document === 'undefined' ? null : document) : options.lifecycle;
     this.election = database.multiInstance ? new TabElection(leaderChannelName(database.name), lifecycle) : soleLeadership;
@@ -319,11 +343,13 @@ class InboxImpl implements InboxHandle {
   }
 
   deleteMessage(messageId: string): Promise<void> {
-    return this.commands.deleteMessage(messageId);
+    return this.deleteMessages([messageId]);
   }
 
-  deleteMessages(messageIds: readonly string[]): Promise<void> {
-    return this.commands.deleteMessages(messageIds);
+  async deleteMessages(messageIds: readonly string[]): Promise<void> {
+    await this.commands.deleteMessages(messageIds);
+    // A message deleted before its files went out takes them along.
+    await this.files?.commands.forgetMessages(messageIds);
   }
 
   markRead(messageIds: readonly string[]): Promise<void> {
@@ -338,20 +364,52 @@ class InboxImpl implements InboxHandle {
     return this.commands.retryMessage(messageId);
   }
 
-  discardMessage(messageId: string): Promise<void> {
-    return this.commands.discardMessage(messageId);
+  async discardMessage(messageId: string): Promise<void> {
+    await this.commands.discardMessage(messageId);
+    await this.files?.commands.forgetMessages([messageId]);
+  }
+
+  sendMessageWithFiles(conversationId: string, content: string, files: readonly OutgoingFile[]): Promise<MessageView> {
+    return this.fileCommands().sendMessageWithFiles(conversationId, content, files);
+  }
+
+  async fileLimits(): Promise<FileLimits> {
+    return this.fileCommands().limits();
+  }
+
+  uploads$(messageId: string): Observable<FileUploadView[]> {
+    return this.files ? this.files.commands.uploads$(messageId) : of([]);
+  }
+
+  cancelUpload(messageId: string, fileId: string): Promise<void> {
+    return this.fileCommands().cancelFile(messageId, fileId);
+  }
+
+  async filePreview(messageId: string, attachment: Attachment): Promise<Blob | null> {
+    return this.files ? this.files.commands.preview(messageId, attachment) : null;
+  }
+
+  fileLink(messageId: string, attachment: Attachment, disposition: 'attachment' | 'inline'): Promise<FileLink> {
+    return this.fileCommands().fileLink(messageId, attachment, disposition);
+  }
+
+  private fileCommands(): FileCommands {
+    if (!this.files) throw new InboxCommandError('INVALID_INPUT', 'files cannot be sent from this device (no IndexedDB)');
+    return this.files.commands;
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.searchIndex.close();
       this.electionSub.unsubscribe();
+      this.limitsSub?.unsubscribe();
       const engine = this.engine.value;
       this.engine.next(null);
       if (engine) await engine.stop();
       await this.handover;
       this.presence.close?.();
       this.unsent.close();
+      this.files?.queue.close();
       this.connection.close();
       this.leader.next(false);
       this.leader.complete();
@@ -362,4 +420,22 @@ class InboxImpl implements InboxHandle {
     })();
     return this.closing;
   }
+}
+
+/** The file queue and the commands over it, unless files are off or there is no IndexedDB. */
+function openFiles(
+  options: CreateInboxOptions,
+  database: InboxDatabase,
+  commands: InboxCommandHandlers,
+): { queue: FileQueue; api: FileApi; commands: FileCommands } | null {
+  if (options.files === null) return null;
+  const deps = options.files?.indexedDB;
+  if (!deps && typeof indexedDB === 'undefined') return null;
+  const queue = new FileQueue(fileQueueNameFor(database.name), deps);
+  const api = new FileApi({ serverUrl: options.serverUrl, getToken: options.getToken, fetch: options.files?.fetch });
+  return {
+    queue,
+    api,
+    commands: new FileCommands({ db: database, user: options.user, serverUrl: options.serverUrl, queue, api, commands }),
+  };
 }

@@ -3,6 +3,7 @@ import { combineLatest, debounceTime, filter, map, type Observable, Subscription
 import type { InboxDatabase } from '../db/collections';
 import type { HistoryStore } from '../db/history-store';
 import type { OutboxStore } from '../db/outbox-store';
+import { Uploader, type UploaderOptions } from '../files/uploader';
 import { startAutoDelivery } from './auto-delivery';
 import { CollectionSync, type InitialSyncProgress, type SyncTuning } from './collection-sync';
 import { createConversationGate } from './conversation-gate';
@@ -11,6 +12,7 @@ import { HistoryBackfill } from './history-backfill';
 import { OutboxSweeper, type TrackedCollection, trackOutbox } from './outbox-tracker';
 import { recordRefusals } from './refusals';
 import type { SyncSocket } from './socket';
+import { composeGates, holdPendingUploads } from './upload-gate';
 
 export interface SyncEngineOptions {
   db: InboxDatabase;
@@ -21,6 +23,8 @@ export interface SyncEngineOptions {
   outbox: OutboxStore;
   history: HistoryStore;
   tuning: SyncTuning;
+  /** Uploads queued files (null: this inbox sends no files, e.g. some tests). */
+  files: Omit<UploaderOptions, 'messages'> | null;
 }
 
 export const DEFAULT_TUNING: SyncTuning = {
@@ -47,6 +51,8 @@ export class SyncEngine {
   /** A conversation's older messages on demand, from the server. */
   readonly pages: ConversationPages;
   private readonly backfills: HistoryBackfill<CollectionName>[];
+  /** Only the leader uploads: two tabs must never send the same file. */
+  readonly uploader: Uploader | null;
   private readonly abort = new AbortController();
   private readonly subs = new Subscription();
 
@@ -74,13 +80,17 @@ export class SyncEngine {
       tuning,
       signal,
       recordFailures: (rows) => recordRefusals(outbox, db.messages, 'messages', rows),
-      beforePush: createConversationGate({
-        conversations: db.conversations,
-        socket,
-        ackTimeoutMs: tuning.ackTimeoutMs,
-        signal,
-        recordConversationFailures: (rows) => recordRefusals(outbox, db.conversations, 'conversations', rows),
-      }),
+      // Held rows first: a row that will not go out needs no conversation pushed for it.
+      beforePush: composeGates(
+        holdPendingUploads,
+        createConversationGate({
+          conversations: db.conversations,
+          socket,
+          ackTimeoutMs: tuning.ackTimeoutMs,
+          signal,
+          recordConversationFailures: (rows) => recordRefusals(outbox, db.conversations, 'conversations', rows),
+        }),
+      ),
       // A discarded draft the server never accepted: nothing to tell it.
       skipPush: (doc) => doc._deleted && (doc as Wire<MessageDoc>).seq === 0,
       bootstrap: {
@@ -119,6 +129,7 @@ export class SyncEngine {
         )
         .subscribe(() => void sweeper.sweep().catch(() => undefined)),
     );
+    this.uploader = o.files ? new Uploader({ ...o.files, messages: db.messages }) : null;
     this.subs.add(
       startAutoDelivery({
         messages: db.messages,
@@ -155,6 +166,6 @@ export class SyncEngine {
     this.abort.abort();
     this.subs.unsubscribe();
     for (const backfill of this.backfills) backfill.stop();
-    await Promise.all([this.messages.stop(), this.conversations.stop()]);
+    await Promise.all([this.messages.stop(), this.conversations.stop(), this.uploader?.stop()]);
   }
 }

@@ -1,8 +1,10 @@
-import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import { LIMITS } from '@fetchwork/shared-schema';
+import { type ClipboardEvent, type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import { useInbox } from '../hooks';
 import type { MessageView } from '../inbox-api';
+import { AttachmentChips } from './AttachmentChips';
 import { cutToLimit } from './text-limit';
+import type { AttachmentDraft } from './useAttachmentDraft';
 
 export const MAX_LENGTH = LIMITS.contentMaxLength;
 /** Typing stops being announced this long after the last keystroke. */
@@ -18,17 +20,21 @@ interface Props {
   onEditDone: () => void;
   /** Called just before a new message is written, so the list can follow it to the bottom. */
   onSending: () => void;
+  /** Files for the next message (chosen here, or dropped onto the conversation). */
+  attachments: AttachmentDraft;
 }
 
-export function Composer({ conversationId, recipientName, editing, onEditDone, onSending }: Props) {
+export function Composer({ conversationId, recipientName, editing, onEditDone, onSending, attachments }: Props) {
   const inbox = useInbox();
   const [text, setText] = useState(() => drafts.get(conversationId) ?? '');
   const [error, setError] = useState<string | null>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const typingTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const typingActive = useRef(false);
+  const fileInputRef = useRef<HTMLInputElement>(null);
   const counterId = useId();
   const hintId = useId();
+  const files = editing ? [] : attachments.files;
 
   useEffect(() => {
     if (editing) {
@@ -70,7 +76,8 @@ export function Composer({ conversationId, recipientName, editing, onEditDone, o
 
   const submit = async () => {
     const content = text.trim();
-    if (!content || content.length > MAX_LENGTH) return;
+    // A file message may go without a caption.
+    if ((!content && files.length === 0) || content.length > MAX_LENGTH) return;
     setError(null);
     stopTyping();
     try {
@@ -82,14 +89,31 @@ export function Composer({ conversationId, recipientName, editing, onEditDone, o
         setText('');
         drafts.delete(conversationId);
         onSending();
-        await inbox.sendMessage(conversationId, content);
+        if (files.length > 0) {
+          await inbox.sendMessageWithFiles(conversationId, content, files);
+          attachments.clear();
+        } else {
+          await inbox.sendMessage(conversationId, content);
+        }
       }
     } catch (err) {
-      // The write is local, so this is rare (quota, a closed database); keep the text to retry.
+      // The write is local, so this is rare (quota, a closed database, a file over the
+      // limits); keep the text and the files to retry.
       setText(text);
       setError(err instanceof Error ? err.message : String(err));
     }
     inputRef.current?.focus();
+  };
+
+  // Images pasted from the clipboard become attachments; pasted text stays text.
+  const onPaste = (e: ClipboardEvent<HTMLTextAreaElement>) => {
+    if (editing) return;
+    const pasted = [...e.clipboardData.files];
+    if (pasted.length === 0) return;
+    e.preventDefault();
+    attachments.add(
+      pasted.map((f, i) => (f.name ? f : new File([f], `pasted-image-${i + 1}.${f.type.split('/')[1] ?? 'png'}`, { type: f.type }))),
+    );
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -119,13 +143,41 @@ export function Composer({ conversationId, recipientName, editing, onEditDone, o
           </button>
         </div>
       )}
+      <AttachmentChips files={files} onRemove={attachments.remove} />
       <div className="composer-row">
+        {!editing && (
+          <>
+            <button
+              type="button"
+              className="btn btn-icon composer-attach"
+              onClick={() => fileInputRef.current?.click()}
+              aria-label="Attach files"
+              title="Attach files"
+            >
+              <span aria-hidden="true">📎</span>
+            </button>
+            <input
+              ref={fileInputRef}
+              type="file"
+              multiple
+              className="sr-only"
+              tabIndex={-1}
+              aria-hidden="true"
+              onChange={(e) => {
+                attachments.add(e.target.files ?? []);
+                // The same file can be chosen again after it was removed.
+                e.target.value = '';
+              }}
+            />
+          </>
+        )}
         <textarea
           ref={inputRef}
           className="composer-input"
           value={text}
           onChange={(e) => onChange(e.target.value)}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
           onBlur={stopTyping}
           maxLength={MAX_LENGTH}
           rows={1}
@@ -133,7 +185,7 @@ export function Composer({ conversationId, recipientName, editing, onEditDone, o
           aria-label={editing ? 'Edit message' : `Message to ${recipientName}`}
           aria-describedby={`${counterId} ${hintId}`}
         />
-        <button type="submit" className="btn btn-primary composer-send" disabled={text.trim().length === 0}>
+        <button type="submit" className="btn btn-primary composer-send" disabled={text.trim().length === 0 && files.length === 0}>
           {editing ? 'Save' : 'Send'}
         </button>
       </div>
@@ -153,6 +205,11 @@ export function Composer({ conversationId, recipientName, editing, onEditDone, o
       {error && (
         <p className="composer-error" role="alert">
           Could not save the message: {error}
+        </p>
+      )}
+      {!editing && attachments.error && (
+        <p className="composer-error" role="alert">
+          {attachments.error}
         </p>
       )}
     </form>

@@ -105,7 +105,11 @@ const ConversationRow = memo(function ConversationRow({
 }: RowProps) {
   const online = useOnline(c.otherUserId);
   const last = c.lastMessageView;
-  const preview = !last ? 'No messages yet' : last.isDeleted ? 'Message deleted' : last.content;
+  const preview = !last
+    ? 'No messages yet'
+    : last.isDeleted
+      ? 'Message deleted'
+      : last.content || (last.attachments.length > 0 ? `📎 ${last.attachments.map((a) => a.filename).join(', ')}` : '');
   const time = c.sortTime;
   return (
     <div

@@ -1,11 +1,13 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type DragEvent, memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useHistoryProgress, useInbox, useMessageWindow, useOnline, useTyping } from '../hooks';
 import type { ConversationView, MessageView } from '../inbox-api';
 import { Avatar } from './Avatar';
 import { Composer } from './Composer';
 import { dayKey, dayLabel, fullDateTime, pluralize, shortId, timeOfDay } from './format';
+import { MessageAttachments } from './MessageAttachments';
 import { StatusTicks } from './StatusTicks';
+import { useAttachmentDraft } from './useAttachmentDraft';
 import { useRovingFocus } from './useRovingFocus';
 
 /** Messages are loaded newest first in pages; scrolling up asks the replica for the next page. */
@@ -43,6 +45,25 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [highlightId, setHighlightId] = useState<string | null>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
+  const attachments = useAttachmentDraft(conversation.id);
+  const [dragging, setDragging] = useState(false);
+  const carriesFiles = (e: DragEvent) => !editing && e.dataTransfer.types.includes('Files');
+  const onDragOver = (e: DragEvent) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+    setDragging(true);
+  };
+  const onDragLeave = (e: DragEvent) => {
+    // Leaving for a child of the pane is not leaving the pane.
+    if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragging(false);
+  };
+  const onDrop = (e: DragEvent) => {
+    setDragging(false);
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    attachments.add(e.dataTransfer.files);
+  };
 
   const rows = useMemo(() => buildRows(messages ?? [], now), [messages, now]);
   // While a wider page loads, the previous one stays on screen; only the answer to the current
@@ -176,7 +197,18 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
       : '';
 
   return (
-    <section className="pane" aria-label={`Conversation with ${conversation.otherUserName}`}>
+    <section
+      className={`pane${dragging ? ' pane-dropping' : ''}`}
+      aria-label={`Conversation with ${conversation.otherUserName}`}
+      onDragOver={onDragOver}
+      onDragLeave={onDragLeave}
+      onDrop={onDrop}
+    >
+      {dragging && (
+        <div className="drop-hint" aria-hidden="true">
+          Drop files to attach them
+        </div>
+      )}
       <header className="pane-header">
         <button type="button" className="btn btn-icon back-button" onClick={onBack} aria-label="Back to conversations">
           ←
@@ -275,6 +307,7 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
         onSending={() => {
           scrollEndPending.current = true;
         }}
+        attachments={attachments}
       />
     </section>
   );
@@ -342,7 +375,14 @@ const MessageBubble = memo(function MessageBubble({
       {/* biome-ignore lint/a11y/noStaticElementInteractions: focus (by Tab or a click) only moves the list's roving tab stop here */}
       <div className="bubble" data-roving tabIndex={tab} onFocus={onFocus} aria-current={highlighted ? 'true' : undefined}>
         <span className="sr-only">{m.mine ? 'You: ' : ''}</span>
-        {m.isDeleted ? <p className="content deleted-marker">This message was deleted</p> : <p className="content">{m.content}</p>}
+        {m.isDeleted ? (
+          <p className="content deleted-marker">This message was deleted</p>
+        ) : (
+          <>
+            {m.attachments.length > 0 && <MessageAttachments message={m} tabIndex={tab} />}
+            {(m.content || m.attachments.length === 0) && <p className="content">{m.content}</p>}
+          </>
+        )}
         <span className="meta">
           {m.isEdited && !m.isDeleted && (
             <span className="edited-marker" title={m.editedAt ? `Edited ${fullDateTime(m.editedAt)}` : 'Edited'}>

@@ -45,6 +45,8 @@ export async function openDevice(serverUrl: string, user: TestUser, options: Dev
     reconnectionDelayMaxMs: 500,
     ...options,
     tuning: { ackTimeoutMs: 5000, retryTimeMs: 300, ...options.tuning },
+    // The file queue in the same fake IndexedDB ("browser profile") as the replica.
+    files: options.files === null ? null : { indexedDB: { indexedDB, IDBKeyRange }, ...options.files },
   });
   open.add(inbox);
   const close = inbox.close.bind(inbox);

@@ -1,4 +1,6 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createDiskStorage } from '../../../sync-server/src/files/storage';
 import { createLogger } from '../../../sync-server/src/logger';
 import { type RunningServer, startSyncServer } from '../../../sync-server/src/server';
 import { SqliteStore } from '../../../sync-server/src/store/sqlite-store';
@@ -41,6 +43,11 @@ export async function startRestartableServer(): Promise<RestartableServer> {
         corsOrigins: ['http://localhost:3000'],
         port,
         host: '127.0.0.1',
+        // The same file storage as before the stop (test-server.ts): uploads resume across it.
+        files: {
+          storage: createDiskStorage({ directory: join(dir, 'files'), uploadExpiryMs: 24 * 60 * 60 * 1000 }),
+          cleanupIntervalMs: 0,
+        },
       });
     },
     async dispose() {
