@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -34,6 +34,9 @@ export async function startSyncServerProcess(options: {
       HOST: '127.0.0.1',
       JWT_SECRET: E2E_JWT_SECRET,
       SQLITE_PATH: sqlitePath,
+      // Beside the SQLite file: a restart on the same file finds its uploads again.
+      FILES_DIR: join(dirname(sqlitePath), 'files'),
+      PUBLIC_URL: `http://127.0.0.1:${options.port}`,
       CLIENT_ORIGIN: options.clientOrigins.join(','),
       LOG_LEVEL: process.env.E2E_SERVER_LOG_LEVEL ?? 'warn',
       SEED_DEMO_USERS: 'true',

@@ -3,6 +3,7 @@ import { type ClipboardEvent, type FormEvent, type KeyboardEvent, useEffect, use
 import { useInbox } from '../hooks';
 import type { MessageView } from '../inbox-api';
 import { AttachmentChips } from './AttachmentChips';
+import { PaperclipIcon } from './FileIcons';
 import { cutToLimit } from './text-limit';
 import type { AttachmentDraft } from './useAttachmentDraft';
 
@@ -154,7 +155,7 @@ export function Composer({ conversationId, recipientName, editing, onEditDone, o
               aria-label="Attach files"
               title="Attach files"
             >
-              <span aria-hidden="true">📎</span>
+              <PaperclipIcon />
             </button>
             <input
               ref={fileInputRef}

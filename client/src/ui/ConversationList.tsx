@@ -109,7 +109,7 @@ const ConversationRow = memo(function ConversationRow({
     ? 'No messages yet'
     : last.isDeleted
       ? 'Message deleted'
-      : last.content || (last.attachments.length > 0 ? `📎 ${last.attachments.map((a) => a.filename).join(', ')}` : '');
+      : last.content || (last.attachments.length > 0 ? `File: ${last.attachments.map((a) => a.filename).join(', ')}` : '');
   const time = c.sortTime;
   return (
     <div

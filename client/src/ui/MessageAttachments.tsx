@@ -6,6 +6,7 @@ import { pendingFileId } from '../files/pending-attachments';
 import { useInbox, useObservable } from '../hooks';
 import type { FileUploadView, MessageView } from '../inbox-api';
 import { typeLabel } from './AttachmentChips';
+import { FileIcon } from './FileIcons';
 import { openAttachment } from './openAttachment';
 import { useFilePreview } from './useFilePreview';
 
@@ -61,7 +62,7 @@ function AttachmentItem({ message: m, attachment: a, queued, upload, tabIndex }:
         <img className="attachment-thumb" src={preview} alt="" />
       ) : (
         <span className="attachment-icon" aria-hidden="true">
-          {image ? '🖼' : '📄'}
+          <FileIcon image={image} />
         </span>
       )}
       <span className="attachment-text">
