@@ -60,13 +60,13 @@ function recordUploads(page: Page) {
 }
 
 describe('files in messages', () => {
-  it('two files attached offline survive a reload, upload exactly once when back online, and the recipient sees the thumbnail and downloads the file', async () => {
+  it('two files attached offline survive a reload, upload exactly once when back online; the recipient sees the thumbnail (offline too, after a reload) and downloads the file', async () => {
     const t = tag();
     const alice = await registerUser(apiUrl, `Alice ${t}`);
     const bob = await registerUser(apiUrl, `Bob ${t}`);
     await restSend(apiUrl, bob, alice, `Send me the designs ${t}`);
     const a = await openAs(browser, appUrl, alice, { network: true });
-    const b = await openAs(browser, appUrl, bob);
+    const b = await openAs(browser, appUrl, bob, { network: true });
     const net = a.net as NonNullable<typeof a.net>;
     try {
       const uploads = recordUploads(a.page);
@@ -119,6 +119,15 @@ describe('files in messages', () => {
       const file = await download;
       expect(file.suggestedFilename()).toBe('brief final.pdf');
       expect(sha(readFileSync(await file.path()))).toBe(sha(brief));
+
+      // Once synced, the preview is on the device: it shows after a reload with no network.
+      await b.page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+      await (b.net as NonNullable<typeof b.net>).goOffline();
+      await b.page.reload();
+      await openConversation(b.page, alice.name);
+      const offlineThumb = messageBubble(b.page, caption).locator('img.attachment-thumb');
+      await offlineThumb.waitFor();
+      await expect.poll(() => offlineThumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
       expect(pageErrors(a.page)).toEqual([]);
       expect(pageErrors(b.page)).toEqual([]);
     } finally {
