@@ -67,7 +67,6 @@ export function filesRouter(files: FileService, options: { jwtSecret: string; co
         throw tusRefusal(err);
       }
     },
-    onUploadCreate: async () => ({}),
     onUploadFinish: async (_req, upload) => {
       const record = await files.finishUpload(upload.id).catch((err) => {
         throw tusRefusal(err);
@@ -85,7 +84,7 @@ export function filesRouter(files: FileService, options: { jwtSecret: string; co
   const tusHandler = (req: Request, res: Response, next: NextFunction) => {
     tus.handle(req, res).catch(next);
   };
-  r.options(['/uploads', '/uploads/*rest'], tusHandler);
+  // Preflights never get here: the app's cors middleware answers them for every route.
   r.all(['/uploads', '/uploads/*rest'], auth, tusHandler);
 
   r.get(
