@@ -19,7 +19,7 @@ import { machineInfo, machineLine } from './lib/machine';
 import { type Mode, markdownTable, type Row, type RunResult, type ScenarioResult } from './lib/report';
 import { peerRows } from './scenarios/peer';
 
-export const SCENARIOS = ['latency', 'throughput', 'initial-sync', 'catch-up', 'connections', 'peer', 'screen-to-screen'] as const;
+export const SCENARIOS = ['latency', 'throughput', 'initial-sync', 'catch-up', 'connections', 'peer', 'screen-to-screen', 'files'] as const;
 
 interface Options {
   mode: Mode;

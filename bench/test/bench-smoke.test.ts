@@ -45,6 +45,27 @@ test('bench --smoke: latency and throughput produce finite ratios and result fil
   expect(md).toMatch(/cores, Node v\d+/);
 });
 
+test('bench --smoke: files (tus vs raw PUT, image vs text message) produces finite ratios', { timeout: 120_000 }, () => {
+  const out = join(dir, 'files');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--only=files', `--results-dir=${out}`], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 110_000,
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  expect(run.status, `bench exited with ${run.status}:\n${run.stdout}\n${run.stderr}`).toBe(0);
+  const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
+  expect(result.errors).toEqual([]);
+  const scenario = result.scenarios.find((s: { scenario: string }) => s.scenario === 'files');
+  const kinds = (scenario.details.uploads as { kind: string }[]).map((u) => u.kind);
+  expect(kinds.filter((k) => k === 'raw').length).toBe(kinds.filter((k) => k === 'tus').length);
+  const rows = (result.rows as { scenario: string; figure: string; ratio: unknown; detail?: boolean }[]).filter(
+    (r) => r.scenario === 'files',
+  );
+  expect(rows.filter((r) => !r.detail)).toHaveLength(2);
+  for (const row of rows) expect(Number.isFinite(row.ratio), row.figure).toBe(true);
+});
+
 const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium';
 
 test.skipIf(!existsSync(CHROMIUM))(

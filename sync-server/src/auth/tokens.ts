@@ -1,5 +1,21 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { userIdSchema } from '@fetchwork/shared-schema';
 import jwt from 'jsonwebtoken';
+
+/**
+ * jsonwebtoken given a string secret first tries to read it as a public key and catches the
+ * failure: ~0.4 ms per verify (measured by the files bench), on every request and handshake.
+ * A secret KeyObject skips that (~10 µs).
+ */
+const keys = new Map<string, KeyObject>();
+function keyFor(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    keys.set(secret, key);
+  }
+  return key;
+}
 
 export interface AuthUser {
   id: string;
@@ -19,7 +35,7 @@ export function verifyToken(token: string | undefined | null, secret: string): V
   if (!token) return { ok: false, reason: 'missing' };
   let payload: string | jwt.JwtPayload;
   try {
-    payload = jwt.verify(token, secret, { algorithms: ['HS256', 'HS384', 'HS512'] });
+    payload = jwt.verify(token, keyFor(secret), { algorithms: ['HS256', 'HS384', 'HS512'] });
   } catch (err) {
     return { ok: false, reason: err instanceof jwt.TokenExpiredError ? 'expired' : 'invalid' };
   }
