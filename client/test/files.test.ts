@@ -2,6 +2,7 @@ import { type Attachment, type FileInfo, fileIdOfAttachmentUrl } from '@fetchwor
 import { DefaultHttpStack, type HttpRequest, type HttpStack } from 'tus-js-client';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { CuttingProxy } from '../../sync-server/test/support/cutting-proxy';
+import { samplePdf } from '../../sync-server/test/support/pdfs';
 import { api } from '../../sync-server/test/support/test-server';
 import { PDF_BYTES, pngBytes } from '../../sync-server/test/support/uploads';
 import { FileCheckError } from '../src/files/file-limits';
@@ -286,6 +287,49 @@ describe('files in messages', () => {
     expect(stacks[0]!.count('DELETE')).toBe(1);
     expect(stacks[1]!.requests).toHaveLength(0);
     expect(stacks[0]!.count('POST')).toBe(2);
+  });
+
+  test("a PDF's preview is its first page from the server, fetched once and shown offline; a PDF without one is asked about once", async () => {
+    const alice = makeUser('Alice');
+    const bob = makeUser('Bob');
+    const asked: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url.includes('/thumbnail')) asked.push(url);
+      return fetch(input, init);
+    };
+    const a = await openDevice(server.url, alice);
+    const b = await openDevice(server.url, bob, { files: { fetch: counting } });
+    const conv = await a.createConversation(bob.id, null, 'Bob');
+    await (await a.whenLeader()).awaitInSync();
+    const sent = await a.sendMessageWithFiles(conv, 'the report', [
+      file(samplePdf({ pages: 3 }), 'report.pdf', 'application/pdf'),
+      // The magic numbers, then filler: a PDF pdf.js cannot draw, so the server has no preview.
+      file(bigPdf(50 * 1024), 'scan.pdf', 'application/pdf'),
+    ]);
+    const delivered = await until(b.messages$(conv, 10), (ms) => ms.some((m) => m.id === sent.id), 'Bob receives the PDFs');
+    const [report, scan] = delivered.find((m) => m.id === sent.id)!.attachments;
+
+    const thumb = await b.filePreview(sent.id, report!);
+    expect(thumb?.type).toBe('image/webp');
+    expect(thumb!.size).toBeGreaterThan(0);
+    expect(await b.filePreview(sent.id, scan!)).toBeNull();
+    expect(asked).toHaveLength(2);
+
+    // Rendered again (a scroll, a re-mount): both answers come from the cache, the 404 included.
+    expect((await b.filePreview(sent.id, report!))?.size).toBe(thumb!.size);
+    expect(await b.filePreview(sent.id, scan!)).toBeNull();
+    expect(asked).toHaveLength(2);
+
+    // Offline: the preview still shows.
+    await server.stop();
+    try {
+      expect((await b.filePreview(sent.id, report!))?.size).toBe(thumb!.size);
+      expect(await b.filePreview(sent.id, scan!)).toBeNull();
+      expect(asked).toHaveLength(2);
+    } finally {
+      await server.start();
+    }
   });
 
   test('limits are checked before anything is stored, naming the file', async () => {

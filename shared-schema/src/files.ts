@@ -20,7 +20,7 @@ export const FILE_ROUTES = {
   limits: '/api/files/limits',
   /** GET: FileInfo; needs the bearer token. */
   info: (fileId: string) => `/api/files/${fileId}`,
-  /** GET ?message=<id>: a small WebP preview of an image; needs the bearer token. */
+  /** GET ?message=<id>: a small WebP preview of an image or a PDF's first page (404 when none); needs the bearer token. */
   thumbnail: (fileId: string) => `/api/files/${fileId}/thumbnail`,
   /** POST FileLinkRequest → FileLink; needs the bearer token. */
   link: (fileId: string) => `/api/files/${fileId}/link`,
@@ -65,7 +65,7 @@ export interface FileInfo {
   size: number;
   /** Set once ready: exactly what a message's `attachments` entry must hold. */
   attachment: { filename: string; url: string; size: number; mimeType: string } | null;
-  /** A preview exists (images). */
+  /** A preview exists (images, PDFs whose first page could be drawn). */
   thumbnail: boolean;
   /** Why a rejected file was refused. */
   rejection: { code: string; message: string } | null;
@@ -122,3 +122,9 @@ export const DEFAULT_ALLOWED_FILE_TYPES = [
 
 /** Image types shown inline and given a thumbnail. */
 export const PREVIEWABLE_IMAGE_TYPES: readonly string[] = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif'];
+
+/**
+ * Types the server may make a thumbnail of (a PDF's is its first page). Only images open inline:
+ * a PDF with a thumbnail still downloads.
+ */
+export const THUMBNAIL_TYPES: readonly string[] = [...PREVIEWABLE_IMAGE_TYPES, 'application/pdf'];

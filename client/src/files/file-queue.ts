@@ -40,7 +40,8 @@ export type QueuedFileView = Omit<QueuedFile, 'blob'>;
 
 interface CachedPreview {
   fileId: string;
-  blob: Blob;
+  /** Null: the server answered that the file has no preview (it makes one only at upload). */
+  blob: Blob | null;
   at: number;
 }
 
@@ -154,11 +155,12 @@ export class FileQueue {
     );
   }
 
-  async preview(fileId: string): Promise<Blob | null> {
-    return (await this.db.previews.get(fileId))?.blob ?? null;
+  /** The cached preview; null when the file is known to have none; undefined when never asked. */
+  async preview(fileId: string): Promise<Blob | null | undefined> {
+    return (await this.db.previews.get(fileId))?.blob;
   }
 
-  async putPreview(fileId: string, blob: Blob): Promise<void> {
+  async putPreview(fileId: string, blob: Blob | null): Promise<void> {
     await this.db.previews.put({ fileId, blob, at: Date.now() });
     const count = await this.db.previews.count();
     if (count > PREVIEWS_KEPT) {

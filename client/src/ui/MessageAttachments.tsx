@@ -1,4 +1,4 @@
-import { type Attachment, fileIdOfAttachmentUrl, PREVIEWABLE_IMAGE_TYPES } from '@fetchwork/shared-schema';
+import { type Attachment, fileIdOfAttachmentUrl, PREVIEWABLE_IMAGE_TYPES, THUMBNAIL_TYPES } from '@fetchwork/shared-schema';
 import { useState } from 'react';
 import { of } from 'rxjs';
 import { formatBytes } from '../files/file-limits';
@@ -16,7 +16,7 @@ interface Props {
   tabIndex: number;
 }
 
-/** A message's files: name, size, type, a thumbnail for images, and for unsent ones their upload. */
+/** A message's files: name, size, type, a thumbnail for images and PDFs, and for unsent ones their upload. */
 export function MessageAttachments({ message: m, tabIndex }: Props) {
   const inbox = useInbox();
   const waiting = m.mine && m.attachments.some((a) => pendingFileId(a.url) !== null);
@@ -44,7 +44,8 @@ function AttachmentItem({ message: m, attachment: a, queued, upload, tabIndex }:
   const inbox = useInbox();
   const [problem, setProblem] = useState<string | null>(null);
   const image = PREVIEWABLE_IMAGE_TYPES.includes(a.mimeType);
-  const preview = useFilePreview(m.id, a, image);
+  // A PDF shows its first page too, but opening it still downloads it (openAttachment).
+  const preview = useFilePreview(m.id, a, THUMBNAIL_TYPES.includes(a.mimeType));
   const onServer = fileIdOfAttachmentUrl(a.url) !== null;
   const external = !queued && !onServer && /^https?:\/\//.test(a.url);
   const label = `${a.filename}, ${formatBytes(a.size)}, ${typeLabel(a.mimeType, a.filename)}`;
@@ -59,7 +60,7 @@ function AttachmentItem({ message: m, attachment: a, queued, upload, tabIndex }:
   const body = (
     <>
       {preview ? (
-        <img className="attachment-thumb" src={preview} alt="" />
+        <img className={image ? 'attachment-thumb' : 'attachment-thumb attachment-thumb-page'} src={preview} alt="" />
       ) : (
         <span className="attachment-icon" aria-hidden="true">
           <FileIcon image={image} />

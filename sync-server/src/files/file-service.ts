@@ -9,6 +9,7 @@ import {
   fileIdOfAttachmentUrl,
   LIMITS,
   type MessageDoc,
+  PREVIEWABLE_IMAGE_TYPES,
   parseInput,
   uploadMetadataSchema,
 } from '@fetchwork/shared-schema';
@@ -190,11 +191,11 @@ export class FileService {
     let thumbnail = false;
     if (canHaveThumbnail(verdict.mimeType, rec.size)) {
       try {
-        await storage.put(thumbnailKey(id), await makeThumbnail(await toBuffer(await storage.read(id))), 'image/webp');
+        await storage.put(thumbnailKey(id), await makeThumbnail(await toBuffer(await storage.read(id)), verdict.mimeType), 'image/webp');
         thumbnail = true;
       } catch (err) {
-        // An image sharp cannot decode is still a file; it just has no preview.
-        log.info({ err, fileId: id }, 'no thumbnail for this image');
+        // An image sharp cannot decode, a PDF pdf.js cannot draw in time, is still a file; it just has no preview.
+        log.info({ err, fileId: id, mimeType: verdict.mimeType }, 'no thumbnail for this file');
       }
     }
     const patch = { status: 'ready' as const, mimeType: verdict.mimeType, thumbnail, updatedAt: this.clock().toISOString() };
@@ -256,7 +257,8 @@ export class FileService {
     const rec = await this.readable(user.id, id, request.message);
     if (rec.status !== 'ready') throw new AppError('NOT_FOUND', 'this file is not ready');
     const expires = Math.floor(this.clock().getTime() / 1000) + this.d.policy.linkTtlSeconds;
-    const inline = request.disposition === 'inline' && canHaveThumbnail(rec.mimeType ?? '', 0);
+    // Images only: a PDF has a thumbnail too, but it always downloads.
+    const inline = request.disposition === 'inline' && PREVIEWABLE_IMAGE_TYPES.includes(rec.mimeType ?? '');
     const query = this.d.signer.query({ fileId: id, userId: user.id, messageId: request.message ?? null, inline, expires });
     return { url: `${this.d.publicUrl()}/api/files/${id}/content?${query}`, expiresAt: new Date(expires * 1000).toISOString() };
   }

@@ -268,7 +268,8 @@ describe('files: upload → message → download, over the real server and disk 
 
     await waitFor(async () => (await fetch(link.body.url)).status === 404, 'the old link to stop working');
     expect((await api(server, 'GET', `/api/files/${up.fileId}`, users.a.token)).status).toBe(404);
-    expect(existsSync(join(server.dir, 'files', up.fileId))).toBe(false);
+    // The record goes first (nobody is served from then on); the bytes follow.
+    await waitFor(() => !existsSync(join(server.dir, 'files', up.fileId)), 'the bytes to be removed');
   });
 
   it('/health names the file storage and says that no scanner is configured', async () => {
