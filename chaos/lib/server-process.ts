@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../sync-server/src/main.ts', import.meta.url));
@@ -82,6 +83,7 @@ export class ServerProcess {
         PORT: String(this.options.port),
         HOST: '127.0.0.1',
         SQLITE_PATH: this.options.sqlitePath,
+        FILES_DIR: join(dirname(this.options.sqlitePath), 'files'),
         SQLITE_SYNCHRONOUS: this.options.synchronous ?? 'NORMAL',
         ...this.options.env,
       },

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { DEFAULT_SCRYPT_COST, type ScryptCost } from './auth/passwords';
 import type { FilePolicy } from './files/file-service';
+import type { MetricsAccess } from './observability/metrics';
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -35,6 +37,9 @@ const envSchema = z.object({
   CLAMD_HOST: z.string().optional(),
   CLAMD_PORT: z.coerce.number().int().min(1).max(65535).default(3310),
   FILE_SCAN_FAILURE: z.enum(['refuse', 'accept']).default('refuse'),
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  // 2^14 was the cost before it was stored with the hash: never below that; 2^20 needs 1 GiB a hash.
+  PASSWORD_SCRYPT_LOG_N: z.coerce.number().int().min(14).max(20).default(DEFAULT_SCRYPT_COST.logN),
 });
 
 export interface Config {
@@ -55,6 +60,13 @@ export interface Config {
   /** Production store (a replica set); unset: the embedded SQLite file. */
   mongodbUri: string | undefined;
   rateLimits: { httpRequestsPerMinute: number; socketEventsPerSecond: number; socketsPerUser: number };
+  /**
+   * `GET /metrics`: with METRICS_TOKEN, for `Authorization: Bearer <token>` only; without it, off in
+   * production (metrics describe load and abuse to anyone) and open in development and test.
+   */
+  metricsAccess: MetricsAccess;
+  /** scrypt cost of new and upgraded password hashes (PASSWORD_SCRYPT_LOG_N; default 2^17). */
+  passwordHashing: ScryptCost;
   /**
    * Express's `trust proxy`: which proxies' X-Forwarded-For names the client. Unset: none (the
    * per-IP limit keys on the socket address). Behind a load balancer every request would share its
@@ -129,6 +141,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       clamd: e.CLAMD_HOST ? { host: e.CLAMD_HOST, port: e.CLAMD_PORT } : null,
     },
+    metricsAccess: e.METRICS_TOKEN ? { token: e.METRICS_TOKEN } : e.NODE_ENV === 'production' ? 'off' : 'open',
+    passwordHashing: { ...DEFAULT_SCRYPT_COST, logN: e.PASSWORD_SCRYPT_LOG_N },
     rateLimits: {
       httpRequestsPerMinute: e.RATE_LIMIT_HTTP_PER_MINUTE,
       socketEventsPerSecond: e.RATE_LIMIT_SOCKET_EVENTS_PER_SECOND,

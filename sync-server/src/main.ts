@@ -1,3 +1,4 @@
+import { DEFAULT_SCRYPT_COST } from './auth/passwords';
 import { ConfigError, loadConfig } from './config';
 import { clamdScanner } from './files/scanner';
 import { createFileStorage } from './files/storage';
@@ -22,6 +23,11 @@ async function main(): Promise<void> {
   if (config.jwtSecretGenerated) {
     log.warn('JWT_SECRET is not set: using a random secret for this process (tokens stop working on restart)');
   }
+  if (config.metricsAccess === 'off') log.info('/metrics is disabled: set METRICS_TOKEN to let a scraper read it with a bearer token');
+  else if (config.metricsAccess === 'open') log.info('/metrics is open to anyone (no METRICS_TOKEN outside production)');
+  if (config.passwordHashing.logN < DEFAULT_SCRYPT_COST.logN) {
+    log.warn({ logN: config.passwordHashing.logN }, 'PASSWORD_SCRYPT_LOG_N is below the recommended 17');
+  }
   const store = config.mongodbUri
     ? await createMongoStore({ uri: config.mongodbUri })
     : new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
@@ -38,6 +44,8 @@ async function main(): Promise<void> {
     redisUrl: config.redisUrl,
     rateLimits: config.rateLimits,
     trustProxy: config.trustProxy,
+    passwordHashing: config.passwordHashing,
+    metricsAccess: config.metricsAccess,
     files: {
       storage: fileStorage,
       scanner: config.files.clamd ? clamdScanner(config.files.clamd) : undefined,

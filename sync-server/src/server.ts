@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { LIMITS } from '@fetchwork/shared-schema';
 import { Server } from 'socket.io';
 import { AccountService } from './auth/account-service';
+import type { ScryptCost } from './auth/passwords';
 import { corsOrigin, createApp } from './http/app';
 import type { Logger } from './logger';
 import { MessagingService } from './messaging/messaging-service';
-import { createMetrics, type Metrics } from './observability/metrics';
+import { createMetrics, type Metrics, type MetricsAccess } from './observability/metrics';
 import { InFlight } from './realtime/in-flight';
+import { originCheck } from './realtime/origin-check';
 import { OutboundBatch } from './realtime/outbound-batch';
 import { createPresenceStore, type Presence, type PresenceOptions, startPresence } from './realtime/presence';
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions, RateLimits } from './realtime/rate-limits';
@@ -47,6 +49,10 @@ export interface SyncServerOptions {
   trustProxy?: boolean | number | string;
   /** Files in messages; without it the server takes no uploads and refuses new attachments. */
   files?: FilesOptions;
+  /** scrypt cost for new and upgraded password hashes; default DEFAULT_SCRYPT_COST (2^17). Tests pass less. */
+  passwordHashing?: ScryptCost;
+  /** Who may read /metrics; default `open` (main.ts passes the configured policy, see Config.metricsAccess). */
+  metricsAccess?: MetricsAccess;
 }
 
 export interface FilesOptions {
@@ -85,6 +91,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   const outbound = new OutboundBatch(log);
   const io: SyncServer = new Server({
     cors: { origin: corsOrigin(options.corsOrigins), credentials: true },
+    allowRequest: originCheck(options.corsOrigins, log),
     // 200 rows of 8 KiB: a full batch of ordinary messages fits; anything larger is cut at the
     // frame. Rows can be far larger (long attachment URLs, escaped text): see docs/risks.md §11.
     maxHttpBufferSize: LIMITS.pushMaxRows * 8 * 1024,
@@ -99,12 +106,13 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   const sync = new SyncService(store, bus, log, metrics, undefined, files);
   const history = new HistoryService(store, metrics);
   const messaging = new MessagingService(store, sync);
-  const accounts = new AccountService(store, options.jwtSecret);
+  const accounts = new AccountService(store, options.jwtSecret, { passwordCost: options.passwordHashing, log });
   const app = createApp({
     log,
     messaging,
     accounts,
     metrics,
+    metricsAccess: options.metricsAccess,
     limits,
     jwtSecret: options.jwtSecret,
     corsOrigins: options.corsOrigins,

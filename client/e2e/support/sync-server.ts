@@ -36,6 +36,8 @@ export async function startSyncServerProcess(options: {
       SQLITE_PATH: sqlitePath,
       // Beside the SQLite file: a restart on the same file finds its uploads again.
       FILES_DIR: join(dirname(sqlitePath), 'files'),
+      // The production cost (2^17) takes ~0.6 s per registration here; tests register many users.
+      PASSWORD_SCRYPT_LOG_N: '14',
       PUBLIC_URL: `http://127.0.0.1:${options.port}`,
       CLIENT_ORIGIN: options.clientOrigins.join(','),
       LOG_LEVEL: process.env.E2E_SERVER_LOG_LEVEL ?? 'warn',

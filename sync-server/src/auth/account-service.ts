@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { AppError } from '../errors';
+import type { Logger } from '../logger';
 import type { SyncStore } from '../store/port';
-import { hashPassword, verifyPassword } from './passwords';
+import { cheaperThan, DEFAULT_SCRYPT_COST, hashPassword, needsRehash, type ScryptCost, unmatchableHash, verifyPassword } from './passwords';
 import { signToken } from './tokens';
 
 export interface Session {
@@ -27,15 +28,25 @@ export class AccountService {
     duration: LOGIN_FAILURE_LIMIT.windowSeconds,
   });
 
+  private readonly passwordCost: ScryptCost;
+  /** Checked when there is no password to check, at the current cost (see login). */
+  private readonly unmatchable: string;
+  private readonly log: Logger | undefined;
+
   constructor(
     private readonly store: SyncStore,
     private readonly secret: string,
-  ) {}
+    options: { passwordCost?: ScryptCost; log?: Logger } = {},
+  ) {
+    this.passwordCost = options.passwordCost ?? DEFAULT_SCRYPT_COST;
+    this.unmatchable = unmatchableHash(this.passwordCost);
+    this.log = options.log;
+  }
 
   async register(input: { email: string; password: string; name: string }, id = newUserId()): Promise<Session> {
     const email = input.email.toLowerCase();
     if (await this.store.getUserByEmail(email)) throw new AppError('ID_TAKEN', 'an account with this email exists');
-    await this.store.upsertUser({ id, name: input.name, email, passwordHash: await hashPassword(input.password) });
+    await this.store.upsertUser({ id, name: input.name, email, passwordHash: await hashPassword(input.password, this.passwordCost) });
     return this.session(id, input.name, email);
   }
 
@@ -47,14 +58,35 @@ export class AccountService {
       throw new AppError('RATE_LIMITED', `too many failed sign-ins for this email; try again in ${minutes} min`);
     }
     const user = await this.store.getUserByEmail(email);
-    const ok = user?.passwordHash ? await verifyPassword(input.password, user.passwordHash) : false;
+    const stored = user?.passwordHash ?? null;
+    // No account (or one without a password): the same scrypt work against a hash nothing
+    // matches, so the time taken does not tell whether the email is registered.
+    const ok = (await verifyPassword(input.password, stored ?? this.unmatchable)) && stored !== null;
     if (!user || !ok) {
+      // A stored hash older and cheaper than the current cost fails faster than an unknown email
+      // would; one more check at the current cost keeps such accounts from standing out until
+      // their owner signs in (and the hash is upgraded).
+      if (stored !== null && cheaperThan(stored, this.passwordCost)) await verifyPassword(input.password, this.unmatchable);
       // Counted whether or not the account exists, so the answer says nothing about that.
       await this.failedLogins.penalty(email, 1);
       throw new AppError('UNAUTHORIZED', 'email or password is wrong');
     }
     await this.failedLogins.delete(email);
+    if (stored !== null && needsRehash(stored, this.passwordCost)) await this.upgradeHash(user.id, input.password);
     return this.session(user.id, user.name ?? user.email ?? user.id, user.email ?? '');
+  }
+
+  /**
+   * The password is known only at a successful sign-in: that is when a hash made with older
+   * parameters is replaced. A failure here costs the user nothing (the old hash still works).
+   */
+  private async upgradeHash(userId: string, password: string): Promise<void> {
+    try {
+      await this.store.upsertUser({ id: userId, passwordHash: await hashPassword(password, this.passwordCost) });
+      this.log?.info({ userId, logN: this.passwordCost.logN }, 'password hash upgraded to the current scrypt cost');
+    } catch (err) {
+      this.log?.warn({ err, userId }, 'could not upgrade a password hash; the old one stays valid');
+    }
   }
 
   private session(id: string, name: string, email: string): Session {

@@ -5,11 +5,11 @@ import express from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { AccountService } from '../auth/account-service';
-import { requireAuth } from '../auth/http-auth';
+import { requireAuth, requireStaticToken } from '../auth/http-auth';
 import type { Logger } from '../logger';
 import type { FileService } from '../files/file-service';
 import type { MessagingService } from '../messaging/messaging-service';
-import type { Metrics } from '../observability/metrics';
+import type { Metrics, MetricsAccess } from '../observability/metrics';
 import type { RateLimits } from '../realtime/rate-limits';
 import { errorHandler } from './respond';
 import { authRouter } from './routes/auth';
@@ -20,6 +20,8 @@ export interface AppDeps {
   log: Logger;
   messaging: MessagingService;
   metrics: Metrics;
+  /** Who may read /metrics (default open: tests and embedding; main.ts passes the configured policy). */
+  metricsAccess?: MetricsAccess;
   limits: RateLimits;
   /** Reachability probes reported by /health (store always; redis when configured). */
   health: Record<string, () => Promise<void>>;
@@ -82,10 +84,16 @@ export function createApp(deps: AppDeps): express.Express {
     const ok = Object.values(checks).every((c) => c === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'error', checks, ...deps.healthDetails });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', deps.metrics.registry.contentType);
-    res.send(await deps.metrics.registry.metrics());
-  });
+  // Metrics tell anyone the load, the sockets open and the abuse seen: `off` leaves the route out
+  // (a JSON 404 below), a token admits the scraper only.
+  const metricsAccess = deps.metricsAccess ?? 'open';
+  if (metricsAccess !== 'off') {
+    const guard = typeof metricsAccess === 'object' ? [requireStaticToken(metricsAccess.token, 'metrics')] : [];
+    app.get('/metrics', ...guard, async (_req, res) => {
+      res.setHeader('Content-Type', deps.metrics.registry.contentType);
+      res.send(await deps.metrics.registry.metrics());
+    });
+  }
   app.use('/api/auth', authRouter(deps.accounts));
   app.use('/api/messages', requireAuth(deps.jwtSecret), messagesRouter(deps.messaging));
   if (deps.files) app.use('/api/files', filesRouter(deps.files, { jwtSecret: deps.jwtSecret, corsOrigins: deps.corsOrigins, log: deps.log }));

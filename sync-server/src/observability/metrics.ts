@@ -1,5 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/**
+ * Who may read `GET /metrics`: anyone (`open`, development and tests), nobody (`off`: the route
+ * does not exist), or a scraper that sends `Authorization: Bearer <token>`.
+ */
+export type MetricsAccess = 'open' | 'off' | { token: string };
+
 /** The figures an operator watches (docs/operations.md says what each means and what to alert on). */
 export interface Metrics {
   registry: Registry;

@@ -16,6 +16,12 @@ export interface SqliteStoreOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** How long a writer waits for another process's write lock before failing. */
   busyTimeoutMs?: number;
+  /**
+   * How often the WAL is copied into the database file (a passive checkpoint, which never waits
+   * for other connections) besides SQLite's own at 1000 WAL pages; 0: only those. Default 60 s.
+   * It bounds how long a deleted message's text stays in the WAL (docs/risks.md §9).
+   */
+  checkpointIntervalMs?: number;
 }
 
 const SCHEMA = `
@@ -103,6 +109,9 @@ export class SqliteStore implements SyncStore {
   private flushScheduled = false;
   /** Transactions and commits so far: commits ÷ transactions is the grouping achieved. */
   readonly commitStats = { transactions: 0, commits: 0 };
+  /** Periodic checkpoints run so far (see checkpointIntervalMs). */
+  checkpoints = 0;
+  private readonly checkpointTimer: NodeJS.Timeout | null;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -114,6 +123,13 @@ export class SqliteStore implements SyncStore {
     // An upsert inside a savepoint keeps a statement journal; on disk that was a temp file and
     // ~25 pwrite calls per pushed message (most of a commit's cost). It never outlives a statement.
     this.db.pragma('temp_store = MEMORY');
+    // A deleted or edited message's old text would otherwise stay in the freed space of its page
+    // (and in freed pages) until SQLite happens to reuse it: secure_delete zeroes it when freed.
+    this.db.pragma('secure_delete = ON');
+    // The WAL file is reused from its start after a checkpoint, so frames with old page versions
+    // (old text) would stay past the new end of the log; a limit of 0 truncates them off at the
+    // first commit after each checkpoint. The file then grows by appends instead of overwrites.
+    this.db.pragma('journal_size_limit = 0');
     this.db.exec(SCHEMA);
     const db = this.db;
     this.stmt = {
@@ -223,6 +239,20 @@ export class SqliteStore implements SyncStore {
       return outcomes;
     });
     this.groupTx = (batch) => group.immediate(batch);
+    const checkpointMs = options.checkpointIntervalMs ?? 60_000;
+    this.checkpointTimer =
+      checkpointMs > 0 && options.path !== ':memory:' ? setInterval(() => this.checkpoint(), checkpointMs).unref() : null;
+  }
+
+  /** A passive checkpoint: copies what it can without waiting for readers or writers elsewhere. */
+  private checkpoint(): void {
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+      this.checkpoints += 1;
+    } catch {
+      // Busy or failing I/O: the next tick, or SQLite's own checkpoint, tries again.
+    }
   }
 
   private applyOps(ops: readonly WriteOp[], group: GroupState): CommitResult {
@@ -412,6 +442,7 @@ export class SqliteStore implements SyncStore {
 
   async close(): Promise<void> {
     // Commits already requested are written, not dropped.
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     if (this.waiting.length > 0) this.flush();
     if (this.db.open) this.db.close();
   }

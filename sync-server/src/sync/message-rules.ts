@@ -52,8 +52,13 @@ function decideCreate(i: MessageRowInput): Decision<MessageDoc> {
   // answer whether the conversation exists or not (nobody learns who talks to whom).
   const named = namedParticipants(p.conversation);
   if (named && !named.includes(i.user.id)) return reject('FORBIDDEN', 'not a participant of this conversation');
-  if (!c) return reject('CONVERSATION_NOT_FOUND', `conversation ${p.conversation} is not known yet`);
-  if (!c.participants.includes(i.user.id)) return reject('FORBIDDEN', 'not a participant of this conversation');
+  // A legacy ObjectId names nobody, so here a conversation of others is answered as a missing one
+  // is: a participant's conversation may simply not have reached the server yet (retryable), and
+  // an outsider must not learn that this one exists. (For a derived id that names the caller,
+  // `c` holds the caller whenever it exists.)
+  if (!c?.participants.includes(i.user.id)) {
+    return reject('CONVERSATION_NOT_FOUND', `conversation ${p.conversation} is not known yet`);
+  }
   if (p.recipient === p.sender || !c.participants.includes(p.recipient)) {
     return reject('FORBIDDEN', 'recipient must be the other participant');
   }

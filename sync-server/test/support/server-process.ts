@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_SECRET, waitFor } from './test-server';
 
@@ -36,6 +37,8 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       SEED_DEMO_USERS: 'false',
       PORT: String(port),
       HOST: '127.0.0.1',
+      // Uploads beside the store, never in the working directory's ./data.
+      ...(env.SQLITE_PATH ? { FILES_DIR: join(dirname(env.SQLITE_PATH), 'files') } : {}),
       ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -6,7 +6,7 @@ import jwt from 'jsonwebtoken';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { createDiskStorage } from '../../src/files/storage';
 import { createLogger } from '../../src/logger';
-import type { FilesOptions } from '../../src/server';
+import type { FilesOptions, SyncServerOptions } from '../../src/server';
 import type { PresenceOptions } from '../../src/realtime/presence';
 import type { RateLimitOptions } from '../../src/realtime/rate-limits';
 import { type RunningServer, startSyncServer } from '../../src/server';
@@ -14,6 +14,9 @@ import { SqliteStore } from '../../src/store/sqlite-store';
 import type { ChangeBus } from '../../src/sync/change-bus';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
+
+/** scrypt at 2^10 (~1 ms): tests register and sign in often; production uses 2^17. */
+export const TEST_PASSWORD_HASHING = { logN: 10, r: 8, p: 1 } as const;
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -35,6 +38,15 @@ export async function startTestServer(
     store?: (path: string) => SqliteStore;
     /** Files options beside the storage (a disk store in the temp dir unless given). */
     files?: Partial<FilesOptions>;
+    /**
+     * Password hashing cost. Default here: a cheap scrypt (2^10), so the many accounts tests make
+     * stay fast; the production default (2^17) is tested where it matters (security-review.test.ts).
+     */
+    passwordHashing?: SyncServerOptions['passwordHashing'];
+    /** Who may read /metrics (default here as in startSyncServer: open). */
+    metricsAccess?: SyncServerOptions['metricsAccess'];
+    /** Browser origins for CORS and the Socket.io handshake (default http://localhost:3000). */
+    corsOrigins?: string[];
   } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fw-sync-'));
@@ -43,9 +55,11 @@ export async function startTestServer(
     store: options.store ? options.store(sqlitePath) : new SqliteStore({ path: sqlitePath }),
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     jwtSecret: TEST_SECRET,
-    corsOrigins: ['http://localhost:3000'],
+    corsOrigins: options.corsOrigins ?? ['http://localhost:3000'],
     port: 0,
     host: '127.0.0.1',
+    passwordHashing: options.passwordHashing ?? TEST_PASSWORD_HASHING,
+    metricsAccess: options.metricsAccess,
     bus: options.bus,
     presence: options.presence,
     rateLimits: options.rateLimits,
@@ -70,7 +84,9 @@ let counter = 0;
 /** A fresh 24-hex user id (ObjectId-shaped, like FetchWork's). */
 export function newUserId(): string {
   counter += 1;
-  return (Date.now().toString(16) + counter.toString(16).padStart(6, '0') + Math.random().toString(16).slice(2)).slice(0, 24).padEnd(24, '0');
+  return (Date.now().toString(16) + counter.toString(16).padStart(6, '0') + Math.random().toString(16).slice(2))
+    .slice(0, 24)
+    .padEnd(24, '0');
 }
 
 export function tokenFor(
