@@ -47,6 +47,11 @@ export const ERROR_CODES = [
   'ATTACHMENT_NOT_READY',
   /** A signed download link whose time is up or whose signature does not match. */
   'LINK_EXPIRED',
+  /**
+   * The client speaks a protocol version older than the server serves (docs/protocol.md,
+   * "Versions"): it must load the new version of the app. Refused at the socket handshake.
+   */
+  'UPGRADE_REQUIRED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,6 +1,6 @@
-import type { CollectionName } from './protocol';
 import type { DocsByCollection, MessageDoc, Wire } from './documents';
 import type { ErrorBody, ErrorCode } from './errors';
+import type { CollectionName } from './protocol';
 import type { Checkpoint } from './validators';
 
 /**
@@ -148,3 +148,31 @@ export interface ServerToClientEvents {
 
 /** Message of the `connect_error` a refused handshake produces. */
 export const UNAUTHORIZED_CONNECT_ERROR = 'unauthorized';
+
+/** What a client sends as Socket.io's `auth` in its handshake. */
+export interface HandshakeAuth {
+  token: string;
+  /** The client's PROTOCOL_VERSION; a handshake without one is taken as version 1 (from before versioning). */
+  protocolVersion?: number;
+}
+
+/**
+ * Message of the `connect_error` for a client older than the server serves; its `data` is
+ * `UpgradeRequiredData`. Reconnecting cannot help: the app must load its new version.
+ */
+export const UPGRADE_REQUIRED_CONNECT_ERROR = 'upgrade_required';
+
+export interface UpgradeRequiredData {
+  code: 'UPGRADE_REQUIRED';
+  message: string;
+  /** The oldest protocol version the server serves. */
+  minVersion: number;
+}
+
+/**
+ * Message of the `connect_error` for a version the server does not know (newer than its own, e.g.
+ * an app deployed before its server, or not a version at all); `data` is
+ * `{ code: 'VALIDATION_FAILED', message, maxVersion }`. Retrying later is right: the server is
+ * updated next.
+ */
+export const UNSUPPORTED_VERSION_CONNECT_ERROR = 'unsupported_version';

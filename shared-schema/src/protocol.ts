@@ -1,8 +1,41 @@
 /**
  * The wire protocol's constants, in one place so client and server agree on them.
- * Bump PROTOCOL_VERSION on any incompatible change to an event or payload.
+ * Bump PROTOCOL_VERSION on any incompatible change to an event or payload (docs/protocol.md,
+ * "Versions"): the server serves it and the one before, and asks older clients to upgrade.
  */
 export const PROTOCOL_VERSION = 1;
+
+/**
+ * The version of a handshake that names none: every client from before versioning speaks
+ * version 1. The first incompatible bump past 2 refuses them (see protocolVersionVerdict).
+ */
+export const UNVERSIONED_PROTOCOL_VERSION = 1;
+
+/** The oldest version a server of protocol `current` serves: the current one and the one before (never below 1). */
+export function minProtocolVersion(current: number = PROTOCOL_VERSION): number {
+  return Math.max(1, current - 1);
+}
+
+export type ProtocolVersionVerdict =
+  | { ok: true; version: number }
+  /** Older than the server serves: load the new app (UPGRADE_REQUIRED). */
+  | { ok: false; reason: 'upgrade-required'; version: number; minVersion: number }
+  /** Newer than the server (a client deployed before its server) or not a version at all. */
+  | { ok: false; reason: 'unsupported'; version: unknown; maxVersion: number };
+
+/**
+ * What a server of protocol `current` makes of the version a client sent in its handshake
+ * (`auth.protocolVersion`; undefined when it sent none).
+ */
+export function protocolVersionVerdict(sent: unknown, current: number = PROTOCOL_VERSION): ProtocolVersionVerdict {
+  const version = sent === undefined || sent === null ? UNVERSIONED_PROTOCOL_VERSION : sent;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version > current) {
+    return { ok: false, reason: 'unsupported', version, maxVersion: current };
+  }
+  const minVersion = minProtocolVersion(current);
+  if (version < minVersion) return { ok: false, reason: 'upgrade-required', version, minVersion };
+  return { ok: true, version };
+}
 
 export const COLLECTIONS = ['messages', 'conversations'] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];

@@ -33,34 +33,76 @@ export const attachmentSchema = z.strictObject({
 
 export const contentSchema = z.string().max(LIMITS.contentMaxLength);
 
-export const wireMessageSchema = z
+const messageFields = {
+  id: messageIdSchema,
+  conversation: conversationIdSchema,
+  sender: userIdSchema,
+  recipient: userIdSchema,
+  content: contentSchema,
+  messageType: z.enum(['text', 'file', 'system']),
+  attachments: z.array(attachmentSchema).max(LIMITS.attachmentsMax),
+  isRead: z.boolean(),
+  readAt: nullableIsoDate,
+  isEdited: z.boolean(),
+  editedAt: nullableIsoDate,
+  isDeleted: z.boolean(),
+  deletedAt: nullableIsoDate,
+  deliveredAt: nullableIsoDate,
+  createdAt: isoDate,
+  updatedAt: isoDate,
+  seq: seqSchema,
+  sentAt: nullableIsoDate,
+  _deleted: z.boolean(),
+};
+const readAgrees = (m: { isRead: boolean; readAt: string | null }) => m.isRead === (m.readAt !== null);
+const readAgreement = { message: 'isRead and readAt must agree', path: ['readAt'] };
+
+/** A message with every field: what the server stores and sends, and what an update row carries. */
+export const wireMessageSchema = z.strictObject(messageFields).refine(readAgrees, readAgreement);
+
+/**
+ * A time for a field whose value the server replaces (createdAt, updatedAt, a conversation's
+ * lastActivity) when a creation leaves it out: the parse time, as a client's clock would give.
+ */
+const placeholderTime = () => new Date().toISOString();
+
+/**
+ * The fields a message creation must carry (docs/protocol.md, "Minimal creation"). Everything
+ * else the seed schema does not require, or only the server sets, is read as the state of a new,
+ * unsent message when left out.
+ */
+export const MESSAGE_CREATION_REQUIRED = ['id', 'conversation', 'sender', 'recipient', 'content'] as const;
+
+/**
+ * A message as a creation row may carry it: the omitted fields take the values of a new message
+ * (newMessageDoc), so the parsed value is a full document and the rules judge it like one. The
+ * defaults are the least a client may claim (not read, delivered, edited or deleted, no server
+ * fields), so a default never grants anything a client could not have sent explicitly.
+ */
+export const wireMessageCreationSchema = z
   .strictObject({
-    id: messageIdSchema,
-    conversation: conversationIdSchema,
-    sender: userIdSchema,
-    recipient: userIdSchema,
-    content: contentSchema,
-    messageType: z.enum(['text', 'file', 'system']),
-    attachments: z.array(attachmentSchema).max(LIMITS.attachmentsMax),
-    isRead: z.boolean(),
-    readAt: nullableIsoDate,
-    isEdited: z.boolean(),
-    editedAt: nullableIsoDate,
-    isDeleted: z.boolean(),
-    deletedAt: nullableIsoDate,
-    deliveredAt: nullableIsoDate,
-    createdAt: isoDate,
-    updatedAt: isoDate,
-    seq: seqSchema,
-    sentAt: nullableIsoDate,
-    _deleted: z.boolean(),
+    ...messageFields,
+    messageType: messageFields.messageType.default('text'),
+    attachments: messageFields.attachments.default(() => []),
+    isRead: messageFields.isRead.default(false),
+    readAt: messageFields.readAt.default(null),
+    isEdited: messageFields.isEdited.default(false),
+    editedAt: messageFields.editedAt.default(null),
+    isDeleted: messageFields.isDeleted.default(false),
+    deletedAt: messageFields.deletedAt.default(null),
+    deliveredAt: messageFields.deliveredAt.default(null),
+    createdAt: messageFields.createdAt.default(placeholderTime),
+    updatedAt: messageFields.updatedAt.default(placeholderTime),
+    seq: messageFields.seq.default(0),
+    sentAt: messageFields.sentAt.default(null),
+    _deleted: messageFields._deleted.default(false),
   })
-  .refine((m) => m.isRead === (m.readAt !== null), { message: 'isRead and readAt must agree', path: ['readAt'] });
+  .refine(readAgrees, readAgreement);
 
 const countMap = z.record(userIdSchema, z.number().int().min(0));
 const nameMap = z.record(userIdSchema, z.string().max(LIMITS.nameMaxLength));
 
-export const wireConversationSchema = z.strictObject({
+const conversationFields = {
   id: conversationIdSchema,
   participants: z.array(userIdSchema).length(LIMITS.participantsMax),
   job: userIdSchema.nullable(),
@@ -73,6 +115,26 @@ export const wireConversationSchema = z.strictObject({
   updatedAt: isoDate,
   seq: seqSchema,
   _deleted: z.boolean(),
+};
+
+export const wireConversationSchema = z.strictObject(conversationFields);
+
+/** What a conversation creation must carry; `job` is optional in the seed schema, the rest is the server's. */
+export const CONVERSATION_CREATION_REQUIRED = ['id', 'participants'] as const;
+
+/** A conversation as a creation row may carry it: no job, and the server's fields as a new conversation has them. */
+export const wireConversationCreationSchema = z.strictObject({
+  ...conversationFields,
+  job: conversationFields.job.default(null),
+  lastMessage: conversationFields.lastMessage.default(null),
+  lastActivity: conversationFields.lastActivity.default(placeholderTime),
+  isActive: conversationFields.isActive.default(true),
+  unreadCount: conversationFields.unreadCount.default(() => ({})),
+  participantNames: conversationFields.participantNames.default(() => ({})),
+  createdAt: conversationFields.createdAt.default(placeholderTime),
+  updatedAt: conversationFields.updatedAt.default(placeholderTime),
+  seq: conversationFields.seq.default(0),
+  _deleted: conversationFields._deleted.default(false),
 });
 
 export const collectionSchema = z.enum(COLLECTIONS);
@@ -118,14 +180,52 @@ export const pushRequestSchema = z.strictObject({
 });
 export type PushRequest = z.infer<typeof pushRequestSchema>;
 
-export function pushRowSchema<T extends z.ZodType>(doc: T) {
-  return z.strictObject({
-    assumedMasterState: doc.nullable().optional(),
-    newDocumentState: doc,
-  });
+/** A JSON object (what JSON.parse makes), not an array, Map, Date or other instance. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
-export const messagePushRowSchema = pushRowSchema(wireMessageSchema);
-export const conversationPushRowSchema = pushRowSchema(wireConversationSchema);
+
+/**
+ * One push row, read so that the rules downstream always get full documents:
+ *
+ * - a **creation** (no `assumedMasterState`, or null) is read with `creation`: the fields a new
+ *   document does not need take their defaults;
+ * - an **update** row's `assumedMasterState` is read the same way (a partial one can only be a
+ *   creation the client pushed itself: the server only ever sends full documents), and every field
+ *   its `newDocumentState` leaves out is the assumed master's: "what I did not mention is as I last
+ *   saw it". An omission never means "set to the default": in an update that would read as
+ *   un-delivering, un-reading or dropping every attachment (which deletes the files).
+ *
+ * Either way the parsed row is one the client could have sent in full itself, then validated with
+ * the full, strict schema, so the rules (ownership, forged server fields, conflicts) judge exactly
+ * what they judged before.
+ */
+export function pushRowSchema<T extends Record<string, unknown>>(full: z.ZodType<T>, creation: z.ZodType<T>) {
+  return z
+    .strictObject({
+      assumedMasterState: creation.nullable().optional(),
+      newDocumentState: z.unknown(),
+    })
+    .transform((row, ctx): { assumedMasterState?: T | null; newDocumentState: T } => {
+      const assumed = row.assumedMasterState ?? null;
+      const proposed = row.newDocumentState;
+      const parsed =
+        assumed === null ? creation.safeParse(proposed) : full.safeParse(isPlainObject(proposed) ? { ...assumed, ...proposed } : proposed);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          ctx.issues.push({ ...issue, path: ['newDocumentState', ...issue.path] } as (typeof ctx.issues)[number]);
+        }
+        return z.NEVER;
+      }
+      return row.assumedMasterState === undefined
+        ? { newDocumentState: parsed.data }
+        : { assumedMasterState: assumed, newDocumentState: parsed.data };
+    });
+}
+export const messagePushRowSchema = pushRowSchema(wireMessageSchema, wireMessageCreationSchema);
+export const conversationPushRowSchema = pushRowSchema(wireConversationSchema, wireConversationCreationSchema);
 
 /** `messages:delivered`: messages that reached the recipient's replica. */
 export const deliveredPayloadSchema = z.strictObject({

@@ -23,6 +23,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   ATTACHMENT_INVALID: 422,
   ATTACHMENT_NOT_READY: 409,
   LINK_EXPIRED: 403,
+  UPGRADE_REQUIRED: 426,
 };
 
 /** An expected failure with a protocol code; handlers turn it into `{ error: { code, message } }`. */

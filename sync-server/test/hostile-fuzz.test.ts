@@ -16,7 +16,15 @@
  * Seeded by FUZZ_SEED when set (fast-check prints the seed of a failing run); FUZZ_SCALE multiplies
  * the number of cases.
  */
-import { COLLECTIONS, ERROR_CODES, LIMITS, type MessageDoc, type Wire } from '@fetchwork/shared-schema';
+import {
+  COLLECTIONS,
+  CONVERSATION_CREATION_REQUIRED,
+  ERROR_CODES,
+  LIMITS,
+  MESSAGE_CREATION_REQUIRED,
+  type MessageDoc,
+  type Wire,
+} from '@fetchwork/shared-schema';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
 import { io as ioClient } from 'socket.io-client';
@@ -212,10 +220,9 @@ const MESSAGE_SHAPE: Shape = {
     sentAt: 'nullableString',
     _deleted: 'boolean',
   },
-  required: [
-    'id', 'conversation', 'sender', 'recipient', 'content', 'messageType', 'attachments', 'isRead', 'readAt', 'isEdited',
-    'editedAt', 'isDeleted', 'deletedAt', 'deliveredAt', 'createdAt', 'updatedAt', 'seq', 'sentAt', '_deleted',
-  ],
+  // A creation may leave the rest out (docs/protocol.md, "Minimal creation"); an update row takes
+  // what it leaves out from its assumed master, which is read the same way.
+  required: [...MESSAGE_CREATION_REQUIRED],
   bounded: ['id', 'conversation', 'sender', 'recipient', 'content', 'messageType', 'createdAt', 'updatedAt'],
   boundedArrays: ['attachments'],
 };
@@ -235,7 +242,7 @@ const CONVERSATION_SHAPE: Shape = {
     seq: 'int',
     _deleted: 'boolean',
   },
-  required: ['id', 'participants', 'job', 'lastMessage', 'lastActivity', 'isActive', 'unreadCount', 'participantNames', 'createdAt', 'updatedAt', 'seq', '_deleted'],
+  required: [...CONVERSATION_CREATION_REQUIRED],
   bounded: ['id', 'lastActivity', 'createdAt', 'updatedAt'],
   boundedArrays: ['participants'],
 };

@@ -18,6 +18,8 @@ export function connectionState$(
       switch (s.kind) {
         case 'unauthorized':
           return { status: 'error', reason: 'unauthorized', pendingWrites };
+        case 'upgrade-required':
+          return { status: 'error', reason: 'upgrade-required', pendingWrites };
         case 'closed':
           return { status: 'error', reason: 'closed', pendingWrites };
         case 'offline':

@@ -1,4 +1,13 @@
-import { type ClientToServerEvents, type ServerToClientEvents, UNAUTHORIZED_CONNECT_ERROR } from '@fetchwork/shared-schema';
+import {
+  type ClientToServerEvents,
+  type HandshakeAuth,
+  PROTOCOL_VERSION,
+  type ServerToClientEvents,
+  UNAUTHORIZED_CONNECT_ERROR,
+  UNSUPPORTED_VERSION_CONNECT_ERROR,
+  UPGRADE_REQUIRED_CONNECT_ERROR,
+  type UpgradeRequiredData,
+} from '@fetchwork/shared-schema';
 import { BehaviorSubject, distinctUntilChanged, type Observable, Subject } from 'rxjs';
 import { io, type Socket } from 'socket.io-client';
 
@@ -12,6 +21,12 @@ export type SocketStatus =
   | { kind: 'offline'; attempt: number }
   /** The handshake was refused: the user must sign in again; nothing retries by itself. */
   | { kind: 'unauthorized' }
+  /**
+   * The server no longer serves this app's protocol version: only loading the new version helps.
+   * Final for this socket: nothing retries, and `reconnect()` does nothing. Unsent writes stay in
+   * the replica and go out from the new version after the reload.
+   */
+  | { kind: 'upgrade-required'; minVersion: number }
   | { kind: 'closed' };
 
 export interface SyncSocketOptions {
@@ -22,6 +37,8 @@ export interface SyncSocketOptions {
   path?: string;
   reconnectionDelayMs?: number;
   reconnectionDelayMaxMs?: number;
+  /** Sent in the handshake; default PROTOCOL_VERSION (tests pass another to play an older app). */
+  protocolVersion?: number;
 }
 
 export interface SocketConnection {
@@ -32,7 +49,7 @@ export interface SocketConnection {
   /** Emits when the server announced that the token expired (a disconnect follows). */
   readonly authExpired$: Observable<void>;
   status(): SocketStatus;
-  /** Starts over after `unauthorized` (once the app has a new token) or a manual disconnect. */
+  /** Starts over after `unauthorized` (once the app has a new token) or a manual disconnect; never after `upgrade-required`. */
   reconnect(): void;
   close(): void;
 }
@@ -43,6 +60,8 @@ const sameStatus = (a: SocketStatus, b: SocketStatus) => JSON.stringify(a) === J
 const browserOffline = () => typeof navigator !== 'undefined' && navigator.onLine === false;
 
 export function connectSyncSocket(options: SyncSocketOptions): SocketConnection {
+  const protocolVersion = options.protocolVersion ?? PROTOCOL_VERSION;
+  const handshake = (token: string): HandshakeAuth => ({ token, protocolVersion });
   const socket: SyncSocket = io(options.url, {
     autoConnect: false,
     transports: options.transports ?? ['websocket', 'polling'],
@@ -55,8 +74,8 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
       Promise.resolve()
         .then(() => options.getToken())
         .then(
-          (token) => cb({ token: token ?? '' }),
-          () => cb({ token: '' }),
+          (token) => cb(handshake(token ?? '')),
+          () => cb(handshake('')),
         );
     },
   });
@@ -65,13 +84,16 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
   const authExpired = new Subject<void>();
   let closed = false;
   let failures = 0;
+  let versionRetry: ReturnType<typeof setTimeout> | undefined;
   // socket.io keeps trying while the browser is offline; those attempts cannot succeed, and
   // showing each one would turn "offline" into "reconnecting" every few seconds.
   const attempting = (attempt: number): SocketStatus =>
     browserOffline() ? { kind: 'offline', attempt: failures } : { kind: 'connecting', attempt };
   const status = new BehaviorSubject<SocketStatus>(attempting(0));
+  const upgradeRequired = () => status.value.kind === 'upgrade-required';
+  // An upgrade-required status is final: later socket events (there should be none) change nothing.
   const set = (next: SocketStatus) => {
-    if (!closed) status.next(next);
+    if (!closed && !upgradeRequired()) status.next(next);
   };
 
   socket.on('connect', () => {
@@ -80,7 +102,7 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
     connected.next();
   });
   socket.on('disconnect', (reason) => {
-    if (closed) return;
+    if (closed || upgradeRequired()) return;
     if (reason === 'io server disconnect') {
       // socket.io does not retry a server-side disconnect; the server does that on token
       // expiry and on shutdown, and both want a new handshake (with a fresh token).
@@ -93,9 +115,23 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
     }
   });
   socket.on('connect_error', (err) => {
+    if (err.message === UPGRADE_REQUIRED_CONNECT_ERROR) {
+      // A refusal by the server's handshake check: socket.io has already let the connection go
+      // and does not retry it, and nothing here starts it again (restart, the online event and a
+      // server disconnect check the status).
+      const data = (err as Error & { data?: Partial<UpgradeRequiredData> }).data;
+      set({ kind: 'upgrade-required', minVersion: typeof data?.minVersion === 'number' ? data.minVersion : protocolVersion + 1 });
+      return;
+    }
     if (err.message === UNAUTHORIZED_CONNECT_ERROR) {
       set({ kind: 'unauthorized' });
       return;
+    }
+    if (err.message === UNSUPPORTED_VERSION_CONNECT_ERROR) {
+      // This app is newer than the server (deployed first): the server is updated next. A
+      // refused handshake is not retried by socket.io, so try again after the longest backoff.
+      clearTimeout(versionRetry);
+      versionRetry = setTimeout(() => restart(), options.reconnectionDelayMaxMs ?? 10_000);
     }
     failures += 1;
     set({ kind: 'offline', attempt: failures });
@@ -104,7 +140,7 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
   socket.io.on('reconnect_attempt', (attempt) => set(attempting(attempt)));
 
   const restart = () => {
-    if (closed) return;
+    if (closed || upgradeRequired()) return;
     if (socket.connected) return;
     // A fresh manager cycle skips whatever backoff delay is pending.
     socket.disconnect();
@@ -132,6 +168,7 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
     reconnect: restart,
     close() {
       if (closed) return;
+      clearTimeout(versionRetry);
       win?.removeEventListener('online', onOnline);
       win?.removeEventListener('offline', onOffline);
       socket.disconnect();

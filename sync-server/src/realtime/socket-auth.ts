@@ -1,7 +1,8 @@
 import { UNAUTHORIZED_CONNECT_ERROR } from '@fetchwork/shared-schema';
+import { verifyToken } from '../auth/tokens';
 import type { Logger } from '../logger';
 import type { SyncStore } from '../store/port';
-import { verifyToken } from '../auth/tokens';
+import { checkProtocolVersion } from './protocol-version';
 import type { SyncServer, SyncSocket } from './types';
 import { userRoom } from './types';
 
@@ -9,13 +10,20 @@ import { userRoom } from './types';
 const MAX_TIMER_MS = 2_147_483_647;
 
 /**
- * Handshake authentication with the same verify function as HTTP. A refused handshake fails with
- * `connect_error` message `unauthorized`; an accepted socket joins its user's room and is cut
+ * Handshake checks: first the protocol version (protocol-version.ts: an old client gets
+ * `connect_error` `upgrade_required` with `data.minVersion`), then authentication with the same
+ * verify function as HTTP. A refused token fails with `connect_error` message `unauthorized`; an accepted socket joins its user's room and is cut
  * (after an `auth:expired` notice) when its token expires, so the client reconnects with a fresh
  * token from its `auth` callback.
  */
 export function installSocketAuth(io: SyncServer, secret: string, store: SyncStore, log: Logger): void {
   io.use((socket, next) => {
+    const version = checkProtocolVersion(socket.handshake.auth);
+    if (!version.ok) {
+      log.info({ code: version.error.data.code, message: version.error.data.message }, 'socket handshake refused: protocol version');
+      next(version.error);
+      return;
+    }
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     const result = verifyToken(typeof token === 'string' ? token : null, secret);
     if (!result.ok) {
@@ -25,6 +33,7 @@ export function installSocketAuth(io: SyncServer, secret: string, store: SyncSto
     }
     socket.data.user = result.user;
     socket.data.cursors = {};
+    socket.data.protocolVersion = version.version;
     next();
   });
 

@@ -13,6 +13,8 @@ export interface SocketData {
    * it continues exactly from here; otherwise the socket gets a resync signal.
    */
   cursors: Partial<Record<CollectionName, number>>;
+  /** The protocol version the client speaks (checked at the handshake): what to answer an older one differently. */
+  protocolVersion: number;
 }
 
 export type SyncServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
