@@ -43,9 +43,11 @@ export type ConnectionState =
   | { status: 'online'; pendingWrites: 0 }
   /**
    * The socket stopped and will not retry by itself: `unauthorized` (the handshake was refused;
-   * sign in again, local data is kept, then `reconnect()`) or `closed` (the inbox was closed).
+   * sign in again, local data is kept, then `reconnect()`), `upgrade-required` (the server no
+   * longer serves this version of the app: reload into the new one; unsent writes are kept in the
+   * replica and sent by it) or `closed` (the inbox was closed).
    */
-  | { status: 'error'; reason: 'unauthorized' | (string & {}); pendingWrites: number };
+  | { status: 'error'; reason: 'unauthorized' | 'upgrade-required' | (string & {}); pendingWrites: number };
 
 /** Derived per message: pending → sent → delivered → read, or failed (permanently refused). */
 export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
@@ -113,7 +115,7 @@ export interface InboxFiles {
   uploads$(messageId: string): Observable<FileUploadView[]>;
   /** Removes a file from an unsent message (stops and deletes its upload); a message left empty is discarded. */
   cancelUpload(messageId: string, fileId: string): Promise<void>;
-  /** An image's preview (own queued bytes, or the server's thumbnail, cached for offline); null if none. */
+  /** An image's or PDF's preview (own queued bytes, or the server's thumbnail, cached for offline); null if none. */
   filePreview(messageId: string, attachment: Attachment): Promise<Blob | null>;
   /** A signed link that opens (`inline`, images) or downloads (`attachment`) the file for a few minutes. */
   fileLink(messageId: string, attachment: Attachment, disposition: 'attachment' | 'inline'): Promise<FileLink>;
@@ -132,6 +134,19 @@ export interface InboxCommands {
   retryMessage(messageId: string): Promise<void>;
   discardMessage(messageId: string): Promise<void>;
   typing(conversationId: string, active: boolean): void;
+}
+
+/** The user's writes this device holds that the server does not have yet. */
+export interface UnsentWork {
+  /**
+   * Messages still on their way: new ones (a file message included) and edits and deletions the
+   * server has not confirmed; they go out when this browser is online (`pendingWrites`).
+   */
+  messages: number;
+  /** Files of those messages still to upload (or uploaded, waiting for their message to go). */
+  files: number;
+  /** Messages that will not go as they are: refused by the server, or holding a refused file. */
+  refused: number;
 }
 
 export interface Inbox extends InboxCommands, InboxFiles {
@@ -160,5 +175,7 @@ export interface Inbox extends InboxCommands, InboxFiles {
    * has none older, or this tab cannot ask (the leader tab asks; the others wait for its walk).
    */
   loadOlderMessages(conversationId: string, limit: number): Promise<boolean>;
+  /** What signing out now would lose from this device, kept current (the same in every tab). */
+  unsentWork$(): Observable<UnsentWork>;
   close(): Promise<void>;
 }

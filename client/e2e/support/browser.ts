@@ -111,10 +111,16 @@ export async function newContext(browser: Browser, options: { phone?: boolean } 
   return context;
 }
 
-/** The sign-in screen as a person uses it. */
-export async function signIn(page: Page, user: Pick<TestUser, 'email' | 'password'>): Promise<void> {
+/**
+ * The sign-in screen as a person uses it. `keep` ticks "Keep me signed in on this device"
+ * (off by default in the app): on unless a test says otherwise, since most tests reload, go
+ * offline or open more tabs on what is meant as the user's own device; sign-out.e2e.ts covers
+ * both choices.
+ */
+export async function signIn(page: Page, user: Pick<TestUser, 'email' | 'password'>, options: { keep?: boolean } = {}): Promise<void> {
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(user.password);
+  await page.getByLabel('Keep me signed in on this device').setChecked(options.keep ?? true);
   await page.getByRole('button', { name: 'Sign in', exact: true }).last().click();
   await inboxReady(page);
 }
@@ -138,13 +144,18 @@ export async function historyLoaded(page: Page, timeout = UI_TIMEOUT): Promise<v
  * A signed-in user in their own browser context (their own "device"). With `network`, the
  * context's sockets go through a switch the test can turn off (see networkSwitch).
  */
-export async function openAs(browser: Browser, appUrl: string, user: TestUser, options: { phone?: boolean; network?: boolean } = {}) {
+export async function openAs(
+  browser: Browser,
+  appUrl: string,
+  user: TestUser,
+  options: { phone?: boolean; network?: boolean; keep?: boolean } = {},
+) {
   const context = await newContext(browser, options);
   const net = options.network ? await networkSwitch(context) : null;
   const page = await context.newPage();
   collectConsoleErrors(page);
   await page.goto(appUrl);
-  await signIn(page, user);
+  await signIn(page, user, { keep: options.keep });
   return { context, page, net };
 }
 

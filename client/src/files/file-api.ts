@@ -47,7 +47,9 @@ export class FileApi {
   /** The preview image, or null when the file has none. */
   async thumbnail(fileId: string, messageId: string): Promise<Blob | null> {
     try {
-      const res = await this.request(`${FILE_ROUTES.thumbnail(fileId)}?message=${encodeURIComponent(messageId)}`);
+      // Not through the browser's HTTP cache (the server allows a day): the preview is kept in
+      // the file queue's database, which signing out deletes; a page cannot empty the HTTP cache.
+      const res = await this.request(`${FILE_ROUTES.thumbnail(fileId)}?message=${encodeURIComponent(messageId)}`, { cache: 'no-store' });
       return await res.blob();
     } catch (err) {
       if (err instanceof FileApiError && err.status === 404) return null;

@@ -8,6 +8,7 @@ export {
   useMessages,
   useMessageWindow,
   useTotalUnread,
+  useUnsentWork,
 } from './use-inbox-data';
 export { useObservable } from './use-observable';
 export { type MessagePages, usePagedMessages } from './use-paged-messages';

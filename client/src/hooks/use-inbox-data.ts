@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
-import type { ConnectionState, ConversationView, HistoryProgress, MessageView } from '../inbox-api';
+import type { ConnectionState, ConversationView, HistoryProgress, MessageView, UnsentWork } from '../inbox-api';
 import { useInbox } from './inbox-context';
 import { createSwitchingStore } from './observable-store';
 import { useObservable } from './use-observable';
@@ -38,6 +38,12 @@ export function useMessages(conversationId: string, pageSize: number): MessageVi
 export function useConnectionState(): ConnectionState {
   const inbox = useInbox();
   return useObservable<ConnectionState>(() => inbox.connection$, { status: 'connecting', attempt: 0, pendingWrites: 0 }, [inbox]);
+}
+
+/** What signing out would lose (Inbox.unsentWork$); undefined until counted. */
+export function useUnsentWork(): UnsentWork | undefined {
+  const inbox = useInbox();
+  return useObservable<UnsentWork | undefined>(() => inbox.unsentWork$(), undefined, [inbox]);
 }
 
 export function useTotalUnread(): number {

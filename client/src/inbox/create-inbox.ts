@@ -2,6 +2,7 @@ import type { Attachment, FileLimits, FileLink } from '@fetchwork/shared-schema'
 import type { RxStorage } from 'rxdb';
 import {
   BehaviorSubject,
+  combineLatest,
   debounceTime,
   distinctUntilChanged,
   EMPTY,
@@ -17,7 +18,7 @@ import {
   switchMap,
 } from 'rxjs';
 import type { InboxDatabase } from '../db/collections';
-import { databaseNameFor, openInboxDatabase } from '../db/database';
+import { databaseNameFor, type OpenDatabaseOptions, openInboxDatabase } from '../db/database';
 import type { DevModeKit } from '../db/dev-mode';
 import { type HistoryProgress, HistoryStore } from '../db/history-store';
 import { OutboxStore } from '../db/outbox-store';
@@ -26,7 +27,16 @@ import { FileApi } from '../files/file-api';
 import type { OutgoingFile } from '../files/file-limits';
 import { FileQueue, fileQueueNameFor, type IndexedDbDeps } from '../files/file-queue';
 import { DEFAULT_UPLOAD_TUNING, type UploadTuning } from '../files/uploader';
-import type { ConnectionState, ConversationView, FileUploadView, Inbox, MessageView, SearchHit, SessionUser } from '../inbox-api';
+import type {
+  ConnectionState,
+  ConversationView,
+  FileUploadView,
+  Inbox,
+  MessageView,
+  SearchHit,
+  SessionUser,
+  UnsentWork,
+} from '../inbox-api';
 import type { InitialSyncProgress, SyncTuning } from '../sync/collection-sync';
 import { leaderChannelName, soleLeadership, TabElection, type TabLeadership } from '../sync/leadership';
 import { createPresenceClient } from '../sync/presence-client';
@@ -59,9 +69,13 @@ export interface CreateInboxOptions {
   multiInstance?: boolean;
   /** Tests only: open the same database twice in one process, as two tabs (needs devMode). */
   ignoreDuplicate?: boolean;
+  /** Tests only: the replica's collections as another release defines them (see OpenDatabaseOptions). */
+  collections?: OpenDatabaseOptions['collections'];
   transports?: ('websocket' | 'polling')[];
   reconnectionDelayMs?: number;
   reconnectionDelayMaxMs?: number;
+  /** Tests only: the protocol version the handshake names (default PROTOCOL_VERSION), to play an older app. */
+  protocolVersion?: number;
   tuning?: Partial<SyncTuning>;
   /** Presence and typing over this tab's socket; default createPresenceClient, null for none. */
   presence?: PresenceFactory | null;
@@ -100,6 +114,7 @@ export async function createInbox(options: CreateInboxOptions): Promise<InboxHan
     devMode: options.devMode,
     multiInstance: options.multiInstance,
     ignoreDuplicate: options.ignoreDuplicate,
+    collections: options.collections,
   });
   const connection = connectSyncSocket({
     url: options.serverUrl,
@@ -107,6 +122,7 @@ export async function createInbox(options: CreateInboxOptions): Promise<InboxHan
     transports: options.transports,
     reconnectionDelayMs: options.reconnectionDelayMs,
     reconnectionDelayMaxMs: options.reconnectionDelayMaxMs,
+    protocolVersion: options.protocolVersion,
   });
   return new InboxImpl(options, db, connection);
 }
@@ -316,6 +332,20 @@ class InboxImpl implements InboxHandle {
     const next = await engine.pages.load(conversationId, before, limit);
     this.olderPages.set(conversationId, next);
     return next !== null;
+  }
+
+  unsentWork$(): Observable<UnsentWork> {
+    const files$ = this.files ? this.files.commands.queuedFiles$() : of({ pending: [], failed: [] });
+    return combineLatest([this.queries.unsentMessageIds$, files$]).pipe(
+      map(([messages, files]) => {
+        // A message holding a refused file waits until the user removes the file: refused too.
+        const refused = new Set([...messages.refused, ...files.failed.map((f) => f.messageId).filter((id) => messages.pending.has(id))]);
+        const pending = [...messages.pending].filter((id) => !refused.has(id));
+        const going = new Set(pending);
+        return { messages: pending.length, files: files.pending.filter((f) => going.has(f.messageId)).length, refused: refused.size };
+      }),
+      distinctUntilChanged((a, b) => a.messages === b.messages && a.files === b.files && a.refused === b.refused),
+    );
   }
 
   online$(userId: string): Observable<boolean> {

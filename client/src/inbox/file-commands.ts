@@ -5,6 +5,7 @@ import {
   fileIdOfAttachmentUrl,
   LIMITS,
   PREVIEWABLE_IMAGE_TYPES,
+  THUMBNAIL_TYPES,
 } from '@fetchwork/shared-schema';
 import { map, type Observable, shareReplay } from 'rxjs';
 import type { InboxDatabase } from '../db/collections';
@@ -112,6 +113,20 @@ export class FileCommands {
   }
 
   /** The files of an unsent message, in order, with their upload state (every tab). */
+  /**
+   * The files not uploaded yet (queued, uploading, or uploaded and waiting for their message to
+   * be finalized) and those refused for good (`failed`), with their messages: what signing out
+   * would lose. Cancelled files are on their way out and not counted.
+   */
+  queuedFiles$(): Observable<{ pending: QueuedFileView[]; failed: QueuedFileView[] }> {
+    return this.files$.pipe(
+      map((files) => ({
+        pending: files.filter((f) => f.state === 'queued' || f.state === 'uploading' || f.state === 'done'),
+        failed: files.filter((f) => f.state === 'failed'),
+      })),
+    );
+  }
+
   uploads$(messageId: string): Observable<FileUploadView[]> {
     return this.files$.pipe(map((files) => files.filter((f) => f.messageId === messageId).map(toView)));
   }
@@ -155,8 +170,9 @@ export class FileCommands {
   }
 
   /**
-   * An image preview: an own queued file from its local bytes; otherwise the server's
-   * thumbnail, fetched once with the token and cached, so that it shows offline afterwards.
+   * An image or PDF preview: an own queued image from its local bytes; otherwise the server's
+   * thumbnail, fetched once with the token and cached, so that it shows offline afterwards. A
+   * 404 is cached too (as "none"), so a file without one is asked about once, not at every render.
    * Null for files without one (and while offline before it was ever fetched).
    */
   async preview(messageId: string, attachment: Attachment): Promise<Blob | null> {
@@ -166,15 +182,15 @@ export class FileCommands {
       return f && PREVIEWABLE_IMAGE_TYPES.includes(f.type) ? f.blob : null;
     }
     const fileId = fileIdOfAttachmentUrl(attachment.url);
-    if (!fileId || !PREVIEWABLE_IMAGE_TYPES.includes(attachment.mimeType)) return null;
+    if (!fileId || !THUMBNAIL_TYPES.includes(attachment.mimeType)) return null;
     const cached = await this.o.queue.preview(fileId);
-    if (cached) return cached;
+    if (cached !== undefined) return cached;
     let pending = this.previewsInFlight.get(fileId);
     if (!pending) {
       pending = this.o.api
         .thumbnail(fileId, messageId)
         .then(async (blob) => {
-          if (blob) await this.o.queue.putPreview(fileId, blob).catch(() => undefined);
+          await this.o.queue.putPreview(fileId, blob).catch(() => undefined);
           return blob;
         })
         .catch(() => null)

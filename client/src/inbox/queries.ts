@@ -31,6 +31,11 @@ export class InboxQueries {
    * are left out.
    */
   readonly unsentMessages$: Observable<number>;
+  /**
+   * The same messages by id (`pending`), and the user's new messages the server refused for good
+   * (`refused`: never sent unless retried). What signing out would lose.
+   */
+  readonly unsentMessageIds$: Observable<{ pending: ReadonlySet<string>; refused: ReadonlySet<string> }>;
 
   constructor(
     private readonly db: InboxDatabase,
@@ -90,9 +95,17 @@ export class InboxQueries {
             : db.messages.findByIds(ids).$.pipe(map((found) => [...found.values()].filter((d) => d.sender === userId).map((d) => d.id))),
         ),
       );
-    this.unsentMessages$ = share(
+    this.unsentMessageIds$ = share(
       combineLatest([unsent.ids$, pendingChanges$, this.failures$]).pipe(
-        map(([fresh, changed, failures]) => new Set([...fresh.filter((id) => !failures.has(id)), ...changed]).size),
+        map(([fresh, changed, failures]) => ({
+          pending: new Set([...fresh.filter((id) => !failures.has(id)), ...changed]),
+          refused: new Set(fresh.filter((id) => failures.has(id))),
+        })),
+      ),
+    );
+    this.unsentMessages$ = share(
+      this.unsentMessageIds$.pipe(
+        map(({ pending }) => pending.size),
         distinctUntilChanged(),
       ),
     );

@@ -1,4 +1,5 @@
 import { useCallback, useDeferredValue, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { firstValueFrom, timeout } from 'rxjs';
 import { useConnectionState, useConversations, useHistoryProgress, useInbox, useIsLeader, useSearch, useTotalUnread } from '../hooks';
 import type { ConversationView } from '../inbox-api';
 import { ConnectionBanner } from './ConnectionBanner';
@@ -8,6 +9,7 @@ import { useAnnounce } from './LiveAnnouncer';
 import { MessagePane } from './MessagePane';
 import { NewConversationDialog } from './NewConversationDialog';
 import { SearchResults } from './SearchResults';
+import { SignOutDialog } from './SignOutDialog';
 import { useNow } from './useNow';
 
 /** How long the unread count must hold before the tab title shows it. */
@@ -43,6 +45,14 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
   const [selecting, setSelecting] = useState(false);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [newOpen, setNewOpen] = useState(false);
+  const [signOutOpen, setSignOutOpen] = useState(false);
+
+  // Signing out deletes this device's copy: warn first when that would lose unsent work.
+  const requestSignOut = async () => {
+    const work = await firstValueFrom(inbox.unsentWork$().pipe(timeout({ first: 3000 }))).catch(() => null);
+    if (work && work.messages + work.refused === 0) onSignOut();
+    else setSignOutOpen(true);
+  };
 
   useEffect(() => {
     const onHash = () => setOpenId(conversationFromHash());
@@ -143,7 +153,7 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
           <span className="whoami" title={inbox.user.email ?? inbox.user.id}>
             {inbox.user.name}
           </span>
-          <button type="button" className="btn" onClick={onSignOut}>
+          <button type="button" className="btn" onClick={() => void requestSignOut()}>
             Sign out
           </button>
         </div>
@@ -249,6 +259,7 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
           )}
         </main>
       </div>
+      <SignOutDialog open={signOutOpen} onCancel={() => setSignOutOpen(false)} onSignOut={onSignOut} />
       <NewConversationDialog
         open={newOpen}
         onClose={() => setNewOpen(false)}

@@ -1,22 +1,26 @@
 import { type FormEvent, useId, useState } from 'react';
-import { AuthError, register, type Session, signIn } from '../auth/session';
+import { AuthError, defaultKeepSignedIn, register, type Session, signIn } from '../auth/session';
 import { DEMO_USERS } from './demo-users';
 
 interface Props {
-  onSignedIn: (session: Session) => void;
+  /** `keep`: "Keep me signed in on this device" (ignored when signing in again). */
+  onSignedIn: (session: Session, keep: boolean) => void;
   /** Set when the token expired: the same account signs in again and keeps its local data. */
   expiredEmail?: string | null;
   onCancel?: () => void;
+  /** Why the sign-in screen is shown (after a sign-out, here or in another tab). */
+  notice?: string | null;
 }
 
-export function SignInScreen({ onSignedIn, expiredEmail, onCancel }: Props) {
+export function SignInScreen({ onSignedIn, expiredEmail, onCancel, notice }: Props) {
   const [mode, setMode] = useState<'sign-in' | 'register'>('sign-in');
   const [email, setEmail] = useState(expiredEmail ?? '');
   const [password, setPassword] = useState('');
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const ids = { email: useId(), password: useId(), name: useId(), error: useId(), title: useId() };
+  const [keep, setKeep] = useState(defaultKeepSignedIn);
+  const ids = { email: useId(), password: useId(), name: useId(), error: useId(), title: useId(), keep: useId(), keepHint: useId() };
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
@@ -24,7 +28,7 @@ export function SignInScreen({ onSignedIn, expiredEmail, onCancel }: Props) {
     setBusy(true);
     try {
       const session = mode === 'sign-in' ? await signIn(email.trim(), password) : await register(name.trim(), email.trim(), password);
-      onSignedIn(session);
+      onSignedIn(session, keep);
     } catch (err) {
       setError(err instanceof AuthError ? err.message : 'Something went wrong. Please try again.');
     } finally {
@@ -47,6 +51,11 @@ export function SignInScreen({ onSignedIn, expiredEmail, onCancel }: Props) {
           <img src="/favicon.svg" alt="" width={40} height={40} />
           <span>FetchWork Messaging</span>
         </div>
+        {notice && !expiredEmail && (
+          <p className="notice notice-info" role="status">
+            {notice}
+          </p>
+        )}
         {expiredEmail && (
           <p className="notice" role="status">
             Your session has expired. Sign in again to resume syncing; messages on this device are kept.
@@ -106,6 +115,24 @@ export function SignInScreen({ onSignedIn, expiredEmail, onCancel }: Props) {
             required
             aria-describedby={describedBy}
           />
+          {!expiredEmail && (
+            <>
+              <div className="keep-signed-in">
+                <input
+                  id={ids.keep}
+                  type="checkbox"
+                  checked={keep}
+                  onChange={(e) => setKeep(e.target.checked)}
+                  aria-describedby={ids.keepHint}
+                />
+                <label htmlFor={ids.keep}>Keep me signed in on this device</label>
+              </div>
+              <p id={ids.keepHint} className="muted keep-signed-in-hint">
+                Leave this off on a shared computer: closing the browser signs you out, and your messages are removed from it the next time
+                this app opens there. Signing out removes them at once.
+              </p>
+            </>
+          )}
           {error && (
             <p id={ids.error} className="form-error" role="alert">
               {error}
