@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, it } from 'vitest';
 import { createMongoStore } from '../../src/store/mongo/connect';
+import { type MongoTarget, mongoTarget } from '../support/mongo-target';
 import { registerFileRecordContractTests } from './records-contract';
 
 /**
@@ -10,30 +11,7 @@ import { registerFileRecordContractTests } from './records-contract';
  * says loudly that it skipped, and registers a skipped test that shows up in the run's summary.
  */
 
-type Target = { uri: string; source: string; stop?: () => Promise<void> } | { skip: string };
-
-async function memoryServer(): Promise<Target> {
-  // A variable specifier: the package is optional and not a dependency (its postinstall downloads mongod).
-  const name = 'mongodb-memory-server';
-  const mod = (await import(/* @vite-ignore */ name).catch(() => null)) as {
-    MongoMemoryReplSet: { create(o: unknown): Promise<{ getUri(): string; stop(): Promise<unknown> }> };
-  } | null;
-  if (!mod) {
-    return {
-      skip: 'MONGODB_URI is not set and mongodb-memory-server is not installed (its mongod binary download is blocked on this machine, and no MongoDB server package exists for it)',
-    };
-  }
-  try {
-    const rs = await mod.MongoMemoryReplSet.create({ replSet: { count: 1, storageEngine: 'wiredTiger' } });
-    return { uri: rs.getUri(), source: 'mongodb-memory-server', stop: async () => void (await rs.stop()) };
-  } catch (err) {
-    return {
-      skip: `MONGODB_URI is not set and mongodb-memory-server could not start a mongod: ${err instanceof Error ? err.message : String(err)}`,
-    };
-  }
-}
-
-const target: Target = process.env.MONGODB_URI ? { uri: process.env.MONGODB_URI, source: 'MONGODB_URI' } : await memoryServer();
+const target: MongoTarget = await mongoTarget();
 
 if ('skip' in target) {
   console.warn(

@@ -7,6 +7,7 @@ import { createMongoStore, prepareDatabase } from '../../src/store/mongo/connect
 import type { MongoStore } from '../../src/store/mongo/mongo-store';
 import { feedBeforeQuery, feedQuery, newestMessagesPipelines } from '../../src/store/mongo/queries';
 import { draftConversation, draftMessage } from '../support/docs';
+import { type MongoTarget, mongoTarget } from '../support/mongo-target';
 import { registerStorageContractTests } from './storage-contract';
 
 /**
@@ -16,30 +17,7 @@ import { registerStorageContractTests } from './storage-contract';
  * test that shows up in the run's summary.
  */
 
-type Target = { uri: string; source: string; stop?: () => Promise<void> } | { skip: string };
-
-async function memoryServer(): Promise<Target> {
-  // A variable specifier: the package is optional and not a dependency (its postinstall downloads mongod).
-  const name = 'mongodb-memory-server';
-  const mod = (await import(/* @vite-ignore */ name).catch(() => null)) as {
-    MongoMemoryReplSet: { create(o: unknown): Promise<{ getUri(): string; stop(): Promise<unknown> }> };
-  } | null;
-  if (!mod) {
-    return {
-      skip: 'MONGODB_URI is not set and mongodb-memory-server is not installed (its mongod binary download is blocked on this machine, and no MongoDB server package exists for it)',
-    };
-  }
-  try {
-    const rs = await mod.MongoMemoryReplSet.create({ replSet: { count: 1, storageEngine: 'wiredTiger' } });
-    return { uri: rs.getUri(), source: 'mongodb-memory-server', stop: async () => void (await rs.stop()) };
-  } catch (err) {
-    return {
-      skip: `MONGODB_URI is not set and mongodb-memory-server could not start a mongod: ${err instanceof Error ? err.message : String(err)}`,
-    };
-  }
-}
-
-const target: Target = process.env.MONGODB_URI ? { uri: process.env.MONGODB_URI, source: 'MONGODB_URI' } : await memoryServer();
+const target: MongoTarget = await mongoTarget();
 
 describe('createMongoStore without a server', () => {
   it('fails within its server selection timeout instead of hanging', async () => {
