@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_SCRYPT_COST, type ScryptCost } from './auth/passwords';
 import type { FilePolicy } from './files/file-service';
 import type { MetricsAccess } from './observability/metrics';
+import { USER_EVENTS_PER_SOCKET_BUDGET } from './realtime/rate-limits';
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -16,6 +17,7 @@ const envSchema = z.object({
   SEED_DEMO_USERS: z.enum(['true', 'false']).optional(),
   RATE_LIMIT_HTTP_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_SOCKET_EVENTS_PER_SECOND: z.coerce.number().int().min(1).default(100),
+  RATE_LIMIT_USER_EVENTS_PER_SECOND: z.coerce.number().int().min(1).optional(),
   MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).default(20),
   TRUST_PROXY: z.string().optional(),
   MONGODB_URI: z.string().regex(/^(mongodb(\+srv)?:\/\/.*)?$/, 'must be a mongodb:// or mongodb+srv:// URI').optional(),
@@ -59,7 +61,7 @@ export interface Config {
   redisUrl: string | undefined;
   /** Production store (a replica set); unset: the embedded SQLite file. */
   mongodbUri: string | undefined;
-  rateLimits: { httpRequestsPerMinute: number; socketEventsPerSecond: number; socketsPerUser: number };
+  rateLimits: { httpRequestsPerMinute: number; socketEventsPerSecond: number; userEventsPerSecond: number; socketsPerUser: number };
   /**
    * `GET /metrics`: with METRICS_TOKEN, for `Authorization: Bearer <token>` only; without it, off in
    * production (metrics describe load and abuse to anyone) and open in development and test.
@@ -98,6 +100,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (!e.JWT_SECRET && e.NODE_ENV === 'production') {
     throw new ConfigError('JWT_SECRET is required when NODE_ENV=production (use the same secret as the FetchWork API).');
+  }
+  const userEventsPerSecond = e.RATE_LIMIT_USER_EVENTS_PER_SECOND ?? USER_EVENTS_PER_SOCKET_BUDGET * e.RATE_LIMIT_SOCKET_EVENTS_PER_SECOND;
+  if (userEventsPerSecond < e.RATE_LIMIT_SOCKET_EVENTS_PER_SECOND) {
+    throw new ConfigError(
+      'RATE_LIMIT_USER_EVENTS_PER_SECOND must be at least RATE_LIMIT_SOCKET_EVENTS_PER_SECOND (a user has one socket or more).',
+    );
   }
   const origins = e.CLIENT_ORIGIN.split(',').map((o) => o.trim()).filter(Boolean);
   for (const origin of origins) {
@@ -146,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: {
       httpRequestsPerMinute: e.RATE_LIMIT_HTTP_PER_MINUTE,
       socketEventsPerSecond: e.RATE_LIMIT_SOCKET_EVENTS_PER_SECOND,
+      userEventsPerSecond,
       socketsPerUser: e.MAX_SOCKETS_PER_USER,
     },
   };

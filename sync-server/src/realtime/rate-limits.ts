@@ -3,11 +3,20 @@ import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 export interface RateLimitOptions {
   /** Socket events per socket per second (pull, push, typing). */
   socketEventsPerSecond: number;
+  /**
+   * Socket events per user per second across all of the user's sockets on this instance, so 20
+   * sockets do not multiply the per-socket budget. Unset: USER_EVENTS_PER_SOCKET_BUDGET × the
+   * per-socket budget.
+   */
+  userEventsPerSecond?: number;
   /** HTTP requests per client IP per minute. */
   httpRequestsPerMinute: number;
   /** Open sockets per user across tabs and devices (this instance). */
   socketsPerUser: number;
 }
+
+/** The per-user event budget, when not given, in per-socket budgets (a few busy tabs at once). */
+export const USER_EVENTS_PER_SOCKET_BUDGET = 3;
 
 export const DEFAULT_RATE_LIMITS: RateLimitOptions = {
   socketEventsPerSecond: 100,
@@ -23,17 +32,28 @@ export const DEFAULT_RATE_LIMITS: RateLimitOptions = {
  */
 export class RateLimits {
   private readonly socketEvents: RateLimiterMemory;
+  private readonly userEvents: RateLimiterMemory;
   private readonly httpRequests: RateLimiterMemory;
   private readonly socketsByUser = new Map<string, number>();
 
   constructor(readonly options: RateLimitOptions = DEFAULT_RATE_LIMITS) {
     this.socketEvents = new RateLimiterMemory({ points: options.socketEventsPerSecond, duration: 1 });
+    this.userEvents = new RateLimiterMemory({
+      points: options.userEventsPerSecond ?? USER_EVENTS_PER_SOCKET_BUDGET * options.socketEventsPerSecond,
+      duration: 1,
+    });
     this.httpRequests = new RateLimiterMemory({ points: options.httpRequestsPerMinute, duration: 60 });
   }
 
-  /** Resolves true when the socket may handle one more event now. */
-  allowSocketEvent(socketId: string): Promise<boolean> {
-    return consume(this.socketEvents, socketId);
+  /**
+   * Resolves null when the socket may handle one more event now, else the budget it is over. An
+   * event the socket's own budget refuses does not count against the user's, so one flooding
+   * socket alone cannot starve the user's other sockets.
+   */
+  async refuseSocketEvent(socketId: string, userId: string): Promise<'socket' | 'user' | null> {
+    if (!(await consume(this.socketEvents, socketId))) return 'socket';
+    if (!(await consume(this.userEvents, userId))) return 'user';
+    return null;
   }
 
   /** Resolves with 0 when allowed, else the seconds to wait. */

@@ -16,7 +16,8 @@ const CLIENT_EVENTS: ReadonlySet<unknown> = new Set([
 ] satisfies (keyof ClientToServerEvents)[]);
 
 /**
- * Per-user connection cap at the handshake, a per-socket event rate and the event shape. An
+ * Per-user connection cap at the handshake, an event rate per socket and per user (across the
+ * user's sockets on this instance) and the event shape. An
  * event over the rate is answered in its ack with RATE_LIMITED (RxDB retries it later) and never
  * reaches a handler, so a flooding client slows only itself; so is an event that is not one of
  * the client events with exactly one payload (VALIDATION_FAILED).
@@ -40,12 +41,12 @@ export function installSocketLimits(io: SyncServer, limits: RateLimits, metrics:
     metrics.connectedSockets.inc();
     socket.once('disconnect', () => metrics.connectedSockets.dec());
     socket.use((packet, next) => {
-      limits.allowSocketEvent(socket.id).then(
-        (allowed) => {
+      limits.refuseSocketEvent(socket.id, socket.data.user.id).then(
+        (refused) => {
           const last = packet[packet.length - 1];
           const ack = typeof last === 'function' ? (last as (answer: unknown) => void) : null;
-          if (!allowed) {
-            metrics.rateLimited.inc({ scope: 'socket' });
+          if (refused) {
+            metrics.rateLimited.inc({ scope: refused });
             ack?.(errorBody('RATE_LIMITED', 'too many events; slow down'));
             return;
           }
