@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Browser, Page, Request } from 'playwright-core';
+import type { Browser, FileChooser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   composer,
@@ -48,6 +48,22 @@ async function png(page: Page, w: number, h: number): Promise<Buffer> {
   return Buffer.from(bytes);
 }
 
+/**
+ * File choosers the page opens. Registered before anything is clicked: Playwright turns on
+ * Chromium's file-chooser interception when the first listener is added, asynchronously, and a
+ * picker opened before that is a native dialog that never becomes an event (a CI flake).
+ */
+function recordChoosers(page: Page): FileChooser[] {
+  const choosers: FileChooser[] = [];
+  page.on('filechooser', (c) => choosers.push(c));
+  return choosers;
+}
+
+async function nextChooser(choosers: FileChooser[], count: number): Promise<FileChooser> {
+  await expect.poll(() => choosers.length, { timeout: 10_000 }).toBe(count);
+  return choosers[count - 1] as FileChooser;
+}
+
 /** Every tus request the page makes that the server answered (a request the offline browser refused is not counted). */
 function recordUploads(page: Page) {
   const answered: { method: string; url: string; status: number }[] = [];
@@ -70,6 +86,7 @@ describe('files in messages', () => {
     const net = a.net as NonNullable<typeof a.net>;
     try {
       const uploads = recordUploads(a.page);
+      const choosers = recordChoosers(a.page);
       await openConversation(a.page, bob.name);
       await openConversation(b.page, alice.name);
       await a.page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
@@ -77,9 +94,8 @@ describe('files in messages', () => {
       await net.goOffline();
       const image = await png(a.page, 1600, 1000);
       const brief = pdf(4 * 1024 * 1024);
-      const chooser = a.page.waitForEvent('filechooser');
       await a.page.getByRole('button', { name: 'Attach files' }).click();
-      await (await chooser).setFiles([
+      await (await nextChooser(choosers, 1)).setFiles([
         { name: 'mockup.png', mimeType: 'image/png', buffer: image },
         { name: 'brief final.pdf', mimeType: 'application/pdf', buffer: brief },
       ]);
@@ -144,6 +160,7 @@ describe('files in messages', () => {
     const a = await openAs(browser, appUrl, alice);
     const b = await openAs(browser, appUrl, bob);
     try {
+      const choosers = recordChoosers(a.page);
       await openConversation(a.page, bob.name);
       await openConversation(b.page, alice.name);
       const chips = a.page.getByRole('list', { name: 'Files to send' });
@@ -171,9 +188,8 @@ describe('files in messages', () => {
       await composer(a.page).focus();
       await a.page.keyboard.press('Shift+Tab');
       await expect.poll(() => a.page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Attach files');
-      const chooser = a.page.waitForEvent('filechooser');
       await a.page.keyboard.press('Enter');
-      await (await chooser).setFiles([{ name: 'extra.pdf', mimeType: 'application/pdf', buffer: pdf(2000) }]);
+      await (await nextChooser(choosers, 1)).setFiles([{ name: 'extra.pdf', mimeType: 'application/pdf', buffer: pdf(2000) }]);
       await chips.getByText('extra.pdf').waitFor();
       await chips.getByRole('button', { name: 'Remove extra.pdf' }).focus();
       await a.page.keyboard.press('Enter');
