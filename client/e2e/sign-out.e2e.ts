@@ -100,7 +100,11 @@ describe('sign-out forgets the device', () => {
       // The warning; Escape is Cancel.
       await page.getByRole('button', { name: 'Sign out' }).click();
       const dialog = page.getByRole('dialog', { name: 'Sign out?' });
-      await dialog.getByText('2 messages and 1 file have not been sent.').waitFor();
+      await dialog.waitFor();
+      // Polled on the text itself, so a failure shows what the dialog said instead.
+      await expect
+        .poll(() => dialog.locator('.dialog-warning').textContent(), { timeout: 30_000 })
+        .toBe('2 messages and 1 file have not been sent.');
       expect(await page.evaluate(() => document.activeElement?.closest('dialog') !== null)).toBe(true);
       await screenshot(page, 'sign-out-warning');
       await page.keyboard.press('Escape');
