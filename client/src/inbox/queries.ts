@@ -96,9 +96,11 @@ export class InboxQueries {
         ),
       );
     this.unsentMessageIds$ = share(
-      combineLatest([unsent.ids$, pendingChanges$, this.failures$]).pipe(
-        map(([fresh, changed, failures]) => ({
-          pending: new Set([...fresh.filter((id) => !failures.has(id)), ...changed]),
+      // A message the server acknowledged is sent, though its stored copy (seq > 0) may not be
+      // back yet: the tick already says so, and signing out must not call it unsent.
+      combineLatest([unsent.ids$, pendingChanges$, this.failures$, this.acknowledged$]).pipe(
+        map(([fresh, changed, failures, acknowledged]) => ({
+          pending: new Set([...fresh.filter((id) => !failures.has(id) && !acknowledged.has(id)), ...changed]),
           refused: new Set(fresh.filter((id) => failures.has(id))),
         })),
       ),
