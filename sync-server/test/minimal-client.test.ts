@@ -5,14 +5,13 @@ import {
   MESSAGE_CREATION_REQUIRED,
   messageRxSchema,
   newMessageId,
-  type StreamEvent,
 } from '@fetchwork/shared-schema';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { createRxDatabase, type RxCollection, type RxDatabase, type RxJsonSchema } from 'rxdb';
-import { type RxReplicationState, replicateRxCollection } from 'rxdb/plugins/replication';
+import type { RxReplicationState } from 'rxdb/plugins/replication';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
-import { Subject } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { replicateStock } from './support/stock-replication';
 import {
   api,
   type ClientSocket,
@@ -246,40 +245,7 @@ async function device(userId: string, schemas: { messages: RxJsonSchema<any>; co
   await db.addCollections({ messages: { schema: schemas.messages }, conversations: { schema: schemas.conversations } });
   const socket = await connect(server.url, tokenFor(userId));
   const refused: Device['refused'] = [];
-  const replications = (['conversations', 'messages'] as const).map((collection) => {
-    const stream$ = new Subject<any>();
-    socket.on('sync:stream', (e: StreamEvent) => {
-      if (e.collection !== collection) return;
-      stream$.next('resync' in e ? 'RESYNC' : { documents: e.documents, checkpoint: e.checkpoint });
-    });
-    return replicateRxCollection<any, { seq: number }>({
-      collection: db[collection],
-      replicationIdentifier: `minimal-${collection}-${server.url}`,
-      live: true,
-      retryTime: 200,
-      waitForLeadership: false,
-      pull: {
-        batchSize: 50,
-        stream$: stream$.asObservable(),
-        async handler(checkpoint, batchSize) {
-          const res = await socket.timeout(5000).emitWithAck('sync:pull', { collection, checkpoint: checkpoint ?? null, batchSize });
-          if ('error' in res) throw new Error(res.error.code);
-          return { documents: res.documents as any[], checkpoint: res.checkpoint ?? undefined };
-        },
-      },
-      push: {
-        batchSize: 50,
-        async handler(rows) {
-          const res = await socket.timeout(5000).emitWithAck('sync:push', { collection, rows: rows as any });
-          if ('error' in res) throw new Error(res.error.code);
-          if (res.rejected.some((r: { code: string }) => r.code === 'CONVERSATION_NOT_FOUND'))
-            throw new Error('retry: conversation not there yet');
-          refused.push(...res.rejected.map((r: { id: string; code: string }) => ({ id: r.id, code: r.code })));
-          return res.conflicts as any[];
-        },
-      },
-    });
-  });
+  const replications = replicateStock(db, socket, `minimal-${server.url}`, (rows) => refused.push(...rows));
   const d = { db, socket, replications, refused };
   devices.push(d);
   await Promise.all(replications.map((r) => r.awaitInitialReplication()));

@@ -5,15 +5,14 @@ import {
   type MessageDoc,
   messageConflictHandler,
   messageRxSchema,
-  type StreamEvent,
 } from '@fetchwork/shared-schema';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { createRxDatabase, type RxCollection, type RxDatabase } from 'rxdb';
-import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
+import type { RxReplicationState } from 'rxdb/plugins/replication';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
-import { Subject } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { draftConversation, draftMessage } from './support/docs';
+import { replicateStock } from './support/stock-replication';
 import { type ClientSocket, connect, newUserId, startTestServer, type TestServer, tokenFor, waitFor } from './support/test-server';
 
 /**
@@ -54,38 +53,7 @@ async function device(userId: string): Promise<Device> {
     conversations: { schema: conversationRxSchema, conflictHandler: conversationConflictHandler },
   });
   const socket = await connect(server.url, tokenFor(userId));
-  const replications = (['conversations', 'messages'] as const).map((collection) => {
-    const stream$ = new Subject<any>();
-    socket.on('sync:stream', (e: StreamEvent) => {
-      if (e.collection !== collection) return;
-      stream$.next('resync' in e ? 'RESYNC' : { documents: e.documents, checkpoint: e.checkpoint });
-    });
-    return replicateRxCollection<any, { seq: number }>({
-      collection: db[collection],
-      replicationIdentifier: `fetchwork-${collection}-${server.url}`,
-      live: true,
-      retryTime: 200,
-      waitForLeadership: false,
-      pull: {
-        batchSize: 50,
-        stream$: stream$.asObservable(),
-        async handler(checkpoint, batchSize) {
-          const res = await socket.timeout(5000).emitWithAck('sync:pull', { collection, checkpoint: checkpoint ?? null, batchSize });
-          if ('error' in res) throw new Error(res.error.code);
-          return { documents: res.documents as any[], checkpoint: res.checkpoint ?? undefined };
-        },
-      },
-      push: {
-        batchSize: 50,
-        async handler(rows) {
-          const res = await socket.timeout(5000).emitWithAck('sync:push', { collection, rows: rows as any });
-          if ('error' in res) throw new Error(res.error.code);
-          if (res.rejected.some((r: { code: string }) => r.code === 'CONVERSATION_NOT_FOUND')) throw new Error('retry: conversation not there yet');
-          return res.conflicts as any[];
-        },
-      },
-    });
-  });
+  const replications = replicateStock(db, socket, `fetchwork-${server.url}`);
   const d = { db, socket, replications };
   devices.push(d);
   await Promise.all(replications.map((r) => r.awaitInitialReplication()));
