@@ -28,7 +28,7 @@ const SMALL_PAGES = {
   historyBatchSize: 40,
 };
 
-const asAuth = (u: TestUser): AuthUser => ({ id: u.id, name: u.name, email: null, expiresAt: null });
+const asAuth = (u: TestUser): AuthUser => ({ id: u.id, name: u.name, email: null, expiresAt: null, sessionId: null });
 
 interface History {
   owner: TestUser;

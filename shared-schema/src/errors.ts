@@ -52,6 +52,12 @@ export const ERROR_CODES = [
    * "Versions"): it must load the new version of the app. Refused at the socket handshake.
    */
   'UPGRADE_REQUIRED',
+  /** The server has no VAPID keys: Web Push is off on this deployment. */
+  'PUSH_DISABLED',
+  /** The session was signed out, signed out everywhere, or ended because an old refresh credential was reused: sign in again. */
+  'SESSION_REVOKED',
+  /** This server does not issue sessions here (a FetchWork deployment: FetchWork signs users in). */
+  'AUTH_DISABLED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,5 +1,7 @@
+import type { AuthRenewPayload, AuthRenewResult } from './auth';
 import type { DocsByCollection, MessageDoc, Wire } from './documents';
 import type { ErrorBody, ErrorCode } from './errors';
+import type { NotificationFocus, NotificationSettings } from './notifications';
 import type { CollectionName } from './protocol';
 import type { Checkpoint } from './validators';
 
@@ -133,6 +135,10 @@ export interface ClientToServerEvents {
   'messages:delivered': (payload: DeliveredPayload, ack: Ack<DeliveredResult>) => void;
   'typing:start': (payload: TypingPayload, ack?: Ack<{ ok: true }>) => void;
   'typing:stop': (payload: TypingPayload, ack?: Ack<{ ok: true }>) => void;
+  /** The conversation open and visible in a focused tab of this socket, or null: no push for it (docs/protocol.md "Notifications"). */
+  'notifications:focus': (payload: NotificationFocus, ack?: Ack<{ ok: true }>) => void;
+  /** A fresh access token for this connection (same user, same or a renewed session): the socket stays open past the old token's expiry. */
+  'auth:renew': (payload: AuthRenewPayload, ack: Ack<AuthRenewResult>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -144,6 +150,8 @@ export interface ServerToClientEvents {
   'presence:state': (event: PresenceState) => void;
   /** Sent just before the server disconnects a socket whose token has expired. */
   'auth:expired': () => void;
+  /** The user's notification settings changed (on any device). */
+  'notifications:settings': (event: NotificationSettings) => void;
 }
 
 /** Message of the `connect_error` a refused handshake produces. */

@@ -1,3 +1,4 @@
+export * from './auth';
 export * from './conflict/conversation-conflict';
 export * from './conflict/equality';
 export * from './conflict/message-conflict';
@@ -6,6 +7,7 @@ export * from './errors';
 export * from './events';
 export * from './files';
 export * from './ids';
+export * from './notifications';
 export * from './protocol';
 export * from './rx-schemas';
 export * from './validators';

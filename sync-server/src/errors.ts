@@ -24,6 +24,9 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   ATTACHMENT_NOT_READY: 409,
   LINK_EXPIRED: 403,
   UPGRADE_REQUIRED: 426,
+  PUSH_DISABLED: 404,
+  SESSION_REVOKED: 401,
+  AUTH_DISABLED: 404,
 };
 
 /** An expected failure with a protocol code; handlers turn it into `{ error: { code, message } }`. */

@@ -19,7 +19,7 @@ export async function seedDemoUsers(store: SyncStore, accounts: AccountService, 
     created++;
   }
   if (created === 0) return;
-  const asAlice = { id: alice.id, name: alice.name, email: alice.email, expiresAt: null };
+  const asAlice = { id: alice.id, name: alice.name, email: alice.email, expiresAt: null, sessionId: null };
   const { conversation } = await messaging.createConversation(asAlice, bob.id, null);
   await messaging.sendMessage(asAlice, conversation.id, { content: 'Hi Bob! Welcome to FetchWork Messaging.' });
   log.info({ users: DEMO_USERS.map((u) => u.email) }, 'seeded demo users');

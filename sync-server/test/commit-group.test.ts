@@ -5,7 +5,6 @@ import { SqliteStore } from '../src/store/sqlite-store';
 import { type ChangeEvent, LocalChangeBus } from '../src/sync/change-bus';
 import { SyncService } from '../src/sync/sync-service';
 import { draftConversation, draftMessage } from './support/docs';
-import { threeUsers } from './support/two-users';
 import {
   type ClientSocket,
   collectStream,
@@ -18,8 +17,9 @@ import {
   tokenFor,
   waitFor,
 } from './support/test-server';
+import { threeUsers } from './support/two-users';
 
-const asUser = (id: string): AuthUser => ({ id, name: null, email: null, expiresAt: null });
+const asUser = (id: string): AuthUser => ({ id, name: null, email: null, expiresAt: null, sessionId: null });
 const log = createLogger('silent');
 
 describe('commit groups on a running server', () => {

@@ -83,7 +83,7 @@ const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
 function user(): User {
   const id = newUserId();
-  return { id, token: tokenFor(id), auth: { id, name: null, email: null, expiresAt: null } };
+  return { id, token: tokenFor(id), auth: { id, name: null, email: null, expiresAt: null, sessionId: null } };
 }
 async function socketOf(u: User): Promise<ClientSocket> {
   const socket = await connect(server.url, u.token);

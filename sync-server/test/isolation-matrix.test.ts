@@ -93,7 +93,7 @@ interface World {
 
 function user(): User {
   const id = newUserId();
-  return { id, token: tokenFor(id), auth: { id, name: null, email: null, expiresAt: null } };
+  return { id, token: tokenFor(id), auth: { id, name: null, email: null, expiresAt: null, sessionId: null } };
 }
 
 async function world(): Promise<World> {
@@ -134,13 +134,28 @@ function caller(identity: Identity, w: World, participant: User): Caller {
     case 'expired token':
       return { identity, token: tokenFor(participant.id, { expiresInSeconds: -30 }), valid: false, claims: participant };
     case 'wrong secret':
-      return { identity, token: tokenFor(participant.id, { secret: 'not-the-server-secret-0123456789' }), valid: false, claims: participant };
+      return {
+        identity,
+        token: tokenFor(participant.id, { secret: 'not-the-server-secret-0123456789' }),
+        valid: false,
+        claims: participant,
+      };
     case 'forged claims (alg none)':
-      return { identity, token: `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ userId: participant.id, exp })}.`, valid: false, claims: participant };
+      return {
+        identity,
+        token: `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ userId: participant.id, exp })}.`,
+        valid: false,
+        claims: participant,
+      };
     case 'forged claims (tampered payload)': {
       // C's genuine token with the payload swapped for one naming the participant.
       const [header, , signature] = w.C.token.split('.');
-      return { identity, token: `${header}.${b64({ userId: participant.id, name: 'x', exp })}.${signature}`, valid: false, claims: participant };
+      return {
+        identity,
+        token: `${header}.${b64({ userId: participant.id, name: 'x', exp })}.${signature}`,
+        valid: false,
+        claims: participant,
+      };
     }
   }
 }
@@ -248,7 +263,12 @@ function socketRead(name: string, collection: 'messages' | 'conversations', role
 }
 
 /** A REST read: the participant gets A–B's data; another caller nothing of it. */
-function restRead(name: string, role: 'A' | 'B', request: (c: Caller, w: World) => { method: string; path: string }, sees: (body: any, w: World) => void): Path {
+function restRead(
+  name: string,
+  role: 'A' | 'B',
+  request: (c: Caller, w: World) => { method: string; path: string },
+  sees: (body: any, w: World) => void,
+): Path {
   return {
     name,
     role,
@@ -306,7 +326,13 @@ function restWrite(
  * A socket push: the participant's row is stored; another caller's row is refused with a code and
  * hands back no stored state.
  */
-function socketWrite(name: string, role: 'A' | 'B', collection: 'messages' | 'conversations', row: (c: Caller, w: World) => unknown, changed: (w: World) => Promise<void>): Path {
+function socketWrite(
+  name: string,
+  role: 'A' | 'B',
+  collection: 'messages' | 'conversations',
+  row: (c: Caller, w: World) => unknown,
+  changed: (w: World) => Promise<void>,
+): Path {
   return {
     name,
     role,
@@ -353,7 +379,10 @@ const PATHS: Path[] = [
       const sent = await server.messaging.sendMessage(w.A.auth, w.ab.id, { content: `${SECRET} streamed` });
       if (!socket) return;
       if (c.identity === 'participant') {
-        await waitFor(() => events.some((e) => e.collection === 'messages' && (e.resync || e.documents.some((d: any) => d.id === sent.id))), 'the stream');
+        await waitFor(
+          () => events.some((e) => e.collection === 'messages' && (e.resync || e.documents.some((d: any) => d.id === sent.id))),
+          'the stream',
+        );
         return;
       }
       await barrier(socket);
@@ -373,7 +402,9 @@ const PATHS: Path[] = [
         }
         for (const collection of ['messages', 'conversations'] as const) {
           const start = await request(socket, 'sync:bootstrap', { collection, pageSize: 1 });
-          const walked = start.history ? await request(socket, 'sync:history', { collection, before: start.history.before, limit: 1000 }) : null;
+          const walked = start.history
+            ? await request(socket, 'sync:history', { collection, before: start.history.before, limit: 1000 })
+            : null;
           // (The messages walk starts above the bootstrap: overlaps are expected.)
           const ids = [...new Set([...start.documents, ...(walked?.documents ?? [])].map((d: any) => d.id))].sort();
           if (c.identity === 'participant') {
@@ -393,7 +424,8 @@ const PATHS: Path[] = [
       await writes(false, async () => {
         const socket = await socketFor(c);
         if (!socket) return;
-        const ask = (conversationId: string, extra: object = {}) => request(socket, 'sync:page', { conversationId, before: null, limit: 10, ...extra });
+        const ask = (conversationId: string, extra: object = {}) =>
+          request(socket, 'sync:page', { conversationId, before: null, limit: 10, ...extra });
         if (c.identity === 'forged sender') expect((await ask(w.ab.id, { userId: c.claims.id })).error.code).toBe('VALIDATION_FAILED');
         const answer = await ask(w.ab.id);
         if (c.identity === 'participant') {
@@ -416,7 +448,10 @@ const PATHS: Path[] = [
   restRead(
     'REST GET /conversations/:id',
     'B',
-    (c, w) => ({ method: 'GET', path: `/api/messages/conversations/${enc(w.ab.id)}${c.identity === 'forged sender' ? `?as=${c.claims.id}` : ''}` }),
+    (c, w) => ({
+      method: 'GET',
+      path: `/api/messages/conversations/${enc(w.ab.id)}${c.identity === 'forged sender' ? `?as=${c.claims.id}` : ''}`,
+    }),
     (body, w) => expect(body.data.map((d: any) => d.id)).toEqual([w.m1.id, w.m2.id]),
   ),
   restRead(
@@ -497,7 +532,9 @@ const PATHS: Path[] = [
         }
         expect(answer.error.code).toBe(c.identity === 'forged sender' ? 'VALIDATION_FAILED' : 'FORBIDDEN');
         // The same answer for a conversation that does not exist: nothing tells whether A–B does.
-        const unknown = await (socket.timeout(5000) as any).emitWithAck('typing:start', { conversationId: draftConversation(w.A.id, newUserId()).id });
+        const unknown = await (socket.timeout(5000) as any).emitWithAck('typing:start', {
+          conversationId: draftConversation(w.A.id, newUserId()).id,
+        });
         if (c.identity === 'other user') expect(unknown).toEqual(answer);
       }
       await barrier(watcher.socket);
@@ -509,7 +546,12 @@ const PATHS: Path[] = [
     'A',
     'messages',
     (c, w) => ({
-      newDocumentState: draftMessage(w.ab.id, c.identity === 'other user' ? w.C.id : w.A.id, c.identity === 'other user' ? w.A.id : w.B.id, 'new message'),
+      newDocumentState: draftMessage(
+        w.ab.id,
+        c.identity === 'other user' ? w.C.id : w.A.id,
+        c.identity === 'other user' ? w.A.id : w.B.id,
+        'new message',
+      ),
     }),
     async (w) => {
       const docs = await pullAll(await socketOf(w.B), 'messages');
@@ -549,7 +591,10 @@ const PATHS: Path[] = [
         if (!socket) return;
         const withJob = draftConversation(w.A.id, w.B.id, 'job1');
         if (participant) {
-          expect(await push(socket, { collection: 'conversations', rows: [{ newDocumentState: withJob }] })).toEqual({ conflicts: [], rejected: [] });
+          expect(await push(socket, { collection: 'conversations', rows: [{ newDocumentState: withJob }] })).toEqual({
+            conflicts: [],
+            rejected: [],
+          });
           return;
         }
         const stored = wire(w.ab);
@@ -563,15 +608,23 @@ const PATHS: Path[] = [
         expect(answer.rejected.map((r: any) => r.code)).toEqual(['FORBIDDEN', expect.stringMatching(/^(FORBIDDEN|VALIDATION_FAILED)$/)]);
         // An existing conversation of others is answered exactly like one that does not exist.
         const exists = await push(socket, { collection: 'conversations', rows: [{ newDocumentState: draftConversation(w.A.id, w.B.id) }] });
-        const missing = await push(socket, { collection: 'conversations', rows: [{ newDocumentState: draftConversation(w.A.id, newUserId()) }] });
+        const missing = await push(socket, {
+          collection: 'conversations',
+          rows: [{ newDocumentState: draftConversation(w.A.id, newUserId()) }],
+        });
         expect(exists.rejected.map((r: any) => [r.code, r.message])).toEqual(missing.rejected.map((r: any) => [r.code, r.message]));
         const sender = c.identity === 'other user' ? w.C.id : w.A.id;
-        const intoExisting = await push(socket, { collection: 'messages', rows: [{ newDocumentState: draftMessage(w.ab.id, sender, w.B.id, 'x') }] });
+        const intoExisting = await push(socket, {
+          collection: 'messages',
+          rows: [{ newDocumentState: draftMessage(w.ab.id, sender, w.B.id, 'x') }],
+        });
         const intoMissing = await push(socket, {
           collection: 'messages',
           rows: [{ newDocumentState: draftMessage(draftConversation(w.A.id, newUserId()).id, sender, w.A.id, 'x') }],
         });
-        expect(intoExisting.rejected.map((r: any) => [r.code, r.message])).toEqual(intoMissing.rejected.map((r: any) => [r.code, r.message]));
+        expect(intoExisting.rejected.map((r: any) => [r.code, r.message])).toEqual(
+          intoMissing.rejected.map((r: any) => [r.code, r.message]),
+        );
       });
     },
   },
@@ -588,19 +641,31 @@ const PATHS: Path[] = [
   restWrite(
     'REST POST /:messageId/read',
     'B',
-    (c, w) => ({ method: 'POST', path: `/api/messages/${w.m1.id}/read`, body: c.identity === 'forged sender' ? { userId: c.claims.id } : undefined }),
+    (c, w) => ({
+      method: 'POST',
+      path: `/api/messages/${w.m1.id}/read`,
+      body: c.identity === 'forged sender' ? { userId: c.claims.id } : undefined,
+    }),
     async (w) => expect((await messageOf(w.m1.id)).isRead).toBe(true),
   ),
   restWrite(
     'REST POST /conversations/:id/read',
     'B',
-    (c, w) => ({ method: 'POST', path: `/api/messages/conversations/${enc(w.ab.id)}/read`, body: c.identity === 'forged sender' ? { userId: c.claims.id } : undefined }),
+    (c, w) => ({
+      method: 'POST',
+      path: `/api/messages/conversations/${enc(w.ab.id)}/read`,
+      body: c.identity === 'forged sender' ? { userId: c.claims.id } : undefined,
+    }),
     async (w) => expect((await messageOf(w.m1.id)).isRead).toBe(true),
   ),
   restWrite(
     'REST PATCH /:messageId',
     'A',
-    (c, w) => ({ method: 'PATCH', path: `/api/messages/${w.m1.id}`, body: c.identity === 'forged sender' ? { content: 'edited', sender: c.claims.id } : { content: 'edited' } }),
+    (c, w) => ({
+      method: 'PATCH',
+      path: `/api/messages/${w.m1.id}`,
+      body: c.identity === 'forged sender' ? { content: 'edited', sender: c.claims.id } : { content: 'edited' },
+    }),
     async (w) => expect((await messageOf(w.m1.id)).content).toBe('edited'),
   ),
   restWrite(
@@ -639,7 +704,9 @@ describe('token expiry on an open socket', () => {
     const w = await world();
     let issued = 0;
     // The first token lives 2–3 s (exp has whole seconds); every later one (the reconnect's auth callback) an hour.
-    const socket = await connect(server.url, () => tokenFor(w.B.id, { expiresInSeconds: issued++ === 0 ? 3 : 3600 }), { reconnection: true });
+    const socket = await connect(server.url, () => tokenFor(w.B.id, { expiresInSeconds: issued++ === 0 ? 3 : 3600 }), {
+      reconnection: true,
+    });
     cleanups.push(() => socket.close());
     const expired: string[] = [];
     socket.on('auth:expired', () => expired.push('auth:expired'));
@@ -674,7 +741,9 @@ describe('token expiry on an open socket', () => {
     const held = new Map<string, any>();
     for (const d of [...first.documents, ...resumed.documents]) held.set(d.id, d);
     const full = await pull(socket, { collection: 'messages', checkpoint: null, batchSize: 100 });
-    expect([...held.values()].sort((x, y) => x.id.localeCompare(y.id))).toEqual([...full.documents].sort((x: any, y: any) => x.id.localeCompare(y.id)));
+    expect([...held.values()].sort((x, y) => x.id.localeCompare(y.id))).toEqual(
+      [...full.documents].sort((x: any, y: any) => x.id.localeCompare(y.id)),
+    );
 
     // And the live stream works again on the new connection.
     const events = collectStream(socket);
@@ -699,7 +768,10 @@ describe('logs', () => {
       const [a, b] = [user(), user()];
       const conv = (await api(logged, 'POST', '/api/messages/conversations', a.token, { participantId: b.id })).body.data;
       const secretWord = 'zebracorn42';
-      expect((await api(logged, 'POST', `/api/messages/conversations/${enc(conv.id)}/messages`, a.token, { content: `hello ${secretWord}` })).status).toBe(201);
+      expect(
+        (await api(logged, 'POST', `/api/messages/conversations/${enc(conv.id)}/messages`, a.token, { content: `hello ${secretWord}` }))
+          .status,
+      ).toBe(201);
       expect((await api(logged, 'GET', `/api/messages/search?q=${secretWord}`, b.token)).body.data).toHaveLength(1);
       const socket = await connect(logged.url, b.token);
       await pull(socket, { collection: 'messages', checkpoint: null, batchSize: 10 });
@@ -708,7 +780,8 @@ describe('logs', () => {
       expect(lines.length).toBeGreaterThan(0);
       const all = lines.join('\n');
       expect(all).toContain('/api/messages/search');
-      for (const secret of [secretWord, a.token, b.token, a.token.split('.')[2]!, 'not-a-token-but-secret-looking']) expect(all).not.toContain(secret);
+      for (const secret of [secretWord, a.token, b.token, a.token.split('.')[2]!, 'not-a-token-but-secret-looking'])
+        expect(all).not.toContain(secret);
     } finally {
       await logged.close();
       rmSync(dir, { recursive: true, force: true });

@@ -23,6 +23,8 @@ export interface AuthUser {
   email: string | null;
   /** Expiry as epoch milliseconds, or null for a token without `exp`. */
   expiresAt: number | null;
+  /** The session (refresh family) a token this server issued belongs to (`sid`); null for FetchWork's tokens. */
+  sessionId: string | null;
 }
 
 export type VerifyResult = { ok: true; user: AuthUser } | { ok: false; reason: 'missing' | 'invalid' | 'expired' };
@@ -52,6 +54,7 @@ export function verifyToken(token: string | undefined | null, secret: string): V
       name: str(payload.name),
       email: str(payload.email),
       expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
+      sessionId: typeof payload.sid === 'string' ? payload.sid.slice(0, 64) : null,
     },
   };
 }

@@ -33,7 +33,7 @@ import { PDF_BYTES, pngBytes } from '../support/uploads';
 const ALICE = 'aaaaaaaaaaaaaaaaaaaaaaaa';
 const BOB = 'bbbbbbbbbbbbbbbbbbbbbbbb';
 const CONVERSATION = conversationIdFor([ALICE, BOB], null);
-const alice: AuthUser = { id: ALICE, name: null, email: null, expiresAt: null };
+const alice: AuthUser = { id: ALICE, name: null, email: null, expiresAt: null, sessionId: null };
 const PUBLIC_URL = 'http://files.test';
 const HOUR = 60 * 60 * 1000;
 const MARKER = Buffer.from('FETCHWORK-TEST-INFECTED-MARKER');
