@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jwt from 'jsonwebtoken';
+import { OWN_TOKEN_CLAIMS } from '../sync-server/src/auth/tokens';
 import { deriveSeed, FaultProxy, seededRandom } from './fault-proxy';
 import { hashDocs } from './lib/canonical';
 import { checkRun, countFindings, emptyFindings, type Findings, type ServerState, type Suspect } from './lib/checks';
@@ -220,7 +221,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const meanPauseMs = Math.max(20, (0.8 * options.durationS * 1000 * sendShare) / Math.max(1, options.messagesPerClient));
     const specs: { spec: DeviceSpec; proxy: FaultProxy }[] = [];
     for (let u = 0; u < options.users; u++) {
-      const token = jwt.sign({ userId: ids[u], name: names[u] }, CHAOS_JWT_SECRET, { algorithm: 'HS256', expiresIn: '24h' });
+      const token = jwt.sign({ userId: ids[u], name: names[u] }, CHAOS_JWT_SECRET, {
+        algorithm: 'HS256',
+        expiresIn: '24h',
+        ...OWN_TOKEN_CLAIMS,
+      });
       for (let k = 0; k < options.devicesPerUser; k++) {
         const label = `u${String(u).padStart(2, '0')}.d${k}`;
         const proxy = await FaultProxy.start({

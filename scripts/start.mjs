@@ -80,6 +80,9 @@ run('server', ['run', 'start', '-w', 'sync-server'], {
   PORT: apiPort,
   JWT_SECRET: process.env.JWT_SECRET ?? localJwtSecret(),
   CLIENT_ORIGIN: process.env.CLIENT_ORIGIN ?? `http://localhost:${appPort},http://127.0.0.1:${appPort}`,
+  // The demo accounts the README and the sign-in screen show; only here, never by NODE_ENV alone.
+  SEED_DEMO_USERS: process.env.SEED_DEMO_USERS ?? 'true',
+  AUTH_MODE: process.env.AUTH_MODE ?? 'standalone',
 });
 
 const build = run('build', ['run', 'build', '-w', 'client'], { VITE_API_URL: apiUrl, NODE_ENV: 'production' });

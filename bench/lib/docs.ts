@@ -7,6 +7,7 @@ import {
   type Wire,
 } from '@fetchwork/shared-schema';
 import jwt from 'jsonwebtoken';
+import { OWN_TOKEN_CLAIMS } from '../../sync-server/src/auth/tokens';
 
 /** The JWT secret of every server the bench starts (loopback only, throwaway). */
 export const BENCH_SECRET = 'bench-secret-0123456789abcdef-not-for-production';
@@ -20,7 +21,7 @@ export function newUserId(prefix = 'u'): string {
 }
 
 export function tokenFor(userId: string, name = `User ${userId.slice(-4)}`): string {
-  return jwt.sign({ userId, name }, BENCH_SECRET, { algorithm: 'HS256', expiresIn: 6 * 3600 });
+  return jwt.sign({ userId, name }, BENCH_SECRET, { algorithm: 'HS256', expiresIn: 6 * 3600, ...OWN_TOKEN_CLAIMS });
 }
 
 /** About the size of a real chat line. */

@@ -37,12 +37,14 @@ export interface SessionResponse {
   /** When the access token expires, epoch milliseconds. */
   expiresAt: number;
   user: SessionUser;
+  /**
+   * Only from sign-in and registration: the page's half of the session, sent with every refresh
+   * and logout. Kept beside the user in the page's storage and deleted at sign-out, so a refresh
+   * cookie left behind (a sign-out while offline, a browser that restores session cookies) signs
+   * no one in.
+   */
+  deviceKey?: string;
 }
-
-export const loginOptionsSchema = z.strictObject({
-  /** "Keep me signed in on this device": a persistent refresh cookie; otherwise it ends with the browser session. */
-  keepSignedIn: z.boolean().optional(),
-});
 
 /** Socket: a fresh access token for the open connection, so it never has to disconnect at expiry. */
 export const authRenewPayloadSchema = z.strictObject({ token: z.string().min(1).max(4096) });
@@ -50,3 +52,10 @@ export type AuthRenewPayload = z.infer<typeof authRenewPayloadSchema>;
 export interface AuthRenewResult {
   expiresAt: number | null;
 }
+
+/** How long a socket whose token expired waits for `auth:renew` before the server disconnects it. */
+export const AUTH_RENEW_GRACE_MS = 15_000;
+
+/** Body of refresh and logout: the page's half of the session (the cookie is the other half). */
+export const refreshBodySchema = z.strictObject({ deviceKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a device key') });
+export type RefreshBody = z.infer<typeof refreshBodySchema>;

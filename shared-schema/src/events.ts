@@ -148,8 +148,10 @@ export interface ServerToClientEvents {
   'user:online': (event: { userId: string }) => void;
   'user:offline': (event: { userId: string; lastSeen: string }) => void;
   'presence:state': (event: PresenceState) => void;
-  /** Sent just before the server disconnects a socket whose token has expired. */
+  /** The token expired: send `auth:renew` with a fresh one within AUTH_RENEW_GRACE_MS, or the server disconnects the socket. */
   'auth:expired': () => void;
+  /** The session ended (signed out, signed out everywhere, or its refresh credential was reused): sign in again. A disconnect follows. */
+  'auth:revoked': () => void;
   /** The user's notification settings changed (on any device). */
   'notifications:settings': (event: NotificationSettings) => void;
 }

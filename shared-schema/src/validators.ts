@@ -268,11 +268,14 @@ export const registerBodySchema = z.strictObject({
   email: z.email().max(254),
   password: z.string().min(8).max(200),
   name: z.string().trim().min(1).max(LIMITS.nameMaxLength),
+  /** "Keep me signed in on this device": a refresh cookie that outlives the browser session. */
+  keepSignedIn: z.boolean().optional(),
 });
 
 export const loginBodySchema = z.strictObject({
   email: z.email().max(254),
   password: z.string().min(1).max(200),
+  keepSignedIn: z.boolean().optional(),
 });
 
 // Hostile keys --------------------------------------------------------------------------------

@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_SCRYPT_COST, type ScryptCost } from './auth/passwords';
+import { DEFAULT_REFRESH_COOKIE, type RefreshCookieSettings } from './auth/sessions/refresh-cookie';
+import { DEFAULT_SESSION_LIFETIMES, type SessionLifetimes } from './auth/sessions/session-service';
 import type { FilePolicy } from './files/file-service';
+import { DEFAULT_ENDPOINT_POLICY, type EndpointPolicy } from './notifications/endpoint-policy';
+import { type VapidKeys, vapidProblem } from './notifications/vapid';
 import type { MetricsAccess } from './observability/metrics';
 import { USER_EVENTS_PER_SOCKET_BUDGET } from './realtime/rate-limits';
+
+const DAY_MS = 24 * 3600 * 1000;
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -14,14 +20,43 @@ const envSchema = z.object({
   SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
   CLIENT_ORIGIN: z.string().default('http://localhost:3000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  SEED_DEMO_USERS: z.enum(['true', 'false']).optional(),
+  SEED_DEMO_USERS: z.enum(['true', 'false']).default('false'),
+  AUTH_MODE: z.enum(['standalone', 'fetchwork']).optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(30)
+    .max(24 * 3600)
+    .default(DEFAULT_SESSION_LIFETIMES.accessTtlSeconds),
+  SESSION_IDLE_DAYS: z.coerce
+    .number()
+    .min(0.01)
+    .max(365)
+    .default(DEFAULT_SESSION_LIFETIMES.idleTtlMs / DAY_MS),
+  SESSION_MAX_DAYS: z.coerce
+    .number()
+    .min(0.01)
+    .max(3650)
+    .default(DEFAULT_SESSION_LIFETIMES.absoluteTtlMs / DAY_MS),
+  REFRESH_COOKIE_SAMESITE: z.enum(['lax', 'strict', 'none']).default(DEFAULT_REFRESH_COOKIE.sameSite),
+  REFRESH_COOKIE_SECURE: z.enum(['true', 'false']).default('true'),
+  REFRESH_COOKIE_PARTITIONED: z.enum(['true', 'false']).default('false'),
+  REFRESH_COOKIE_DOMAIN: z.string().min(1).optional(),
   RATE_LIMIT_HTTP_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_SOCKET_EVENTS_PER_SECOND: z.coerce.number().int().min(1).default(100),
   RATE_LIMIT_USER_EVENTS_PER_SECOND: z.coerce.number().int().min(1).optional(),
   MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).default(20),
   TRUST_PROXY: z.string().optional(),
-  MONGODB_URI: z.string().regex(/^(mongodb(\+srv)?:\/\/.*)?$/, 'must be a mongodb:// or mongodb+srv:// URI').optional(),
-  REDIS_URL: z.string().regex(/^(rediss?:\/\/.*)?$/, 'must be a redis:// or rediss:// URL').optional(),
+  MONGODB_URI: z
+    .string()
+    .regex(/^(mongodb(\+srv)?:\/\/.*)?$/, 'must be a mongodb:// or mongodb+srv:// URI')
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^(rediss?:\/\/.*)?$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   FILES_DIR: z.string().default('./data/files'),
   S3_BUCKET: z.string().optional(),
@@ -42,6 +77,10 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   // 2^14 was the cost before it was stored with the hash: never below that; 2^20 needs 1 GiB a hash.
   PASSWORD_SCRYPT_LOG_N: z.coerce.number().int().min(14).max(20).default(DEFAULT_SCRYPT_COST.logN),
+  VAPID_PUBLIC_KEY: z.string().optional(),
+  VAPID_PRIVATE_KEY: z.string().optional(),
+  VAPID_SUBJECT: z.string().optional(),
+  PUSH_ENDPOINT_HOSTS: z.string().optional(),
 });
 
 export interface Config {
@@ -56,7 +95,12 @@ export interface Config {
   /** Allowed browser origins for CORS and the Socket.io handshake. */
   clientOrigins: string[];
   logLevel: string;
+  /** Only `npm start` (scripts/start.mjs) turns this on: demo accounts are never made by NODE_ENV alone. */
   seedDemoUsers: boolean;
+  /** Who signs users in (see AuthOptions in server.ts and docs/operations.md "Sessions"). */
+  auth:
+    | { mode: 'standalone'; lifetimes: SessionLifetimes; cookie: RefreshCookieSettings }
+    | { mode: 'fetchwork'; issuer?: string; audience?: string };
   /** Shared Redis for presence (and the cross-instance adapter); unset: one instance, in memory. */
   redisUrl: string | undefined;
   /** Production store (a replica set); unset: the embedded SQLite file. */
@@ -69,6 +113,8 @@ export interface Config {
   metricsAccess: MetricsAccess;
   /** scrypt cost of new and upgraded password hashes (PASSWORD_SCRYPT_LOG_N; default 2^17). */
   passwordHashing: ScryptCost;
+  /** Web Push: the VAPID keys (null: push is off, unless main.ts makes demo keys) and which endpoints may be called. */
+  push: { vapid: VapidKeys | null; endpoints: EndpointPolicy };
   /**
    * Express's `trust proxy`: which proxies' X-Forwarded-For names the client. Unset: none (the
    * per-IP limit keys on the socket address). Behind a load balancer every request would share its
@@ -80,7 +126,15 @@ export interface Config {
   files: {
     storage:
       | { kind: 'disk'; directory: string }
-      | { kind: 's3'; bucket: string; region: string; endpoint?: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean };
+      | {
+          kind: 's3';
+          bucket: string;
+          region: string;
+          endpoint?: string;
+          accessKeyId?: string;
+          secretAccessKey?: string;
+          forcePathStyle: boolean;
+        };
     policy: Partial<FilePolicy>;
     clamd: { host: string; port: number } | null;
   };
@@ -99,15 +153,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   if (!e.JWT_SECRET && e.NODE_ENV === 'production') {
-    throw new ConfigError('JWT_SECRET is required when NODE_ENV=production (use the same secret as the FetchWork API).');
+    throw new ConfigError('JWT_SECRET is required when NODE_ENV=production.');
   }
+  // Guessing wrong either way is a security decision made silently: issuing tokens under
+  // FetchWork's secret, or refusing every FetchWork user.
+  if (!e.AUTH_MODE && e.NODE_ENV === 'production') {
+    throw new ConfigError(
+      'AUTH_MODE is required when NODE_ENV=production: `fetchwork` (FetchWork signs users in; JWT_SECRET is its secret) or `standalone` (this server has accounts and its own JWT_SECRET).',
+    );
+  }
+  const authMode = e.AUTH_MODE ?? 'standalone';
+  if (authMode === 'fetchwork' && e.SEED_DEMO_USERS === 'true') {
+    throw new ConfigError('SEED_DEMO_USERS needs AUTH_MODE=standalone: in a FetchWork deployment this server makes no accounts.');
+  }
+  if (e.REFRESH_COOKIE_SAMESITE === 'none' && e.REFRESH_COOKIE_SECURE === 'false') {
+    throw new ConfigError('REFRESH_COOKIE_SAMESITE=none needs REFRESH_COOKIE_SECURE=true (browsers drop such a cookie otherwise).');
+  }
+  if (e.SESSION_MAX_DAYS < e.SESSION_IDLE_DAYS) throw new ConfigError('SESSION_MAX_DAYS must be at least SESSION_IDLE_DAYS.');
   const userEventsPerSecond = e.RATE_LIMIT_USER_EVENTS_PER_SECOND ?? USER_EVENTS_PER_SOCKET_BUDGET * e.RATE_LIMIT_SOCKET_EVENTS_PER_SECOND;
   if (userEventsPerSecond < e.RATE_LIMIT_SOCKET_EVENTS_PER_SECOND) {
     throw new ConfigError(
       'RATE_LIMIT_USER_EVENTS_PER_SECOND must be at least RATE_LIMIT_SOCKET_EVENTS_PER_SECOND (a user has one socket or more).',
     );
   }
-  const origins = e.CLIENT_ORIGIN.split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = e.CLIENT_ORIGIN.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const origin of origins) {
     if (origin !== '*' && !URL.canParse(origin)) throw new ConfigError(`CLIENT_ORIGIN: "${origin}" is not a URL`);
   }
@@ -121,7 +192,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
     clientOrigins: origins,
     logLevel: e.LOG_LEVEL,
-    seedDemoUsers: e.SEED_DEMO_USERS ? e.SEED_DEMO_USERS === 'true' : e.NODE_ENV !== 'production',
+    seedDemoUsers: e.SEED_DEMO_USERS === 'true',
+    auth:
+      authMode === 'fetchwork'
+        ? { mode: 'fetchwork', issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE }
+        : {
+            mode: 'standalone',
+            lifetimes: {
+              accessTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+              idleTtlMs: e.SESSION_IDLE_DAYS * DAY_MS,
+              absoluteTtlMs: e.SESSION_MAX_DAYS * DAY_MS,
+              rotationLeewayMs: DEFAULT_SESSION_LIFETIMES.rotationLeewayMs,
+            },
+            cookie: {
+              ...DEFAULT_REFRESH_COOKIE,
+              sameSite: e.REFRESH_COOKIE_SAMESITE,
+              secure: e.REFRESH_COOKIE_SECURE === 'true',
+              partitioned: e.REFRESH_COOKIE_PARTITIONED === 'true',
+              ...(e.REFRESH_COOKIE_DOMAIN ? { domain: e.REFRESH_COOKIE_DOMAIN } : {}),
+            },
+          },
     redisUrl: e.REDIS_URL || undefined,
     mongodbUri: e.MONGODB_URI || undefined,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
@@ -151,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsAccess: e.METRICS_TOKEN ? { token: e.METRICS_TOKEN } : e.NODE_ENV === 'production' ? 'off' : 'open',
     passwordHashing: { ...DEFAULT_SCRYPT_COST, logN: e.PASSWORD_SCRYPT_LOG_N },
+    push: pushConfig(e),
     rateLimits: {
       httpRequestsPerMinute: e.RATE_LIMIT_HTTP_PER_MINUTE,
       socketEventsPerSecond: e.RATE_LIMIT_SOCKET_EVENTS_PER_SECOND,
@@ -178,4 +269,21 @@ function parseTrustProxy(value: string | undefined): boolean | number | string {
   if (v === '' || v === 'false') return false;
   if (v === 'true') return true;
   return /^\d+$/.test(v) ? Number(v) : v;
+}
+
+function pushConfig(e: z.infer<typeof envSchema>): Config['push'] {
+  const given = [e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY, e.VAPID_SUBJECT].filter(Boolean).length;
+  if (given > 0 && given < 3)
+    throw new ConfigError('VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT go together: set all three or none.');
+  const vapid = given === 3 ? { publicKey: e.VAPID_PUBLIC_KEY!, privateKey: e.VAPID_PRIVATE_KEY!, subject: e.VAPID_SUBJECT! } : null;
+  const problem = vapid && vapidProblem(vapid);
+  if (problem) throw new ConfigError(problem);
+  const hosts =
+    e.PUSH_ENDPOINT_HOSTS?.trim() === '*'
+      ? '*'
+      : e.PUSH_ENDPOINT_HOSTS
+        ? list(e.PUSH_ENDPOINT_HOSTS.toLowerCase())
+        : DEFAULT_ENDPOINT_POLICY.hosts;
+  // A push endpoint on the server's own loopback is a test's or an emulator's, never a browser's.
+  return { vapid, endpoints: { hosts, allowLoopbackHttp: e.NODE_ENV !== 'production' } };
 }

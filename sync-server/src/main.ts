@@ -1,8 +1,10 @@
+import { dirname } from 'node:path';
 import { DEFAULT_SCRYPT_COST } from './auth/passwords';
 import { ConfigError, loadConfig } from './config';
 import { clamdScanner } from './files/scanner';
 import { createFileStorage } from './files/storage';
 import { createLogger } from './logger';
+import { devVapidKeys } from './notifications/vapid';
 import { seedDemoUsers } from './seed';
 import { startSyncServer } from './server';
 import { createMongoStore } from './store/mongo';
@@ -25,6 +27,12 @@ async function main(): Promise<void> {
   }
   if (config.metricsAccess === 'off') log.info('/metrics is disabled: set METRICS_TOKEN to let a scraper read it with a bearer token');
   else if (config.metricsAccess === 'open') log.info('/metrics is open to anyone (no METRICS_TOKEN outside production)');
+  log.info(
+    { mode: config.auth.mode },
+    config.auth.mode === 'fetchwork'
+      ? 'auth: FetchWork signs users in; this server issues no tokens'
+      : 'auth: standalone accounts and sessions',
+  );
   if (config.passwordHashing.logN < DEFAULT_SCRYPT_COST.logN) {
     log.warn({ logN: config.passwordHashing.logN }, 'PASSWORD_SCRYPT_LOG_N is below the recommended 17');
   }
@@ -32,6 +40,10 @@ async function main(): Promise<void> {
     ? await createMongoStore({ uri: config.mongodbUri })
     : new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
   log.info({ store: config.mongodbUri ? 'mongodb' : 'sqlite' }, 'store opened');
+  // The demo (`npm start`) works without configuration; a deployment never makes its own keys
+  // (new keys silently invalidate every browser's subscription).
+  const vapid =
+    config.push.vapid ?? (config.seedDemoUsers && config.env !== 'production' ? devVapidKeys(dirname(config.sqlitePath), log) : null);
   const unsentTtlMs = config.files.policy.unattachedTtlMs ?? 24 * 60 * 60 * 1000;
   const fileStorage = createFileStorage({ ...config.files.storage, uploadExpiryMs: unsentTtlMs });
   const server = await startSyncServer({
@@ -46,6 +58,8 @@ async function main(): Promise<void> {
     trustProxy: config.trustProxy,
     passwordHashing: config.passwordHashing,
     metricsAccess: config.metricsAccess,
+    auth: config.auth,
+    notifications: { vapid, endpoints: config.push.endpoints },
     files: {
       storage: fileStorage,
       scanner: config.files.clamd ? clamdScanner(config.files.clamd) : undefined,

@@ -1,31 +1,38 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LIMITS } from '@fetchwork/shared-schema';
+import { AUTH_RENEW_GRACE_MS, LIMITS } from '@fetchwork/shared-schema';
 import { Server } from 'socket.io';
+import { AccessTokens } from './auth/access-tokens';
 import { AccountService } from './auth/account-service';
 import type { ScryptCost } from './auth/passwords';
-import { corsOrigin, createApp } from './http/app';
-import type { Logger } from './logger';
-import { MessagingService } from './messaging/messaging-service';
-import { createMetrics, type Metrics, type MetricsAccess } from './observability/metrics';
-import { InFlight } from './realtime/in-flight';
-import { originCheck } from './realtime/origin-check';
-import { OutboundBatch } from './realtime/outbound-batch';
-import { createPresenceStore, type Presence, type PresenceOptions, startPresence } from './realtime/presence';
-import { DEFAULT_RATE_LIMITS, type RateLimitOptions, RateLimits } from './realtime/rate-limits';
-import { type RedisWiring, wireRedis } from './realtime/redis-wiring';
-import { installSocketAuth } from './realtime/socket-auth';
-import { installSocketLimits } from './realtime/socket-limits';
-import { startStreamDispatcher } from './realtime/stream-dispatcher';
-import { registerHistoryHandlers } from './realtime/history-handlers';
-import { registerReceiptHandlers } from './realtime/receipt-handlers';
-import { registerSyncHandlers } from './realtime/sync-handlers';
-import type { SyncServer } from './realtime/types';
-import { FileService, type FilePolicy } from './files/file-service';
+import { DEFAULT_REFRESH_COOKIE, type RefreshCookieSettings } from './auth/sessions/refresh-cookie';
+import { Revocations } from './auth/sessions/revocations';
+import { DEFAULT_SESSION_LIFETIMES, type SessionLifetimes, SessionService } from './auth/sessions/session-service';
+import { OWN_TOKEN_CLAIMS } from './auth/tokens';
+import { type FilePolicy, FileService } from './files/file-service';
 import { DEFAULT_FILE_POLICY } from './files/policy';
 import { type FileScanner, noScanner } from './files/scanner';
 import { LinkSigner } from './files/signed-links';
 import type { FileStorage } from './files/storage/port';
+import { corsOrigin, createApp } from './http/app';
+import type { Logger } from './logger';
+import { MessagingService } from './messaging/messaging-service';
+import { type NotificationService, type NotificationsOptions, startNotifications } from './notifications';
+import { createMetrics, type Metrics, type MetricsAccess } from './observability/metrics';
+import { registerHistoryHandlers } from './realtime/history-handlers';
+import { InFlight } from './realtime/in-flight';
+import { registerNotificationHandlers } from './realtime/notification-handlers';
+import { originCheck } from './realtime/origin-check';
+import { OutboundBatch } from './realtime/outbound-batch';
+import { createPresenceStore, type Presence, type PresenceOptions, startPresence } from './realtime/presence';
+import { DEFAULT_RATE_LIMITS, type RateLimitOptions, RateLimits } from './realtime/rate-limits';
+import { registerReceiptHandlers } from './realtime/receipt-handlers';
+import { type RedisWiring, wireRedis } from './realtime/redis-wiring';
+import { installSessionRevocation, installSocketAuth } from './realtime/socket-auth';
+import { installSocketLimits } from './realtime/socket-limits';
+import { startStreamDispatcher } from './realtime/stream-dispatcher';
+import { registerSyncHandlers } from './realtime/sync-handlers';
+import { type SyncServer, userRoom } from './realtime/types';
 import type { SyncStore } from './store/port';
 import { type ChangeBus, LocalChangeBus } from './sync/change-bus';
 import { HistoryService } from './sync/history-service';
@@ -49,11 +56,26 @@ export interface SyncServerOptions {
   trustProxy?: boolean | number | string;
   /** Files in messages; without it the server takes no uploads and refuses new attachments. */
   files?: FilesOptions;
+  /** Web Push; without VAPID keys push is off (settings still work, /health says `push: 'off'`). */
+  notifications?: NotificationsOptions;
   /** scrypt cost for new and upgraded password hashes; default DEFAULT_SCRYPT_COST (2^17). Tests pass less. */
   passwordHashing?: ScryptCost;
   /** Who may read /metrics; default `open` (main.ts passes the configured policy, see Config.metricsAccess). */
   metricsAccess?: MetricsAccess;
+  /** Who signs users in; default standalone with DEFAULT_SESSION_LIFETIMES and DEFAULT_REFRESH_COOKIE. */
+  auth?: AuthOptions;
+  /** How long a socket whose token expired may take to renew it; default AUTH_RENEW_GRACE_MS (tests pass less). */
+  authRenewGraceMs?: number;
 }
+
+/**
+ * `standalone`: this server has accounts and issues short access tokens (its own issuer and
+ * audience) with rotating refresh cookies. `fetchwork`: FetchWork signs users in with JWT_SECRET;
+ * this server issues nothing and accepts FetchWork's tokens (issuer/audience checked when given).
+ */
+export type AuthOptions =
+  | { mode: 'standalone'; lifetimes?: Partial<SessionLifetimes>; cookie?: Partial<RefreshCookieSettings> }
+  | { mode: 'fetchwork'; issuer?: string; audience?: string };
 
 export interface FilesOptions {
   storage: FileStorage;
@@ -75,9 +97,13 @@ export interface RunningServer {
   sync: SyncService;
   messaging: MessagingService;
   accounts: AccountService;
+  /** Null in a FetchWork deployment. */
+  sessions: SessionService | null;
+  access: AccessTokens;
   presence: Presence;
   metrics: Metrics;
   files: FileService | null;
+  notifications: NotificationService;
   /** Graceful stop: refuse new work, finish in-flight pushes, close sockets so clients reconnect elsewhere. */
   close(): Promise<void>;
 }
@@ -102,11 +128,41 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   const bus = options.bus ?? redis?.bus ?? new LocalChangeBus();
   const presenceStore = options.presence?.store ?? (await createPresenceStore(options.redisUrl));
   let port = options.port;
-  const files = options.files ? createFileService(options.files, store, options.jwtSecret, log, () => options.files?.publicUrl ?? `http://127.0.0.1:${port}`) : null;
+  const files = options.files
+    ? createFileService(options.files, store, options.jwtSecret, log, () => options.files?.publicUrl ?? `http://127.0.0.1:${port}`)
+    : null;
   const sync = new SyncService(store, bus, log, metrics, undefined, files);
   const history = new HistoryService(store, metrics);
   const messaging = new MessagingService(store, sync);
-  const accounts = new AccountService(store, options.jwtSecret, { passwordCost: options.passwordHashing, log });
+  const notifications = await startNotifications(
+    {
+      store,
+      records: store.pushRecords(),
+      log,
+      metrics,
+      redisUrl: options.redisUrl,
+      // Through the adapter: the user's sockets on every instance hear of it.
+      emitSettings: (userId, settings) => io.to(userRoom(userId)).emit('notifications:settings', settings),
+    },
+    options.notifications,
+  );
+  // Only the committing instance is told, so several instances send one push per device.
+  sync.onMessagesCommitted((user, written, before) => notifications.service.messagesCommitted(user, written, before));
+  const accounts = new AccountService(store, { passwordCost: options.passwordHashing, log });
+  const auth = options.auth ?? { mode: 'standalone' };
+  const lifetimes = { ...DEFAULT_SESSION_LIFETIMES, ...(auth.mode === 'standalone' ? auth.lifetimes : {}) };
+  const refreshCookie = { ...DEFAULT_REFRESH_COOKIE, ...(auth.mode === 'standalone' ? auth.cookie : {}) };
+  const access = new AccessTokens(
+    auth.mode === 'standalone'
+      ? { secret: options.jwtSecret, ...OWN_TOKEN_CLAIMS }
+      : { secret: options.jwtSecret, issuer: auth.issuer, audience: auth.audience },
+    new Revocations(lifetimes.accessTtlSeconds * 1000),
+  );
+  const sessions =
+    auth.mode === 'standalone'
+      ? new SessionService(store.sessionRecords(), store, access.revocations, options.jwtSecret, lifetimes, log)
+      : null;
+  await sessions?.loadRecentRevocations();
   const app = createApp({
     log,
     messaging,
@@ -114,26 +170,41 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     metrics,
     metricsAccess: options.metricsAccess,
     limits,
-    jwtSecret: options.jwtSecret,
+    access,
+    sessions,
+    refreshCookie,
     corsOrigins: options.corsOrigins,
     trustProxy: options.trustProxy ?? false,
     files,
+    notifications: notifications.service,
     health: {
       store: () => store.ping(),
       ...(redis ? { redis: () => redis.ping() } : {}),
       ...(options.files ? { files: () => options.files!.storage.ping() } : {}),
       ...(options.files?.scanner ? { scanner: () => options.files!.scanner!.ping() } : {}),
     },
-    healthDetails: options.files ? { fileStorage: options.files.storage.kind, fileScanner: options.files.scanner?.kind ?? 'none' } : {},
+    healthDetails: {
+      ...(options.files ? { fileStorage: options.files.storage.kind, fileScanner: options.files.scanner?.kind ?? 'none' } : {}),
+      push: notifications.health,
+    },
   });
   const http = createHttpServer(app);
   io.attach(http);
-  installSocketAuth(io, options.jwtSecret, store, log);
+  installSocketAuth(io, access, store, log, options.authRenewGraceMs ?? AUTH_RENEW_GRACE_MS);
+  const stopRevocation = installSessionRevocation(io, access, redis !== null);
+  // An ended session's devices get no more pushes (the subscriptions are in the shared store: the ending instance removes them).
+  const stopPushCleanup = access.revocations.onLocalRevocation((ids) => {
+    for (const id of ids)
+      notifications.service
+        .removeSubscriptionsForSession(id)
+        .catch((err: unknown) => log.warn({ err }, 'could not remove the push subscriptions of an ended session'));
+  });
   installSocketLimits(io, limits, metrics, log);
   io.on('connection', (socket) => {
     registerSyncHandlers(socket, sync, log, inFlight, outbound);
     registerHistoryHandlers(socket, history, log, inFlight);
     registerReceiptHandlers(socket, messaging, log, inFlight);
+    registerNotificationHandlers(socket, notifications.focus, log);
   });
   const presence = startPresence(io, { presenceStore, store, bus, log }, options.presence);
   const stopDispatcher = startStreamDispatcher(io, bus, outbound);
@@ -152,23 +223,35 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
           files.cleanup().catch((err) => log.error({ err }, 'file cleanup failed'));
         }, cleanupMs).unref()
       : null;
+  const sessionCleanup = sessions
+    ? setInterval(
+        () => {
+          sessions.deleteEnded().catch((err) => log.error({ err }, 'session cleanup failed'));
+        },
+        60 * 60 * 1000,
+      ).unref()
+    : null;
 
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
       inFlight.draining = true;
       if (cleanup) clearInterval(cleanup);
+      if (sessionCleanup) clearInterval(sessionCleanup);
       http.close();
       await inFlight.idle();
       // The last commit group is announced on the next tick; send it before the dispatcher stops.
       sync.flushFanout();
       stopDispatcher();
+      stopRevocation();
+      stopPushCleanup();
       outbound.release();
       // Closing the transport (not a server-side disconnect) makes clients reconnect on their own,
       // through the load balancer, to an instance that is still up.
       for (const socket of io.of('/').sockets.values()) socket.conn.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       http.closeAllConnections();
+      await notifications.close();
       await presence.close();
       await bus.close();
       await redis?.close();
@@ -177,7 +260,23 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     })();
     return closing;
   };
-  return { url: `http://127.0.0.1:${port}`, port, http, io, store, sync, messaging, accounts, presence, metrics, files, close };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    http,
+    io,
+    store,
+    sync,
+    messaging,
+    accounts,
+    sessions,
+    access,
+    presence,
+    metrics,
+    files,
+    notifications: notifications.service,
+    close,
+  };
 }
 
 function createFileService(o: FilesOptions, store: SyncStore, jwtSecret: string, log: Logger, publicUrl: () => string): FileService {

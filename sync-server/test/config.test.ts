@@ -8,7 +8,29 @@ describe('config', () => {
     expect(c.clientOrigins).toEqual(['http://localhost:3000']);
     expect(c.jwtSecretGenerated).toBe(true);
     expect(c.jwtSecret).toHaveLength(64);
-    expect(c.seedDemoUsers).toBe(true);
+    // Demo accounts only where `npm start` asks for them, never by NODE_ENV alone.
+    expect(c.seedDemoUsers).toBe(false);
+    expect(loadConfig({ SEED_DEMO_USERS: 'true' }).seedDemoUsers).toBe(true);
+    expect(c.auth).toMatchObject({ mode: 'standalone', lifetimes: { accessTtlSeconds: 900 }, cookie: { sameSite: 'lax', secure: true } });
+  });
+
+  it('production needs AUTH_MODE; a FetchWork deployment seeds no accounts; cookie settings are checked', () => {
+    const prod = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    expect(() => loadConfig(prod)).toThrow(/AUTH_MODE is required/);
+    expect(loadConfig({ ...prod, AUTH_MODE: 'fetchwork', JWT_ISSUER: 'https://fetchwork.example' }).auth).toEqual({
+      mode: 'fetchwork',
+      issuer: 'https://fetchwork.example',
+      audience: undefined,
+    });
+    expect(() => loadConfig({ AUTH_MODE: 'fetchwork', SEED_DEMO_USERS: 'true' })).toThrow(/SEED_DEMO_USERS needs AUTH_MODE=standalone/);
+    expect(() => loadConfig({ REFRESH_COOKIE_SAMESITE: 'none', REFRESH_COOKIE_SECURE: 'false' })).toThrow(/REFRESH_COOKIE_SAMESITE=none/);
+    expect(() => loadConfig({ SESSION_IDLE_DAYS: '60', SESSION_MAX_DAYS: '30' })).toThrow(/SESSION_MAX_DAYS/);
+    const crossSite = loadConfig({ REFRESH_COOKIE_SAMESITE: 'none', REFRESH_COOKIE_PARTITIONED: 'true', ACCESS_TOKEN_TTL_SECONDS: '300' });
+    expect(crossSite.auth).toMatchObject({
+      mode: 'standalone',
+      lifetimes: { accessTtlSeconds: 300 },
+      cookie: { sameSite: 'none', partitioned: true },
+    });
   });
 
   it('refuses to start in production without JWT_SECRET, and says what to set', () => {
@@ -23,7 +45,7 @@ describe('config', () => {
   });
 
   it('/metrics: open in development and test, off in production, token-protected with METRICS_TOKEN', () => {
-    const prod = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    const prod = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), AUTH_MODE: 'standalone' };
     expect(loadConfig({}).metricsAccess).toBe('open');
     expect(loadConfig({ NODE_ENV: 'test' }).metricsAccess).toBe('open');
     expect(loadConfig(prod).metricsAccess).toBe('off');
@@ -41,7 +63,12 @@ describe('config', () => {
   });
 
   it('splits CLIENT_ORIGIN into a list', () => {
-    const c = loadConfig({ CLIENT_ORIGIN: 'https://app.fetchwork.com, http://localhost:3000', JWT_SECRET: 'x'.repeat(32), NODE_ENV: 'production' });
+    const c = loadConfig({
+      CLIENT_ORIGIN: 'https://app.fetchwork.com, http://localhost:3000',
+      JWT_SECRET: 'x'.repeat(32),
+      NODE_ENV: 'production',
+      AUTH_MODE: 'fetchwork',
+    });
     expect(c.clientOrigins).toEqual(['https://app.fetchwork.com', 'http://localhost:3000']);
     expect(c.jwtSecretGenerated).toBe(false);
     expect(c.seedDemoUsers).toBe(false);

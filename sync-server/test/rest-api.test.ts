@@ -126,7 +126,7 @@ describe('health', () => {
   it('GET /health answers ok', async () => {
     expect(await api(server, 'GET', '/health')).toEqual({
       status: 200,
-      body: { status: 'ok', checks: { store: 'ok', files: 'ok' }, fileStorage: 'disk', fileScanner: 'none' },
+      body: { status: 'ok', checks: { store: 'ok', files: 'ok' }, fileStorage: 'disk', fileScanner: 'none', push: 'off' },
     });
   });
 });

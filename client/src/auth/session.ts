@@ -1,13 +1,20 @@
+import { AUTH_REQUEST_HEADER, AUTH_ROUTES, type SessionResponse } from '@fetchwork/shared-schema';
 import { API_URL } from '../config';
 import type { SessionUser } from '../inbox-api';
 
 /**
- * The signed-in user and their JWT. Signing in is the one network call outside the data layer:
- * it has to happen before there is a replica to talk to.
+ * The signed-in user, their short-lived access token and the page's half of the session
+ * (`deviceKey`; the other half is the server's httpOnly refresh cookie, which the page cannot
+ * read). Signing in is the one network call outside the data layer: it has to happen before
+ * there is a replica to talk to. A session of a host app that supplies its own tokens (FetchWork)
+ * has no device key.
  */
 export interface Session {
   token: string;
   user: SessionUser;
+  /** When `token` expires, epoch ms (null: unknown; read from the token). */
+  expiresAt?: number | null;
+  deviceKey?: string;
 }
 
 /**
@@ -38,11 +45,18 @@ function isSession(value: unknown): value is Session {
   return !!v && typeof v.token === 'string' && !!v.user && typeof v.user.id === 'string' && typeof v.user.name === 'string';
 }
 
+const pick = (s: Session): Session => ({
+  token: s.token,
+  user: s.user,
+  ...(typeof s.expiresAt === 'number' ? { expiresAt: s.expiresAt } : {}),
+  ...(typeof s.deviceKey === 'string' ? { deviceKey: s.deviceKey } : {}),
+});
+
 /** A stored session as text, or null (also for anything that is not one). */
 export function parseSession(raw: string | null): Session | null {
   try {
     const parsed: unknown = raw ? JSON.parse(raw) : null;
-    return isSession(parsed) ? { token: parsed.token, user: parsed.user } : null;
+    return isSession(parsed) ? pick(parsed) : null;
   } catch {
     return null;
   }
@@ -70,7 +84,7 @@ export function persistentSession(): Session | null {
 }
 
 export function saveSession(session: Session, persistent: boolean): StoredSession {
-  const raw = JSON.stringify({ token: session.token, user: session.user });
+  const raw = JSON.stringify(pick(session));
   if (persistent) {
     localStorage.setItem(SESSION_KEY, raw);
     sessionStorage.removeItem(SESSION_KEY);
@@ -78,7 +92,7 @@ export function saveSession(session: Session, persistent: boolean): StoredSessio
     sessionStorage.setItem(SESSION_KEY, raw);
     localStorage.removeItem(SESSION_KEY);
   }
-  return { token: session.token, user: session.user, persistent };
+  return { ...pick(session), persistent };
 }
 
 export function clearSession(): void {
@@ -104,24 +118,14 @@ export function defaultKeepSignedIn(): boolean {
   return standalone || (window.matchMedia?.('(display-mode: standalone)').matches ?? false);
 }
 
-/** Seconds-since-epoch expiry of a JWT, or null when it has none or cannot be read. */
-export function tokenExpiry(token: string): number | null {
-  try {
-    const payload = token.split('.')[1];
-    if (!payload) return null;
-    const json = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/')));
-    return typeof json.exp === 'number' ? json.exp : null;
-  } catch {
-    return null;
-  }
-}
-
-async function authRequest(path: 'login' | 'register', body: Record<string, string>): Promise<Session> {
+async function authRequest(path: string, body: Record<string, unknown>): Promise<Session> {
   let res: Response;
   try {
-    res = await fetch(`${API_URL}/api/auth/${path}`, {
+    res = await fetch(`${API_URL}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // The refresh cookie is set (and later sent) across the app's and the API's origins.
+      credentials: 'include',
+      headers: { 'content-type': 'application/json', [AUTH_REQUEST_HEADER]: '1' },
       body: JSON.stringify(body),
     });
   } catch {
@@ -136,13 +140,52 @@ async function authRequest(path: 'login' | 'register', body: Record<string, stri
     }
     throw new AuthError('ERROR', typeof error === 'string' ? error : `Request failed (${res.status})`);
   }
-  return json.data;
+  return pick(json.data as SessionResponse);
 }
 
-export function signIn(email: string, password: string): Promise<Session> {
-  return authRequest('login', { email, password });
+export function signIn(email: string, password: string, keepSignedIn: boolean): Promise<Session> {
+  return authRequest(AUTH_ROUTES.login, { email, password, keepSignedIn });
 }
 
-export function register(name: string, email: string, password: string): Promise<Session> {
-  return authRequest('register', { name, email, password });
+export function register(name: string, email: string, password: string, keepSignedIn: boolean): Promise<Session> {
+  return authRequest(AUTH_ROUTES.register, { name, email, password, keepSignedIn });
+}
+
+/**
+ * A new access token from the refresh cookie and this page's device key (rotating the cookie).
+ * `ended`: the server says the session is over (signed out elsewhere, expired, or its credential
+ * was reused); `offline`: it could not be asked (try again later).
+ */
+export async function refreshSession(
+  deviceKey: string,
+): Promise<{ ok: true; session: Session } | { ok: false; reason: 'ended' | 'offline' }> {
+  try {
+    return { ok: true, session: await authRequest(AUTH_ROUTES.refresh, { deviceKey }) };
+  } catch (err) {
+    if (err instanceof AuthError && (err.code === 'UNAUTHORIZED' || err.code === 'SESSION_REVOKED')) return { ok: false, reason: 'ended' };
+    return { ok: false, reason: 'offline' };
+  }
+}
+
+/**
+ * Ends the session on the server (and clears its cookie and the API origin's HTTP cache), or
+ * every session of the user. Best effort: offline, the device key is deleted anyway, which
+ * leaves the cookie worth nothing.
+ */
+export async function signOutOnServer(session: Session, everywhere: boolean): Promise<boolean> {
+  try {
+    const res = await fetch(`${API_URL}${everywhere ? AUTH_ROUTES.logoutAll : AUTH_ROUTES.logout}`, {
+      method: 'POST',
+      credentials: 'include',
+      headers: {
+        'content-type': 'application/json',
+        [AUTH_REQUEST_HEADER]: '1',
+        ...(everywhere ? { authorization: `Bearer ${session.token}` } : {}),
+      },
+      body: JSON.stringify(everywhere ? {} : { deviceKey: session.deviceKey }),
+    });
+    return res.ok;
+  } catch {
+    return false;
+  }
 }

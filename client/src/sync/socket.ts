@@ -10,6 +10,7 @@ import {
 } from '@fetchwork/shared-schema';
 import { BehaviorSubject, distinctUntilChanged, type Observable, Subject } from 'rxjs';
 import { io, type Socket } from 'socket.io-client';
+import { renewalDueMs } from '../auth/jwt-expiry';
 
 export type SyncSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -46,7 +47,7 @@ export interface SocketConnection {
   readonly status$: Observable<SocketStatus>;
   /** Emits after every successful handshake, the first one included. */
   readonly connected$: Observable<void>;
-  /** Emits when the server announced that the token expired (a disconnect follows). */
+  /** Emits when the server announced that the token expired (the socket renews it at once; a disconnect follows if that fails). */
   readonly authExpired$: Observable<void>;
   status(): SocketStatus;
   /** Starts over after `unauthorized` (once the app has a new token) or a manual disconnect; never after `upgrade-required`. */
@@ -55,6 +56,9 @@ export interface SocketConnection {
 }
 
 const sameStatus = (a: SocketStatus, b: SocketStatus) => JSON.stringify(a) === JSON.stringify(b);
+
+/** The socket renews this long before expiry (at most a quarter of the token's lifetime); token sources refresh with a larger margin, so a renewal gets a fresh token. */
+const RENEW_BEFORE_EXPIRY_MS = 60_000;
 
 /** Only a browser that says so is offline: Node has no navigator.onLine, and there every attempt counts. */
 const browserOffline = () => typeof navigator !== 'undefined' && navigator.onLine === false;
@@ -102,7 +106,8 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
     connected.next();
   });
   socket.on('disconnect', (reason) => {
-    if (closed || upgradeRequired()) return;
+    clearTimeout(renewTimer);
+    if (closed || upgradeRequired() || status.value.kind === 'unauthorized') return;
     if (reason === 'io server disconnect') {
       // socket.io does not retry a server-side disconnect; the server does that on token
       // expiry and on shutdown, and both want a new handshake (with a fresh token).
@@ -136,7 +141,48 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
     failures += 1;
     set({ kind: 'offline', attempt: failures });
   });
-  socket.on('auth:expired', () => authExpired.next());
+  // Renewal: a fresh token goes over the open connection (`auth:renew`) before the old one
+  // expires, so the connection never drops for it. The server's `auth:expired` (a tab that slept
+  // through the timer) asks for one at once; `auth:revoked` ends the session for good.
+  let renewTimer: ReturnType<typeof setTimeout> | undefined;
+  const scheduleRenew = (token: string | null) => {
+    clearTimeout(renewTimer);
+    const due = token ? renewalDueMs(token, RENEW_BEFORE_EXPIRY_MS) : null;
+    if (due === null) return;
+    renewTimer = setTimeout(() => void renew(), Math.max(1_000, due - Date.now()));
+  };
+  const renew = async () => {
+    if (closed || !socket.connected) return;
+    const token = await Promise.resolve()
+      .then(() => options.getToken())
+      .catch(() => null);
+    if (!token || !socket.connected) return;
+    try {
+      const answer = await socket.timeout(10_000).emitWithAck('auth:renew', { token });
+      if ('error' in answer) {
+        if (answer.error.code === 'SESSION_REVOKED') revoked();
+        return;
+      }
+      scheduleRenew(token);
+    } catch {
+      // No answer: the connection is going; the next handshake carries a fresh token.
+    }
+  };
+  const revoked = () => {
+    clearTimeout(renewTimer);
+    set({ kind: 'unauthorized' });
+    socket.disconnect();
+  };
+  socket.on('connect', () => {
+    void Promise.resolve()
+      .then(() => options.getToken())
+      .then(scheduleRenew, () => undefined);
+  });
+  socket.on('auth:expired', () => {
+    authExpired.next();
+    void renew();
+  });
+  socket.on('auth:revoked', revoked);
   socket.io.on('reconnect_attempt', (attempt) => set(attempting(attempt)));
 
   const restart = () => {
@@ -169,6 +215,7 @@ export function connectSyncSocket(options: SyncSocketOptions): SocketConnection 
     close() {
       if (closed) return;
       clearTimeout(versionRetry);
+      clearTimeout(renewTimer);
       win?.removeEventListener('online', onOnline);
       win?.removeEventListener('offline', onOffline);
       socket.disconnect();

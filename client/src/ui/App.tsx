@@ -1,7 +1,16 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { clearUserCaches, type ForgetResult, forgetReplica, holdReplica, registerReplica, sweepReplicas } from '../auth/device-data';
-import { clearSession, loadSession, persistentSession, type Session, type StoredSession, saveSession } from '../auth/session';
+import {
+  clearSession,
+  loadSession,
+  persistentSession,
+  type Session,
+  type StoredSession,
+  saveSession,
+  signOutOnServer,
+} from '../auth/session';
 import { SessionTabs } from '../auth/session-tabs';
+import { TokenSource } from '../auth/token-source';
 import { databaseNameFor } from '../db/replica-name';
 import { InboxProvider } from '../hooks';
 import type { Inbox } from '../inbox-api';
@@ -105,6 +114,9 @@ export function App() {
 
   const signOut = useCallback(
     (userId: string) => {
+      // Ends the session on the server; offline, deleting the device key below makes the cookie worthless.
+      const ending = current.current;
+      if (ending?.deviceKey) void signOutOnServer(ending, false);
       clearSession();
       clearPageTraces();
       tabs.current?.announceSignedOut(userId);
@@ -143,10 +155,11 @@ export function App() {
     );
   } else {
     const { session } = phase;
-    // Keyed by token: a fresh token after "sign in again" reopens the replica with it.
+    // Keyed by sign-in, not by token: refreshed tokens go to the open replica through its token
+    // source; a new sign-in ("sign in again") reopens the replica with the new session.
     screen = (
       <InboxSession
-        key={session.token}
+        key={session.deviceKey ?? session.token}
         session={session}
         onSignOut={() => signOut(session.user.id)}
         onSignInAgain={() => go({ ...phase, signInAgain: true })}
@@ -210,9 +223,22 @@ function SigningOut({ userId, onDone }: { userId: string; onDone: (result: Forge
   );
 }
 
-function InboxSession({ session, onSignOut, onSignInAgain }: { session: Session; onSignOut: () => void; onSignInAgain: () => void }) {
+function InboxSession({ session, onSignOut, onSignInAgain }: { session: StoredSession; onSignOut: () => void; onSignInAgain: () => void }) {
   const [inbox, setInbox] = useState<Inbox | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // One per sign-in: refreshed tokens are kept where this session is kept. A session the server
+  // ended shows as "unauthorized" on the socket, whose banner offers to sign in again.
+  const [tokens] = useState(
+    () =>
+      new TokenSource(session, {
+        refreshed: (next) => saveSession(next, session.persistent),
+        ended: () => undefined,
+        latest: () => {
+          const stored = loadSession();
+          return stored && stored.user.id === session.user.id ? stored : null;
+        },
+      }),
+  );
 
   useEffect(() => {
     let cancelled = false;
@@ -224,7 +250,7 @@ function InboxSession({ session, onSignOut, onSignInAgain }: { session: Session;
     const opening = Promise.all([lastClose, held]).then(async ([, release]) => {
       try {
         registerReplica(name);
-        return { opened: await openInbox(session), release };
+        return { opened: await openInbox(session.user, tokens.get), release };
       } catch (err) {
         release();
         throw err;
@@ -243,7 +269,7 @@ function InboxSession({ session, onSignOut, onSignInAgain }: { session: Session;
       setInbox(null);
       lastClose = opening.then(({ opened, release }) => opened.close().finally(release)).catch(() => {});
     };
-  }, [session]);
+  }, [session, tokens]);
 
   if (error) {
     return (

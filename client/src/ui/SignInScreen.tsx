@@ -27,7 +27,7 @@ export function SignInScreen({ onSignedIn, expiredEmail, onCancel, notice }: Pro
     setError(null);
     setBusy(true);
     try {
-      const session = mode === 'sign-in' ? await signIn(email.trim(), password) : await register(name.trim(), email.trim(), password);
+      const session = mode === 'sign-in' ? await signIn(email.trim(), password, keep) : await register(name.trim(), email.trim(), password, keep);
       onSignedIn(session, keep);
     } catch (err) {
       setError(err instanceof AuthError ? err.message : 'Something went wrong. Please try again.');

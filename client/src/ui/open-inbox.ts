@@ -1,13 +1,13 @@
-import type { Session } from '../auth/session';
 import { API_URL } from '../config';
 import type { InboxHandle } from '../inbox/create-inbox';
+import type { SessionUser } from '../inbox-api';
 
 /**
  * Opens the signed-in user's replica. The data layer is loaded on demand so the sign-in screen
  * does not wait for RxDB; dev-mode is only ever imported in development (the production build
  * drops the branch, and vite.config.ts fails the build if it did not).
  */
-export async function openInbox(session: Session): Promise<InboxHandle> {
+export async function openInbox(user: SessionUser, getToken: () => Promise<string | null>): Promise<InboxHandle> {
   const [{ createInbox }, { createPresenceClient }, devMode] = await Promise.all([
     import('../inbox/create-inbox'),
     import('../sync/presence-client'),
@@ -15,9 +15,9 @@ export async function openInbox(session: Session): Promise<InboxHandle> {
   ]);
   requestPersistentStorage();
   return createInbox({
-    user: session.user,
+    user,
     serverUrl: API_URL,
-    getToken: () => session.token,
+    getToken,
     devMode,
     presence: (socket) => createPresenceClient(socket),
   });

@@ -4,11 +4,12 @@ import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import type { SyncStore } from '../store/port';
 import { cheaperThan, DEFAULT_SCRYPT_COST, hashPassword, needsRehash, type ScryptCost, unmatchableHash, verifyPassword } from './passwords';
-import { signToken } from './tokens';
 
-export interface Session {
-  token: string;
-  user: { id: string; name: string; email: string };
+/** Who signed in or registered; the session itself is SessionService's (sessions/session-service.ts). */
+export interface AccountUser {
+  id: string;
+  name: string;
+  email: string;
 }
 
 /** ObjectId-shaped ids (24 hex) so accounts made here look like FetchWork's. */
@@ -21,7 +22,7 @@ const newUserId = () => randomBytes(12).toString('hex');
  */
 export const LOGIN_FAILURE_LIMIT = { failures: 10, windowSeconds: 15 * 60 } as const;
 
-/** Email + password accounts for the standalone product, issuing the same JWTs FetchWork uses. */
+/** Email + password accounts for the standalone product. */
 export class AccountService {
   private readonly failedLogins = new RateLimiterMemory({
     points: LOGIN_FAILURE_LIMIT.failures,
@@ -35,7 +36,6 @@ export class AccountService {
 
   constructor(
     private readonly store: SyncStore,
-    private readonly secret: string,
     options: { passwordCost?: ScryptCost; log?: Logger } = {},
   ) {
     this.passwordCost = options.passwordCost ?? DEFAULT_SCRYPT_COST;
@@ -43,14 +43,14 @@ export class AccountService {
     this.log = options.log;
   }
 
-  async register(input: { email: string; password: string; name: string }, id = newUserId()): Promise<Session> {
+  async register(input: { email: string; password: string; name: string }, id = newUserId()): Promise<AccountUser> {
     const email = input.email.toLowerCase();
     if (await this.store.getUserByEmail(email)) throw new AppError('ID_TAKEN', 'an account with this email exists');
     await this.store.upsertUser({ id, name: input.name, email, passwordHash: await hashPassword(input.password, this.passwordCost) });
-    return this.session(id, input.name, email);
+    return { id, name: input.name, email };
   }
 
-  async login(input: { email: string; password: string }): Promise<Session> {
+  async login(input: { email: string; password: string }): Promise<AccountUser> {
     const email = input.email.toLowerCase();
     const failed = await this.failedLogins.get(email);
     if (failed && failed.consumedPoints >= LOGIN_FAILURE_LIMIT.failures) {
@@ -73,7 +73,7 @@ export class AccountService {
     }
     await this.failedLogins.delete(email);
     if (stored !== null && needsRehash(stored, this.passwordCost)) await this.upgradeHash(user.id, input.password);
-    return this.session(user.id, user.name ?? user.email ?? user.id, user.email ?? '');
+    return { id: user.id, name: user.name ?? user.email ?? user.id, email: user.email ?? '' };
   }
 
   /**
@@ -87,9 +87,5 @@ export class AccountService {
     } catch (err) {
       this.log?.warn({ err, userId }, 'could not upgrade a password hash; the old one stays valid');
     }
-  }
-
-  private session(id: string, name: string, email: string): Session {
-    return { token: signToken({ userId: id, name, email }, this.secret), user: { id, name, email } };
   }
 }

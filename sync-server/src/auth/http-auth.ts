@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { errorBody } from '@fetchwork/shared-schema';
 import type { NextFunction, Request, Response } from 'express';
-import { type AuthUser, verifyToken } from './tokens';
+import type { AccessTokens } from './access-tokens';
+import type { AuthUser, VerifyFailure } from './tokens';
 
 declare global {
   namespace Express {
@@ -18,16 +19,37 @@ export function bearerToken(header: string | undefined): string | null {
 }
 
 /** Keeps FetchWork's answers: 401 `Access token required`, 403 `Invalid token`. */
-export function requireAuth(secret: string) {
+export function requireAuth(access: AccessTokens) {
   return (req: Request, res: Response, next: NextFunction) => {
     const token = bearerToken(req.headers.authorization);
     if (!token) {
       res.status(401).json({ error: 'Access token required' });
       return;
     }
-    const result = verifyToken(token, secret);
+    const result = access.verify(token);
     if (!result.ok) {
       res.status(403).json({ error: 'Invalid token' });
+      return;
+    }
+    req.user = result.user;
+    next();
+  };
+}
+
+const REFUSALS: Record<VerifyFailure, string> = {
+  missing: 'a valid bearer token is required',
+  invalid: 'a valid bearer token is required',
+  expired: 'token expired',
+  revoked: 'this session has ended; sign in again',
+};
+
+/** The bearer token as on every new route: coded JSON errors, not FetchWork's legacy strings. */
+export function requireBearer(access: AccessTokens) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const result = access.verify(bearerToken(req.headers.authorization));
+    if (!result.ok) {
+      const code = result.reason === 'revoked' ? 'SESSION_REVOKED' : 'UNAUTHORIZED';
+      res.status(401).json(errorBody(code, REFUSALS[result.reason]));
       return;
     }
     req.user = result.user;

@@ -4,17 +4,22 @@ import cors from 'cors';
 import express from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
+import type { AccessTokens } from '../auth/access-tokens';
 import type { AccountService } from '../auth/account-service';
 import { requireAuth, requireStaticToken } from '../auth/http-auth';
-import type { Logger } from '../logger';
+import type { RefreshCookieSettings } from '../auth/sessions/refresh-cookie';
+import type { SessionService } from '../auth/sessions/session-service';
 import type { FileService } from '../files/file-service';
+import type { Logger } from '../logger';
 import type { MessagingService } from '../messaging/messaging-service';
+import type { NotificationService } from '../notifications/notification-service';
 import type { Metrics, MetricsAccess } from '../observability/metrics';
 import type { RateLimits } from '../realtime/rate-limits';
 import { errorHandler } from './respond';
 import { authRouter } from './routes/auth';
 import { filesRouter } from './routes/files';
 import { messagesRouter } from './routes/messages';
+import { notificationsRouter } from './routes/notifications';
 
 export interface AppDeps {
   log: Logger;
@@ -29,8 +34,13 @@ export interface AppDeps {
   healthDetails?: Record<string, string>;
   /** Files in messages (null: no /api/files). */
   files?: FileService | null;
+  /** Web Push subscriptions and settings (absent: no /api/notifications). */
+  notifications?: NotificationService;
   accounts: AccountService;
-  jwtSecret: string;
+  access: AccessTokens;
+  /** Null in a FetchWork deployment (the auth routes answer AUTH_DISABLED). */
+  sessions: SessionService | null;
+  refreshCookie: RefreshCookieSettings;
   corsOrigins: string[];
   /** Express's `trust proxy`: whose X-Forwarded-For is believed (the per-IP limit keys on req.ip). */
   trustProxy?: boolean | number | string;
@@ -94,9 +104,10 @@ export function createApp(deps: AppDeps): express.Express {
       res.send(await deps.metrics.registry.metrics());
     });
   }
-  app.use('/api/auth', authRouter(deps.accounts));
-  app.use('/api/messages', requireAuth(deps.jwtSecret), messagesRouter(deps.messaging));
-  if (deps.files) app.use('/api/files', filesRouter(deps.files, { jwtSecret: deps.jwtSecret, corsOrigins: deps.corsOrigins, log: deps.log }));
+  app.use('/api/auth', authRouter({ accounts: deps.accounts, sessions: deps.sessions, access: deps.access, cookie: deps.refreshCookie }));
+  app.use('/api/messages', requireAuth(deps.access), messagesRouter(deps.messaging));
+  if (deps.notifications) app.use(notificationsRouter(deps.notifications, deps.access));
+  if (deps.files) app.use('/api/files', filesRouter(deps.files, { access: deps.access, corsOrigins: deps.corsOrigins, log: deps.log }));
   // Express's own 404 is an HTML page; every answer of this API is JSON.
   app.use((_req, res) => {
     res.status(404).json(errorBody('NOT_FOUND', 'no such route'));

@@ -1,22 +1,26 @@
-import { UNAUTHORIZED_CONNECT_ERROR } from '@fetchwork/shared-schema';
-import { verifyToken } from '../auth/tokens';
+import { authRenewPayloadSchema, errorBody, UNAUTHORIZED_CONNECT_ERROR } from '@fetchwork/shared-schema';
+import type { AccessTokens } from '../auth/access-tokens';
 import type { Logger } from '../logger';
 import type { SyncStore } from '../store/port';
 import { checkProtocolVersion } from './protocol-version';
 import type { SyncServer, SyncSocket } from './types';
-import { userRoom } from './types';
+import { sessionRoom, userRoom } from './types';
 
 /** Longest delay setTimeout accepts; a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Handshake checks: first the protocol version (protocol-version.ts: an old client gets
- * `connect_error` `upgrade_required` with `data.minVersion`), then authentication with the same
- * verify function as HTTP. A refused token fails with `connect_error` message `unauthorized`; an accepted socket joins its user's room and is cut
- * (after an `auth:expired` notice) when its token expires, so the client reconnects with a fresh
- * token from its `auth` callback.
+ * `connect_error` `upgrade_required` with `data.minVersion`), then the access token with the same
+ * check as HTTP (signature, claims, ended session). A refused token fails with `connect_error`
+ * message `unauthorized`. An accepted socket joins its user's room and its session's room.
+ *
+ * Renewal: the client sends `auth:renew` with a fresh token before the old one expires, and the
+ * connection simply goes on. One that missed it gets `auth:expired` at expiry and
+ * a grace period (AUTH_RENEW_GRACE_MS) to renew; meanwhile its other events are refused (UNAUTHORIZED), and then
+ * it is disconnected.
  */
-export function installSocketAuth(io: SyncServer, secret: string, store: SyncStore, log: Logger): void {
+export function installSocketAuth(io: SyncServer, access: AccessTokens, store: SyncStore, log: Logger, renewGraceMs: number): void {
   io.use((socket, next) => {
     const version = checkProtocolVersion(socket.handshake.auth);
     if (!version.ok) {
@@ -25,7 +29,7 @@ export function installSocketAuth(io: SyncServer, secret: string, store: SyncSto
       return;
     }
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-    const result = verifyToken(typeof token === 'string' ? token : null, secret);
+    const result = access.verify(typeof token === 'string' ? token : null);
     if (!result.ok) {
       log.info({ reason: result.reason }, 'socket handshake refused');
       next(new Error(UNAUTHORIZED_CONNECT_ERROR));
@@ -40,7 +44,29 @@ export function installSocketAuth(io: SyncServer, secret: string, store: SyncSto
   io.on('connection', (socket) => {
     const { user } = socket.data;
     void socket.join(userRoom(user.id));
-    armExpiry(socket);
+    if (user.sessionId) void socket.join(sessionRoom(user.sessionId));
+    const expiry = armExpiry(socket, renewGraceMs);
+    socket.use((packet, next) => {
+      if (packet[0] === 'auth:renew' || !expired(socket)) return next();
+      const last = packet[packet.length - 1];
+      if (typeof last === 'function') (last as (answer: unknown) => void)(errorBody('UNAUTHORIZED', 'token expired: send auth:renew'));
+    });
+    socket.on('auth:renew', (payload, ack) => {
+      const answer = typeof ack === 'function' ? ack : () => {};
+      const parsed = authRenewPayloadSchema.safeParse(payload);
+      if (!parsed.success) return answer(errorBody('VALIDATION_FAILED', 'auth:renew carries { token }'));
+      const result = access.verify(parsed.data.token);
+      if (!result.ok) return answer(errorBody(result.reason === 'revoked' ? 'SESSION_REVOKED' : 'UNAUTHORIZED', `token ${result.reason}`));
+      if (result.user.id !== socket.data.user.id) return answer(errorBody('FORBIDDEN', 'a renewed token must be for the same user'));
+      const previous = socket.data.user.sessionId;
+      if (previous !== result.user.sessionId) {
+        if (previous) void socket.leave(sessionRoom(previous));
+        if (result.user.sessionId) void socket.join(sessionRoom(result.user.sessionId));
+      }
+      socket.data.user = result.user;
+      expiry.rearm();
+      answer({ expiresAt: result.user.expiresAt });
+    });
     if (user.name) {
       store.upsertUser({ id: user.id, name: user.name }).catch((err) => log.warn({ err, userId: user.id }, 'profile upsert failed'));
     }
@@ -48,16 +74,48 @@ export function installSocketAuth(io: SyncServer, secret: string, store: SyncSto
   });
 }
 
-function armExpiry(socket: SyncSocket): void {
+const expired = (socket: SyncSocket) => {
   const { expiresAt } = socket.data.user;
-  if (expiresAt === null) return;
-  const delay = expiresAt - Date.now();
-  if (delay <= 0) {
-    socket.emit('auth:expired');
-    socket.disconnect(true);
-    return;
-  }
-  const timer = setTimeout(() => armExpiry(socket), Math.min(delay, MAX_TIMER_MS));
-  timer.unref();
+  return expiresAt !== null && expiresAt <= Date.now();
+};
+
+/** Watches the socket's token: `auth:expired` at expiry, a disconnect after the grace unless renewed. */
+function armExpiry(socket: SyncSocket, graceMs: number): { rearm(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    const { expiresAt } = socket.data.user;
+    if (expiresAt === null || socket.disconnected) return;
+    const delay = expiresAt - Date.now();
+    if (delay > 0) {
+      timer = setTimeout(arm, Math.min(delay, MAX_TIMER_MS));
+    } else {
+      socket.emit('auth:expired');
+      timer = setTimeout(
+        () => {
+          if (expired(socket)) socket.disconnect(true);
+        },
+        Math.max(0, graceMs + delay),
+      );
+    }
+    timer.unref?.();
+  };
+  arm();
   socket.once('disconnect', () => clearTimeout(timer));
+  return { rearm: arm };
+}
+
+/**
+ * Ended sessions lose their sockets on every instance within moments: the instance that ended
+ * them tells the others (their access tokens are refused from now on) and cuts the sockets of the
+ * session's room through the adapter, which reaches every instance's sockets.
+ */
+export function installSessionRevocation(io: SyncServer, access: AccessTokens, crossInstance: boolean): () => void {
+  if (crossInstance) io.on('session:revoked', (ids) => access.revocations.add(ids, 'remote'));
+  return access.revocations.onLocalRevocation((ids) => {
+    if (crossInstance) io.serverSideEmit('session:revoked', ids);
+    const rooms = ids.map(sessionRoom);
+    io.in(rooms).emit('auth:revoked');
+    io.in(rooms).disconnectSockets(true);
+  });
 }

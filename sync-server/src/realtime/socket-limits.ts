@@ -13,6 +13,8 @@ const CLIENT_EVENTS: ReadonlySet<unknown> = new Set([
   'messages:delivered',
   'typing:start',
   'typing:stop',
+  'notifications:focus',
+  'auth:renew',
 ] satisfies (keyof ClientToServerEvents)[]);
 
 /**

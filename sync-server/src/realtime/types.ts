@@ -2,8 +2,10 @@ import type { ClientToServerEvents, CollectionName, ServerToClientEvents } from 
 import type { Server, Socket } from 'socket.io';
 import type { AuthUser } from '../auth/tokens';
 
-// biome-ignore lint/complexity/noBannedTypes: Socket.io's slot for server-to-server events
-type InterServerEvents = {};
+/** Between instances (Redis adapter): sessions ended on one instance, so every instance refuses their access tokens. */
+interface InterServerEvents {
+  'session:revoked': (sessionIds: string[]) => void;
+}
 
 export interface SocketData {
   user: AuthUser;
@@ -21,3 +23,5 @@ export type SyncServer = Server<ClientToServerEvents, ServerToClientEvents, Inte
 export type SyncSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export const userRoom = (userId: string) => `user:${userId}`;
+/** The sockets of one signed-in session (standalone mode): cut together when it ends. */
+export const sessionRoom = (sessionId: string) => `session:${sessionId}`;

@@ -1,5 +1,7 @@
 import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } from '@fetchwork/shared-schema';
+import type { SessionRecordStore } from '../auth/sessions/session-records';
 import type { FileRecordStore } from '../files/records';
+import type { PushRecordStore } from '../notifications/records';
 
 /**
  * The storage port. Adapters (SQLite, MongoDB) implement only this; rules live in the services.
@@ -62,12 +64,7 @@ export interface SyncStore {
   /** Atomically writes the ops; assigns sequences; throws StaleWriteError on a lost race. */
   commit(ops: readonly WriteOp[]): Promise<CommitResult>;
   /** The user's feed after `afterSeq`, ascending by seq, at most `limit`: an indexed range scan. */
-  pullFeed<C extends CollectionName>(
-    userId: string,
-    collection: C,
-    afterSeq: number,
-    limit: number,
-  ): Promise<DocsByCollection[C][]>;
+  pullFeed<C extends CollectionName>(userId: string, collection: C, afterSeq: number, limit: number): Promise<DocsByCollection[C][]>;
   /** The highest sequence assigned so far (0 for an empty store). */
   headSeq(): Promise<number>;
   /** The user's feed position in a collection: its highest seq (0 when the feed is empty). */
@@ -100,6 +97,10 @@ export interface SyncStore {
   upsertUser(user: { id: string; name?: string | null; email?: string | null; passwordHash?: string | null }): Promise<void>;
   /** The records of uploaded files, kept in the same database. */
   fileRecords(): FileRecordStore;
+  /** Web Push subscriptions and notification settings, kept in the same database. */
+  pushRecords(): PushRecordStore;
+  /** Signed-in sessions of standalone mode (refresh families), kept in the same database. */
+  sessionRecords(): SessionRecordStore;
   /** A cheap liveness probe for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;

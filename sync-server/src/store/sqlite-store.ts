@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } from '@fetchwork/shared-schema';
 import Database from 'better-sqlite3';
+import { SqliteSessionRecords } from '../auth/sessions/sqlite-session-records';
 import { SqliteFileRecords } from '../files/sqlite-file-records';
+import { SqlitePushRecords } from '../notifications/sqlite-push-records';
 import { type CommitResult, type FeedChange, StaleWriteError, type SyncStore, type UserRecord, type WriteOp } from './port';
 
 export interface SqliteStoreOptions {
@@ -434,6 +436,20 @@ export class SqliteStore implements SyncStore {
   fileRecords(): SqliteFileRecords {
     this.files ??= new SqliteFileRecords(this.db);
     return this.files;
+  }
+
+  private pushStore: SqlitePushRecords | null = null;
+
+  pushRecords(): SqlitePushRecords {
+    this.pushStore ??= new SqlitePushRecords(this.db);
+    return this.pushStore;
+  }
+
+  private sessions: SqliteSessionRecords | null = null;
+
+  sessionRecords(): SqliteSessionRecords {
+    this.sessions ??= new SqliteSessionRecords(this.db);
+    return this.sessions;
   }
 
   async ping(): Promise<void> {

@@ -55,6 +55,12 @@ export interface AttachmentGuard {
   messageWritten(before: MessageDoc | null, after: MessageDoc): Promise<void>;
 }
 
+/**
+ * Told of every commit of messages, on the instance that made it, with the stored states before
+ * it (absent: created). Must return at once: it runs on the push path (notifications queue work).
+ */
+export type MessagesCommittedListener = (user: AuthUser, written: readonly MessageDoc[], before: ReadonlyMap<string, MessageDoc>) => void;
+
 export interface PushOutcome<C extends CollectionName> extends PushResult<C> {
   /** Stored states of the rows that were written (for REST answers). */
   written: DocsByCollection[C][];
@@ -79,6 +85,7 @@ export function assertCollection(name: unknown): CollectionName {
 export class SyncService {
   private readonly locks = new KeyedMutex();
   private readonly fanout: CommitFanout;
+  private readonly committedListeners: MessagesCommittedListener[] = [];
 
   constructor(
     private readonly store: SyncStore,
@@ -89,6 +96,10 @@ export class SyncService {
     private readonly attachments: AttachmentGuard | null = null,
   ) {
     this.fanout = new CommitFanout(bus);
+  }
+
+  onMessagesCommitted(listener: MessagesCommittedListener): void {
+    this.committedListeners.push(listener);
   }
 
   /** Announces committed changes not yet published (before the bus closes). */
@@ -234,6 +245,15 @@ export class SyncService {
         started,
       ),
     );
+    if (outcome.written.length > 0) {
+      for (const listener of this.committedListeners) {
+        try {
+          listener(user, outcome.written, current);
+        } catch (err) {
+          this.log.error({ err }, 'a messages-committed listener failed');
+        }
+      }
+    }
     if (this.attachments) {
       for (const after of outcome.written) {
         const before = current.get(after.id) ?? null;

@@ -35,6 +35,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
       JWT_SECRET: TEST_SECRET,
       SEED_DEMO_USERS: 'false',
+      AUTH_MODE: 'standalone',
       PORT: String(port),
       HOST: '127.0.0.1',
       // Uploads beside the store, never in the working directory's ./data.

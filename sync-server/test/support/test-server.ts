@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import type { ClientToServerEvents, ServerToClientEvents } from '@fetchwork/shared-schema';
 import jwt from 'jsonwebtoken';
 import { io as ioClient, type Socket } from 'socket.io-client';
+import { OWN_TOKEN_CLAIMS } from '../../src/auth/tokens';
 import { createDiskStorage } from '../../src/files/storage';
 import { createLogger } from '../../src/logger';
-import type { FilesOptions, SyncServerOptions } from '../../src/server';
 import type { PresenceOptions } from '../../src/realtime/presence';
 import type { RateLimitOptions } from '../../src/realtime/rate-limits';
+import type { FilesOptions, SyncServerOptions } from '../../src/server';
 import { type RunningServer, startSyncServer } from '../../src/server';
 import { SqliteStore } from '../../src/store/sqlite-store';
 import type { ChangeBus } from '../../src/sync/change-bus';
@@ -47,6 +48,13 @@ export async function startTestServer(
     metricsAccess?: SyncServerOptions['metricsAccess'];
     /** Browser origins for CORS and the Socket.io handshake (default http://localhost:3000). */
     corsOrigins?: string[];
+    /** Who signs users in (default standalone, as startSyncServer). */
+    auth?: SyncServerOptions['auth'];
+    /** Grace for renewing an expired socket token (default here 500 ms, so expiry tests are quick). */
+    authRenewGraceMs?: number;
+    redisUrl?: string;
+    /** Web Push (VAPID keys, endpoint policy, queue bounds); default off. */
+    notifications?: SyncServerOptions['notifications'];
   } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fw-sync-'));
@@ -63,6 +71,10 @@ export async function startTestServer(
     bus: options.bus,
     presence: options.presence,
     rateLimits: options.rateLimits,
+    auth: options.auth,
+    authRenewGraceMs: options.authRenewGraceMs ?? 500,
+    redisUrl: options.redisUrl,
+    notifications: options.notifications,
     files: {
       storage: createDiskStorage({ directory: join(dir, 'files'), uploadExpiryMs: 24 * 60 * 60 * 1000 }),
       cleanupIntervalMs: 0,
@@ -89,14 +101,19 @@ export function newUserId(): string {
     .padEnd(24, '0');
 }
 
+/**
+ * An access token as a standalone server issues it (its issuer and audience, no session), or with
+ * `fetchwork: true` as FetchWork does (neither: for servers in AUTH_MODE=fetchwork).
+ */
 export function tokenFor(
   userId: string,
-  options: { expiresInSeconds?: number; secret?: string; name?: string; claim?: 'userId' | 'id' | 'sub' } = {},
+  options: { expiresInSeconds?: number; secret?: string; name?: string; claim?: 'userId' | 'id' | 'sub'; fetchwork?: boolean } = {},
 ): string {
   const claim = options.claim ?? 'userId';
   return jwt.sign({ [claim]: userId, name: options.name ?? `User ${userId.slice(-4)}` }, options.secret ?? TEST_SECRET, {
     algorithm: 'HS256',
     expiresIn: options.expiresInSeconds ?? 3600,
+    ...(options.fetchwork ? {} : OWN_TOKEN_CLAIMS),
   });
 }
 

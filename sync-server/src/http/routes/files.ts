@@ -3,27 +3,15 @@ import { EVENTS, Server as TusServer } from '@tus/server';
 import { create as contentDisposition } from 'content-disposition';
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import { bearerToken, currentUser } from '../../auth/http-auth';
-import { type AuthUser, verifyToken } from '../../auth/tokens';
+import type { AccessTokens } from '../../auth/access-tokens';
+import { currentUser, requireBearer } from '../../auth/http-auth';
+import type { AuthUser } from '../../auth/tokens';
 import { AppError } from '../../errors';
 import type { FileService } from '../../files/file-service';
 import type { Logger } from '../../logger';
 import { parse, route } from '../respond';
 
 const messageQuery = z.object({ message: messageIdSchema.optional() });
-
-/** The bearer token as on every new route: coded JSON errors, not FetchWork's legacy strings. */
-function requireUser(secret: string) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const result = verifyToken(bearerToken(req.headers.authorization), secret);
-    if (!result.ok) {
-      res.status(401).json(errorBody('UNAUTHORIZED', result.reason === 'expired' ? 'token expired' : 'a valid bearer token is required'));
-      return;
-    }
-    req.user = result.user;
-    next();
-  };
-}
 
 /** tus hooks see srvx's request; the Express request it wraps carries the user. */
 function userOf(req: { runtime?: { node?: { req?: unknown } } }): AuthUser {
@@ -40,9 +28,9 @@ const tusRefusal = (err: unknown) =>
  * /api/files: tus uploads (creation, resume, cancel), limits, status, previews, signed links and
  * the downloads they open. Validate → FileService → present.
  */
-export function filesRouter(files: FileService, options: { jwtSecret: string; corsOrigins: string[]; log: Logger }): Router {
+export function filesRouter(files: FileService, options: { access: AccessTokens; corsOrigins: string[]; log: Logger }): Router {
   const r = Router();
-  const auth = requireUser(options.jwtSecret);
+  const auth = requireBearer(options.access);
   const tus = new TusServer({
     path: FILE_ROUTES.uploads,
     datastore: files.storage.uploads,

@@ -2,6 +2,8 @@ import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } fr
 import type { ClientSession, Connection, Model, mongo } from 'mongoose';
 import type { CommitResult, SyncStore, UserRecord, WriteOp } from '../port';
 import { MongoFileRecords } from './file-records';
+import { MongoPushRecords } from './push-records';
+import { MongoSessionRecords } from './session-records';
 import { affectedFeeds, docKey, feedKey, type PlannedWrite, planCommit, type StoredState } from './commit-plan';
 import { fromRef, syncIdOf } from './ids';
 import {
@@ -258,6 +260,20 @@ export class MongoStore implements SyncStore {
   fileRecords(): MongoFileRecords {
     this.files ??= new MongoFileRecords(this.connection);
     return this.files;
+  }
+
+  private pushStore: MongoPushRecords | null = null;
+
+  pushRecords(): MongoPushRecords {
+    this.pushStore ??= new MongoPushRecords(this.connection);
+    return this.pushStore;
+  }
+
+  private sessions: MongoSessionRecords | null = null;
+
+  sessionRecords(): MongoSessionRecords {
+    this.sessions ??= new MongoSessionRecords(this.connection);
+    return this.sessions;
   }
 
   async ping(): Promise<void> {
