@@ -31,7 +31,7 @@ export default defineConfig({
     forbidRxdbDevMode(),
     VitePWA({
       // 'prompt': a new version waits until the user agrees to reload, so a half-typed
-      // message is never lost to an automatic reload.
+      // message is never lost to an automatic reload (sw.ts only skips waiting when asked).
       registerType: 'prompt',
       injectRegister: false,
       includeAssets: ['favicon.svg', 'apple-touch-icon.png'],
@@ -50,13 +50,16 @@ export default defineConfig({
           { src: 'maskable-512x512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
         ],
       },
-      workbox: {
+      // Our own service worker (src/sw/sw.ts): workbox's precache and offline shell as before,
+      // plus push notifications and background send, which generateSW cannot add.
+      strategies: 'injectManifest',
+      srcDir: 'src/sw',
+      filename: 'sw.ts',
+      injectManifest: {
         globPatterns: ['**/*.{js,css,html,svg,png,ico,webmanifest}'],
         // The RxDB + Dexie chunk is larger than workbox's 2 MiB default; without it in the
         // precache the installed app could not open offline.
         maximumFileSizeToCacheInBytes: 5 * 1024 * 1024,
-        navigateFallback: 'index.html',
-        cleanupOutdatedCaches: true,
       },
       devOptions: { enabled: false },
     }),

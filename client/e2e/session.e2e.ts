@@ -35,23 +35,49 @@ function expiredToken(user: { id: string; name: string; email: string }): string
   return `${body}.${createHmac('sha256', E2E_JWT_SECRET).update(body).digest('base64url')}`;
 }
 
-describe('session expiry', () => {
-  it('keeps the local inbox and unsent messages when the token expires, and resumes after signing in again', async () => {
+describe('sessions', () => {
+  it('a token that expired while the browser was closed is renewed from the refresh cookie: no banner, nothing to type, the cookie rotates', async () => {
     const t = tag();
     const alice = await registerUser(apiUrl, `Alice ${t}`);
     const bob = await registerUser(apiUrl, `Bob ${t}`);
-    const conversationId = await restSend(apiUrl, bob, alice, `Before the token expired ${t}`);
+    await restSend(apiUrl, bob, alice, `Hello ${t}`);
+    const a = await openAs(browser, appUrl, alice);
+    try {
+      await conversationRow(a.page, bob.name).waitFor();
+      const cookieBefore = (await a.context.cookies()).find((c) => c.name === 'fw_refresh');
+      expect(cookieBefore?.httpOnly).toBe(true);
+      // The page's scripts cannot read it.
+      expect(await a.page.evaluate(() => document.cookie)).not.toContain('fw_refresh');
+      await a.page.evaluate((token) => {
+        const session = JSON.parse(localStorage.getItem('fetchwork.session') as string);
+        localStorage.setItem('fetchwork.session', JSON.stringify({ ...session, token, expiresAt: Date.now() - 60_000 }));
+      }, expiredToken(alice));
+      await a.page.reload();
+      await inboxReady(a.page);
+      await openConversation(a.page, bob.name);
+      const bubble = await send(a.page, `After the token expired ${t}`);
+      await waitForStatus(bubble, 'sent');
+      expect(await a.page.locator('.banner[data-connection="error"]').count()).toBe(0);
+      const cookieAfter = (await a.context.cookies()).find((c) => c.name === 'fw_refresh');
+      expect(cookieAfter?.value).toBeTruthy();
+      expect(cookieAfter?.value).not.toBe(cookieBefore?.value);
+    } finally {
+      await a.context.close();
+    }
+  });
+
+  it('a session ended on the server (sign out of all devices) asks to sign in again, keeping the local inbox and unsent messages', async () => {
+    const t = tag();
+    const alice = await registerUser(apiUrl, `Alice ${t}`);
+    const bob = await registerUser(apiUrl, `Bob ${t}`);
+    const conversationId = await restSend(apiUrl, bob, alice, `Before the session ended ${t}`);
     const a = await openAs(browser, appUrl, alice);
     try {
       await conversationRow(a.page, bob.name).waitFor();
 
-      // The stored session now holds an expired token, as after a week away.
-      await a.page.evaluate((token) => {
-        const session = JSON.parse(localStorage.getItem('fetchwork.session') as string);
-        localStorage.setItem('fetchwork.session', JSON.stringify({ ...session, token }));
-      }, expiredToken(alice));
-      await a.page.reload();
-      await inboxReady(a.page);
+      // Signed out everywhere from another device: this tab's socket is cut at once (auth:revoked).
+      const ended = await fetch(`${apiUrl}/api/auth/logout-all`, { method: 'POST', headers: { authorization: `Bearer ${alice.token}` } });
+      expect(ended.status).toBe(204);
 
       const banner = a.page.locator('.banner[data-connection="error"]', { hasText: 'Your session has expired' });
       await banner.waitFor();
@@ -80,6 +106,27 @@ describe('session expiry', () => {
       expect(stored.filter((m) => m.content === `Written with an expired session ${t}`)).toHaveLength(1);
     } finally {
       await a.context.close();
+    }
+  });
+
+  it('"Sign out of all devices" signs this device out and makes the other one sign in again at once', async () => {
+    const t = tag();
+    const alice = await registerUser(apiUrl, `Alice ${t}`);
+    const bob = await registerUser(apiUrl, `Bob ${t}`);
+    await restSend(apiUrl, bob, alice, `Hello ${t}`);
+    const laptop = await openAs(browser, appUrl, alice);
+    const phone = await openAs(browser, appUrl, alice);
+    try {
+      await conversationRow(laptop.page, bob.name).waitFor();
+      await conversationRow(phone.page, bob.name).waitFor();
+      await laptop.page.getByRole('button', { name: 'Sign out of all devices' }).click();
+      await laptop.page.getByText('You are signed out.').waitFor();
+      await phone.page.locator('.banner[data-connection="error"]', { hasText: 'Your session has expired' }).waitFor();
+      // The laptop's refresh cookie is gone with its session.
+      expect((await laptop.context.cookies()).find((c) => c.name === 'fw_refresh')).toBeUndefined();
+    } finally {
+      await laptop.context.close();
+      await phone.context.close();
     }
   });
 });

@@ -98,7 +98,7 @@ describe('sign-out forgets the device', () => {
       expect(traces(await webStorage(page), alice).length).toBeGreaterThan(0);
 
       // The warning; Escape is Cancel.
-      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
       const dialog = page.getByRole('dialog', { name: 'Sign out?' });
       await dialog.waitFor();
       // Polled on the text itself, so a failure shows what the dialog said instead.
@@ -112,7 +112,7 @@ describe('sign-out forgets the device', () => {
       await messageBubble(page, `Typed offline ${t}`).waitFor();
 
       // Send first waits for the connection, and can be cancelled.
-      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
       await dialog.getByRole('button', { name: 'Send first' }).click();
       const sending = page.getByRole('dialog', { name: 'Sending before you sign out' });
       await sending.getByText('0 of 2 messages sent').waitFor();
@@ -123,7 +123,7 @@ describe('sign-out forgets the device', () => {
       await inboxReady(page);
 
       // Discard and sign out.
-      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
       await dialog.getByRole('button', { name: 'Discard and sign out' }).click();
       await signedOut(page);
       await page.getByText('Your messages and files were removed from this browser.').waitFor();
@@ -177,7 +177,7 @@ describe('sign-out forgets the device', () => {
       await net.goOffline();
       await send(a.page, `First while offline ${t}`);
       await send(a.page, `Second while offline ${t}`);
-      await a.page.getByRole('button', { name: 'Sign out' }).click();
+      await a.page.getByRole('button', { name: 'Sign out', exact: true }).click();
       await a.page.getByRole('dialog', { name: 'Sign out?' }).getByText('2 messages have not been sent.').waitFor();
       await a.page.getByRole('button', { name: 'Send first' }).click();
       const sending = a.page.getByRole('dialog', { name: 'Sending before you sign out' });
@@ -221,7 +221,7 @@ describe('sign-out forgets the device', () => {
       await openConversation(tab1, bob.name);
 
       // Nothing unsent: no warning.
-      await tab2.getByRole('button', { name: 'Sign out' }).click();
+      await tab2.getByRole('button', { name: 'Sign out', exact: true }).click();
       await signedOut(tab2);
       await signedOut(tab1);
       await tab1.getByText('You signed out in another tab.').waitFor();

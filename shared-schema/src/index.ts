@@ -7,6 +7,7 @@ export * from './errors';
 export * from './events';
 export * from './files';
 export * from './ids';
+export * from './names';
 export * from './notifications';
 export * from './protocol';
 export * from './rx-schemas';

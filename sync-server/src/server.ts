@@ -37,6 +37,7 @@ import type { SyncStore } from './store/port';
 import { type ChangeBus, LocalChangeBus } from './sync/change-bus';
 import { HistoryService } from './sync/history-service';
 import { SyncService } from './sync/sync-service';
+import { UserDirectory } from './users/user-directory';
 
 export interface SyncServerOptions {
   store: SyncStore;
@@ -132,8 +133,10 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     ? createFileService(options.files, store, options.jwtSecret, log, () => options.files?.publicUrl ?? `http://127.0.0.1:${port}`)
     : null;
   const sync = new SyncService(store, bus, log, metrics, undefined, files);
+  const users = new UserDirectory({ profiles: store.userProfiles(), feed: store, conversations: sync, log });
+  sync.useParticipantNames(users);
   const history = new HistoryService(store, metrics);
-  const messaging = new MessagingService(store, sync);
+  const messaging = new MessagingService(store, sync, users);
   const notifications = await startNotifications(
     {
       store,
@@ -190,7 +193,11 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   });
   const http = createHttpServer(app);
   io.attach(http);
-  installSocketAuth(io, access, store, log, options.authRenewGraceMs ?? AUTH_RENEW_GRACE_MS);
+  installSocketAuth(io, access, log, {
+    renewGraceMs: options.authRenewGraceMs ?? AUTH_RENEW_GRACE_MS,
+    // Handshakes and renewals both carry the user's current name (a rename may come either way).
+    identified: (user) => void users.note(user),
+  });
   const stopRevocation = installSessionRevocation(io, access, redis !== null);
   // An ended session's devices get no more pushes (the subscriptions are in the shared store: the ending instance removes them).
   const stopPushCleanup = access.revocations.onLocalRevocation((ids) => {

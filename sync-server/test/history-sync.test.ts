@@ -83,7 +83,9 @@ const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
 function user(): User {
   const id = newUserId();
-  return { id, token: tokenFor(id), auth: { id, name: null, email: null, expiresAt: null, sessionId: null } };
+  // No name claim, as the auth below has none: connecting then gives the user directory no new
+  // name to write into the user's conversations, so each test sees only the writes it makes.
+  return { id, token: tokenFor(id, { name: '' }), auth: { id, name: null, email: null, expiresAt: null, sessionId: null } };
 }
 async function socketOf(u: User): Promise<ClientSocket> {
   const socket = await connect(server.url, u.token);

@@ -263,6 +263,10 @@ export async function networkSwitch(context: BrowserContext) {
       cut = false;
       await context.setOffline(false);
     },
+    /** The browser online (REST and the service worker reach the server) while sockets stay refused. */
+    async goOnlineWithoutSockets() {
+      await context.setOffline(false);
+    },
     get openSockets() {
       return live.size;
     },

@@ -1,5 +1,12 @@
 import type { RxStorage } from 'rxdb';
-import { databaseNameFor, FILES_SUFFIX, REPLICA_PREFIX, replicaOfIndexedDbName, rxdbDexieName } from '../db/replica-name';
+import {
+  databaseNameFor,
+  FILES_SUFFIX,
+  OUTBOX_MIRROR_SUFFIX,
+  REPLICA_PREFIX,
+  replicaOfIndexedDbName,
+  rxdbDexieName,
+} from '../db/replica-name';
 
 /**
  * A user's data on this device, and its deletion: the replica (RxDB over Dexie: one IndexedDB
@@ -132,14 +139,19 @@ async function listDatabases(factory: IDBFactory): Promise<string[] | null> {
 }
 
 function belongsTo(idbName: string, databaseName: string): boolean {
-  if (idbName === `${databaseName}${FILES_SUFFIX}`) return true;
+  if (idbName === `${databaseName}${FILES_SUFFIX}` || idbName === `${databaseName}${OUTBOX_MIRROR_SUFFIX}`) return true;
   return idbName.startsWith(`rxdb-dexie-${databaseName}--`) && /^\d+--/.test(idbName.slice(`rxdb-dexie-${databaseName}--`.length));
 }
 
-/** Where the databases cannot be listed: the names RxDB's Dexie storage and the file queue use. */
+/** Where the databases cannot be listed: the names RxDB's Dexie storage, the file queue and the outbox mirror use. */
 function knownNames(databaseName: string, versions: Record<string, number>): string[] {
   const rx = (version: number, collection: string) => rxdbDexieName(databaseName, version, collection);
-  const names = [rx(0, '_rxdb_internal'), rx(0, 'plugin-local-documents-'), `${databaseName}${FILES_SUFFIX}`];
+  const names = [
+    rx(0, '_rxdb_internal'),
+    rx(0, 'plugin-local-documents-'),
+    `${databaseName}${FILES_SUFFIX}`,
+    `${databaseName}${OUTBOX_MIRROR_SUFFIX}`,
+  ];
   for (const [collection, version] of Object.entries(versions)) {
     names.push(rx(0, `plugin-local-documents-${collection}`));
     for (let v = 0; v <= version; v++) names.push(rx(v, collection));

@@ -173,6 +173,12 @@ export async function refreshSession(
  * leaves the cookie worth nothing.
  */
 export async function signOutOnServer(session: Session, everywhere: boolean): Promise<boolean> {
+  // "Everywhere" is authorised by the access token, which may have run out while the tab slept.
+  let token = session.token;
+  if (everywhere && session.deviceKey) {
+    const fresh = await refreshSession(session.deviceKey);
+    if (fresh.ok) token = fresh.session.token;
+  }
   try {
     const res = await fetch(`${API_URL}${everywhere ? AUTH_ROUTES.logoutAll : AUTH_ROUTES.logout}`, {
       method: 'POST',
@@ -180,7 +186,7 @@ export async function signOutOnServer(session: Session, everywhere: boolean): Pr
       headers: {
         'content-type': 'application/json',
         [AUTH_REQUEST_HEADER]: '1',
-        ...(everywhere ? { authorization: `Bearer ${session.token}` } : {}),
+        ...(everywhere ? { authorization: `Bearer ${token}` } : {}),
       },
       body: JSON.stringify(everywhere ? {} : { deviceKey: session.deviceKey }),
     });

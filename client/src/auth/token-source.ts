@@ -1,11 +1,9 @@
 import { jwtExpiryMs, renewalDueMs } from './jwt-expiry';
+import { SESSION_REFRESH_LOCK } from './refresh-lock';
 import { refreshSession, type Session } from './session';
 
 /** A token with less than this left is renewed before use (the socket renews at half of it). */
 export const TOKEN_RENEW_MARGIN_MS = 2 * 60_000;
-
-/** One name for the origin: tabs (and the service worker) take turns refreshing. */
-const REFRESH_LOCK = 'fetchwork-session-refresh';
 
 export interface TokenSourceHandlers {
   /** The refreshed session, to keep where the session is kept (and tell the other tabs). */
@@ -78,5 +76,5 @@ export class TokenSource {
 
 function withLock<T>(work: () => Promise<T>): Promise<T> {
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
-  return locks ? locks.request(REFRESH_LOCK, work) : work();
+  return locks ? locks.request(SESSION_REFRESH_LOCK, work) : work();
 }

@@ -13,6 +13,9 @@ export function databaseNameFor(userId: string): string {
 
 /** The file queue's database next to a replica (files/file-queue.ts: fileQueueNameFor). */
 export const FILES_SUFFIX = '-files';
+/** The service worker's copy of the unsent messages next to a replica (sw/outbox-mirror.ts). */
+export const OUTBOX_MIRROR_SUFFIX = '-outbox';
+const SIDE_DATABASES = [FILES_SUFFIX, OUTBOX_MIRROR_SUFFIX];
 
 /**
  * RxDB's Dexie storage keeps each storage instance in an IndexedDB database of its own:
@@ -30,6 +33,7 @@ export function rxdbDexieName(databaseName: string, schemaVersion: number, colle
 /** The replica an IndexedDB database belongs to, or null when it is none of a replica's. */
 export function replicaOfIndexedDbName(idbName: string): string | null {
   const rx = RXDB_DEXIE.exec(idbName);
-  const name = rx ? (rx[1] as string) : idbName.endsWith(FILES_SUFFIX) ? idbName.slice(0, -FILES_SUFFIX.length) : null;
+  const side = SIDE_DATABASES.find((suffix) => idbName.endsWith(suffix));
+  const name = rx ? (rx[1] as string) : side ? idbName.slice(0, -side.length) : null;
   return name?.startsWith(REPLICA_PREFIX) ? name : null;
 }

@@ -38,6 +38,16 @@ function checkContent(content: string): void {
 }
 
 /**
+ * Told about each of the user's messages written by this tab: the background-send mirror
+ * (notifications/controller.ts) follows unsent text messages.
+ */
+export interface OwnMessageWrites {
+  inserted(doc: MessageDoc, conversation: ConversationDoc): void;
+  /** After an edit or deletion. */
+  changed(doc: MessageDoc): void;
+}
+
+/**
  * Local-first commands: each writes the replica and returns; replication pushes when it can.
  * A new message or conversation needs nothing else: it is pending while its `seq` is 0 (see
  * unsent-messages.ts). An edit or deletion of a stored message also takes an outbox entry, so
@@ -51,6 +61,7 @@ export class InboxCommandHandlers {
     private readonly user: SessionUser,
     private readonly outbox: OutboxStore,
     private readonly unsent: UnsentMessages,
+    private readonly writes: OwnMessageWrites | null = null,
   ) {}
 
   async createConversation(participantId: string, jobId?: string | null, participantName?: string): Promise<string> {
@@ -103,6 +114,7 @@ export class InboxCommandHandlers {
     // Counted as unsent from the moment it is stored (seq 0): no bookkeeping write.
     await this.unsent.cover(doc.createdAt);
     await this.db.messages.insert(doc);
+    this.writes?.inserted(doc, conv);
     return toMessageView(doc, this.user.id, null);
   }
 
@@ -211,5 +223,6 @@ export class InboxCommandHandlers {
     await this.outbox.markPending('messages', doc.id);
     const after = await doc.incrementalModify(change);
     if (after.revision === doc.revision) await this.outbox.clearPending('messages', doc.id);
+    else this.writes?.changed(after.toJSON() as MessageDoc);
   }
 }

@@ -1,4 +1,4 @@
-import type { Attachment, FileLimits, FileLink } from '@fetchwork/shared-schema';
+import { type Attachment, type FileLimits, type FileLink, fallbackParticipantName } from '@fetchwork/shared-schema';
 import type { RxStorage } from 'rxdb';
 import {
   BehaviorSubject,
@@ -37,6 +37,7 @@ import type {
   SessionUser,
   UnsentWork,
 } from '../inbox-api';
+import { createNotifications, type NotificationsController, type NotificationsOptions } from '../notifications/controller';
 import type { InitialSyncProgress, SyncTuning } from '../sync/collection-sync';
 import { leaderChannelName, soleLeadership, TabElection, type TabLeadership } from '../sync/leadership';
 import { createPresenceClient } from '../sync/presence-client';
@@ -86,6 +87,8 @@ export interface CreateInboxOptions {
    * fake-indexeddb); null, or no IndexedDB at all, turns files off (sending one then throws).
    */
   files?: { indexedDB?: IndexedDbDeps; upload?: Partial<UploadTuning>; fetch?: typeof fetch } | null;
+  /** Notifications, settings and background send (notifications/controller.ts); on in browsers, null turns them off. */
+  notifications?: NotificationsOptions | null;
 }
 
 /** The Inbox plus what the app shell and tests need beyond the UI contract. */
@@ -101,6 +104,8 @@ export interface InboxHandle extends Inbox {
   sync(): SyncEngine | null;
   /** Resolves with the replication once this tab leads (never in a tab that does not). */
   whenLeader(): Promise<SyncEngine>;
+  /** Notification settings, this device's push subscription and background send; null outside a browser page. */
+  readonly notifications: NotificationsController | null;
 }
 
 /**
@@ -147,6 +152,7 @@ class InboxImpl implements InboxHandle {
   private readonly limitsSub: Subscription | null;
   private readonly searchIndex: MessageSearch;
   private readonly presence: PresenceClient;
+  readonly notifications: NotificationsController | null;
   private readonly election: TabLeadership;
   private readonly electionSub: Subscription;
   private leads = false;
@@ -161,7 +167,8 @@ class InboxImpl implements InboxHandle {
     this.user = options.user;
     this.outbox = new OutboxStore(database.outbox);
     this.history = new HistoryStore(database);
-    const fallbackName = (id: string) => (id === options.user.id ? options.user.name : 'Unknown user');
+    // The server's own fallback, so a conversation it has not filled in yet reads the same as one it has.
+    const fallbackName = (id: string) => (id === options.user.id ? options.user.name : fallbackParticipantName(id));
     const historyIncomplete$ = this.history.state$('messages').pipe(map((state) => state !== null && state.before !== null));
     this.unsent = new UnsentMessages(database, options.user.id);
     this.queries = new InboxQueries(
@@ -173,7 +180,17 @@ class InboxImpl implements InboxHandle {
       historyIncomplete$,
       this.acknowledged$(),
     );
-    this.commands = new InboxCommandHandlers(database, options.user, this.outbox, this.unsent);
+    this.isLeader$ = this.leader.pipe(distinctUntilChanged());
+    this.notifications = createNotifications(options.notifications, {
+      user: options.user,
+      serverUrl: options.serverUrl,
+      getToken: options.getToken,
+      connection,
+      databaseName: database.name,
+      unsentIds$: this.unsent.ids$,
+      isLeader$: this.isLeader$,
+    });
+    this.commands = new InboxCommandHandlers(database, options.user, this.outbox, this.unsent, this.notifications?.messageWrites);
     this.files = openFiles(options, database, this.commands);
     // Any tab may send, so every tab keeps the limits fresh; a failure keeps the known ones.
     this.limitsSub = this.files
@@ -182,7 +199,6 @@ class InboxImpl implements InboxHandle {
     this.searchIndex = new MessageSearch(database, options.user.id);
     const presence = options.presence === undefined ? createPresenceClient : options.presence;
     this.presence = presence ? presence(connection.socket) : noPresence;
-    this.isLeader$ = this.leader.pipe(distinctUntilChanged());
     const initialSync$: Observable<InitialSyncProgress | null> = this.engine.pipe(switchMap((e) => (e ? e.initialSync$() : of(null))));
     this.connection$ = connectionState$(connection.status$, this.queries.unsentMessages$, initialSync$);
 
@@ -438,6 +454,7 @@ class InboxImpl implements InboxHandle {
       if (engine) await engine.stop();
       await this.handover;
       this.presence.close?.();
+      this.notifications?.close();
       this.unsent.close();
       this.files?.queue.close();
       this.connection.close();

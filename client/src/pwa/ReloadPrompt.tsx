@@ -1,5 +1,6 @@
 import { useRegisterSW } from 'virtual:pwa-register/react';
 import { useEffect, useRef } from 'react';
+import { installPageBridge } from '../notifications/page-bridge';
 import { newVersionWaiting, provideServiceWorkerUpdater } from './app-update';
 
 /** How often an open tab asks for a new deployment; long-lived tabs would otherwise never see one. */
@@ -32,6 +33,9 @@ export function ReloadPrompt() {
       console.warn('service worker registration failed; the app will not open offline', error);
     },
   });
+
+  // The worker's questions (is this conversation on screen? a token?) and notification clicks.
+  useEffect(() => installPageBridge(), []);
 
   useEffect(() => {
     provideServiceWorkerUpdater({

@@ -11,9 +11,11 @@ import {
 } from '../auth/session';
 import { SessionTabs } from '../auth/session-tabs';
 import { TokenSource } from '../auth/token-source';
+import { API_URL } from '../config';
 import { databaseNameFor } from '../db/replica-name';
 import { InboxProvider } from '../hooks';
 import type { Inbox } from '../inbox-api';
+import { forgetAbandonedNotifications, forgetPushSubscription } from '../notifications/push-subscription';
 import { ReloadPrompt } from '../pwa/ReloadPrompt';
 import { InboxScreen } from './InboxScreen';
 import { LiveAnnouncer } from './LiveAnnouncer';
@@ -44,8 +46,9 @@ function initialPhase(): Phase {
  * replica and the one of the session the device keeps. Run at start and after each sign-in.
  */
 function sweep(current: StoredSession | null): void {
-  const keep = [current, persistentSession()].flatMap((s) => (s ? [databaseNameFor(s.user.id)] : []));
-  void sweepReplicas(keep).catch(() => undefined);
+  const sessions = [current, persistentSession()].flatMap((s) => (s ? [s] : []));
+  void sweepReplicas(sessions.map((s) => databaseNameFor(s.user.id))).catch(() => undefined);
+  void forgetAbandonedNotifications(sessions.map((s) => s.user.id));
 }
 
 export function App() {
@@ -113,10 +116,13 @@ export function App() {
   );
 
   const signOut = useCallback(
-    (userId: string) => {
+    (userId: string, everywhere = false) => {
       // Ends the session on the server; offline, deleting the device key below makes the cookie worthless.
       const ending = current.current;
-      if (ending?.deviceKey) void signOutOnServer(ending, false);
+      if (ending?.deviceKey) void signOutOnServer(ending, everywhere);
+      // This browser's push subscription belongs to the user signing out (the server also drops
+      // the ended session's subscriptions, for a sign-out made offline).
+      void forgetPushSubscription(API_URL, ending?.token ?? null);
       clearSession();
       clearPageTraces();
       tabs.current?.announceSignedOut(userId);
@@ -161,7 +167,7 @@ export function App() {
       <InboxSession
         key={session.deviceKey ?? session.token}
         session={session}
-        onSignOut={() => signOut(session.user.id)}
+        onSignOut={(everywhere) => signOut(session.user.id, everywhere)}
         onSignInAgain={() => go({ ...phase, signInAgain: true })}
       />
     );
@@ -223,7 +229,15 @@ function SigningOut({ userId, onDone }: { userId: string; onDone: (result: Forge
   );
 }
 
-function InboxSession({ session, onSignOut, onSignInAgain }: { session: StoredSession; onSignOut: () => void; onSignInAgain: () => void }) {
+function InboxSession({
+  session,
+  onSignOut,
+  onSignInAgain,
+}: {
+  session: StoredSession;
+  onSignOut: (everywhere?: boolean) => void;
+  onSignInAgain: () => void;
+}) {
   const [inbox, setInbox] = useState<Inbox | null>(null);
   const [error, setError] = useState<string | null>(null);
   // One per sign-in: refreshed tokens are kept where this session is kept. A session the server
@@ -250,7 +264,7 @@ function InboxSession({ session, onSignOut, onSignInAgain }: { session: StoredSe
     const opening = Promise.all([lastClose, held]).then(async ([, release]) => {
       try {
         registerReplica(name);
-        return { opened: await openInbox(session.user, tokens.get), release };
+        return { opened: await openInbox(session.user, tokens.get, session.deviceKey ?? null), release };
       } catch (err) {
         release();
         throw err;
@@ -279,7 +293,7 @@ function InboxSession({ session, onSignOut, onSignInAgain }: { session: StoredSe
         <button type="button" className="btn" onClick={() => location.reload()}>
           Reload
         </button>
-        <button type="button" className="btn" onClick={onSignOut}>
+        <button type="button" className="btn" onClick={() => onSignOut()}>
           Sign out
         </button>
       </main>

@@ -4,6 +4,8 @@ import { useOnline } from '../hooks';
 import type { ConversationView } from '../inbox-api';
 import { Avatar } from './Avatar';
 import { fullDateTime, relativeTime, shortId } from './format';
+import { MutedMark } from './NotificationSettings';
+import { contactName } from './participant-name';
 import { StatusTicks } from './StatusTicks';
 import { useRovingFocus } from './useRovingFocus';
 
@@ -104,6 +106,7 @@ const ConversationRow = memo(function ConversationRow({
   now,
 }: RowProps) {
   const online = useOnline(c.otherUserId);
+  const otherName = contactName(c);
   const last = c.lastMessageView;
   const preview = !last
     ? 'No messages yet'
@@ -124,7 +127,7 @@ const ConversationRow = memo(function ConversationRow({
           checked={checked}
           onChange={onToggle}
           tabIndex={tabbable ? 0 : -1}
-          aria-label={`Select conversation with ${c.otherUserName}`}
+          aria-label={`Select conversation with ${otherName}`}
         />
       )}
       <button
@@ -135,11 +138,12 @@ const ConversationRow = memo(function ConversationRow({
         aria-current={open ? 'true' : undefined}
         onClick={selecting ? onToggle : onOpen}
       >
-        <Avatar userId={c.otherUserId} name={c.otherUserName} online={online} />
+        <Avatar userId={c.otherUserId} name={otherName} online={online} />
         <span className="conversation-text">
           <span className="conversation-top">
-            <span className="conversation-name">{c.otherUserName}</span>
+            <span className="conversation-name">{otherName}</span>
             <span className="sr-only">{online ? ', online' : ', offline'}</span>
+            <MutedMark conversationId={c.id} />
             <time className="conversation-time" dateTime={time} title={fullDateTime(time)}>
               {relativeTime(time, now)}
             </time>

@@ -2,12 +2,14 @@ import { useCallback, useDeferredValue, useEffect, useId, useMemo, useRef, useSt
 import { firstValueFrom, timeout } from 'rxjs';
 import { useConnectionState, useConversations, useHistoryProgress, useInbox, useIsLeader, useSearch, useTotalUnread } from '../hooks';
 import type { ConversationView } from '../inbox-api';
+import { reportOpenConversation } from '../notifications/page-bridge';
 import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationList } from './ConversationList';
 import { HistoryProgress } from './HistoryProgress';
 import { useAnnounce } from './LiveAnnouncer';
 import { MessagePane } from './MessagePane';
 import { NewConversationDialog } from './NewConversationDialog';
+import { NotificationPrompt, NotificationsButton } from './NotificationSettings';
 import { SearchResults } from './SearchResults';
 import { SignOutDialog } from './SignOutDialog';
 import { useNow } from './useNow';
@@ -16,7 +18,8 @@ import { useNow } from './useNow';
 const TITLE_SETTLE_MS = 400;
 
 interface Props {
-  onSignOut: () => void;
+  /** `everywhere`: also end the user's sessions on every other device. */
+  onSignOut: (everywhere?: boolean) => void;
   onSignInAgain: () => void;
 }
 
@@ -46,11 +49,13 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [newOpen, setNewOpen] = useState(false);
   const [signOutOpen, setSignOutOpen] = useState(false);
+  const [everywhere, setEverywhere] = useState(false);
 
   // Signing out deletes this device's copy: warn first when that would lose unsent work.
-  const requestSignOut = async () => {
+  const requestSignOut = async (allDevices: boolean) => {
+    setEverywhere(allDevices);
     const work = await firstValueFrom(inbox.unsentWork$().pipe(timeout({ first: 3000 }))).catch(() => null);
-    if (work && work.messages + work.refused === 0) onSignOut();
+    if (work && work.messages + work.refused === 0) onSignOut(allDevices);
     else setSignOutOpen(true);
   };
 
@@ -98,6 +103,10 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
     }
     lastSeen.current = next;
   }, [conversations, announce]);
+
+  // For the service worker (no notification for what the user is reading) and the server (notifications:focus).
+  useEffect(() => reportOpenConversation(openId), [openId]);
+  useEffect(() => () => reportOpenConversation(null), []);
 
   const byId = useMemo(() => new Map<string, ConversationView>((conversations ?? []).map((c) => [c.id, c])), [conversations]);
   const openConversation = openId ? byId.get(openId) : undefined;
@@ -150,16 +159,21 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
           <button type="button" className="btn btn-primary" onClick={() => setNewOpen(true)}>
             New conversation
           </button>
+          <NotificationsButton />
           <span className="whoami" title={inbox.user.email ?? inbox.user.id}>
             {inbox.user.name}
           </span>
-          <button type="button" className="btn" onClick={() => void requestSignOut()}>
+          <button type="button" className="btn" onClick={() => void requestSignOut(false)}>
             Sign out
+          </button>
+          <button type="button" className="btn btn-link" onClick={() => void requestSignOut(true)}>
+            Sign out of all devices
           </button>
         </div>
       </header>
       <ConnectionBanner state={connection} onSignInAgain={onSignInAgain} />
       <HistoryProgress progress={historyProgress} />
+      <NotificationPrompt />
       <div className="layout">
         <aside className="sidebar" aria-label="Conversations and search">
           <div className="sidebar-tools">
@@ -259,7 +273,7 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
           )}
         </main>
       </div>
-      <SignOutDialog open={signOutOpen} onCancel={() => setSignOutOpen(false)} onSignOut={onSignOut} />
+      <SignOutDialog open={signOutOpen} onCancel={() => setSignOutOpen(false)} onSignOut={() => onSignOut(everywhere)} />
       <NewConversationDialog
         open={newOpen}
         onClose={() => setNewOpen(false)}

@@ -6,6 +6,8 @@ import { Avatar } from './Avatar';
 import { Composer } from './Composer';
 import { dayKey, dayLabel, fullDateTime, pluralize, shortId, timeOfDay } from './format';
 import { MessageAttachments } from './MessageAttachments';
+import { BackgroundSendNote, MuteButton } from './NotificationSettings';
+import { contactName } from './participant-name';
 import { StatusTicks } from './StatusTicks';
 import { useAttachmentDraft } from './useAttachmentDraft';
 import { useRovingFocus } from './useRovingFocus';
@@ -39,6 +41,7 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
   const loaded = useMessageWindow(conversation.id, limit);
   const messages = loaded?.messages;
   const online = useOnline(conversation.otherUserId);
+  const otherName = contactName(conversation);
   const typingUsers = useTyping(conversation.id);
   const [editing, setEditing] = useState<MessageView | null>(null);
   const [selecting, setSelecting] = useState(false);
@@ -162,6 +165,8 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
     return () => document.removeEventListener('visibilitychange', markIfVisible);
   }, [unreadKey, inbox, conversation.id]);
 
+  const hasPending = useMemo(() => (messages ?? []).some((m) => m.mine && m.status === 'pending'), [messages]);
+
   // Stable across new messages, so that the bubbles that did not change skip rendering.
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
@@ -192,14 +197,12 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
   };
 
   const typingText =
-    typingUsers.length > 0
-      ? `${typingUsers.includes(conversation.otherUserId) ? conversation.otherUserName : typingUsers.join(', ')} is typing…`
-      : '';
+    typingUsers.length > 0 ? `${typingUsers.includes(conversation.otherUserId) ? otherName : typingUsers.join(', ')} is typing…` : '';
 
   return (
     <section
       className={`pane${dragging ? ' pane-dropping' : ''}`}
-      aria-label={`Conversation with ${conversation.otherUserName}`}
+      aria-label={`Conversation with ${otherName}`}
       onDragOver={onDragOver}
       onDragLeave={onDragLeave}
       onDrop={onDrop}
@@ -213,14 +216,15 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
         <button type="button" className="btn btn-icon back-button" onClick={onBack} aria-label="Back to conversations">
           ←
         </button>
-        <Avatar userId={conversation.otherUserId} name={conversation.otherUserName} online={online} size={36} />
+        <Avatar userId={conversation.otherUserId} name={otherName} online={online} size={36} />
         <div className="pane-title">
-          <h2>{conversation.otherUserName}</h2>
+          <h2>{otherName}</h2>
           <span className="muted" data-testid="presence">
             {online ? 'Online' : 'Offline'}
             {conversation.job ? ` · Job ${shortId(conversation.job)}` : ''}
           </span>
         </div>
+        {!selecting && <MuteButton conversationId={conversation.id} />}
         {selecting ? (
           <div className="selection-bar" role="toolbar" aria-label="Selected messages">
             <span aria-live="polite">{pluralize(selected.size, 'selected message')}</span>
@@ -259,11 +263,7 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
             Loading older messages…
           </p>
         )}
-        <ul
-          className="message-list"
-          aria-label={`Messages with ${conversation.otherUserName}`}
-          style={{ height: virtualizer.getTotalSize() }}
-        >
+        <ul className="message-list" aria-label={`Messages with ${otherName}`} style={{ height: virtualizer.getTotalSize() }}>
           {items.map((item) => {
             const row = rows[item.index];
             if (!row) return null;
@@ -299,9 +299,10 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
       <div className="typing-slot" data-testid="typing">
         {typingText}
       </div>
+      <BackgroundSendNote pending={hasPending} />
       <Composer
         conversationId={conversation.id}
-        recipientName={conversation.otherUserName}
+        recipientName={otherName}
         editing={editing}
         onEditDone={() => setEditing(null)}
         onSending={() => {

@@ -27,7 +27,8 @@ export function SignInScreen({ onSignedIn, expiredEmail, onCancel, notice }: Pro
     setError(null);
     setBusy(true);
     try {
-      const session = mode === 'sign-in' ? await signIn(email.trim(), password, keep) : await register(name.trim(), email.trim(), password, keep);
+      const session =
+        mode === 'sign-in' ? await signIn(email.trim(), password, keep) : await register(name.trim(), email.trim(), password, keep);
       onSignedIn(session, keep);
     } catch (err) {
       setError(err instanceof AuthError ? err.message : 'Something went wrong. Please try again.');

@@ -35,7 +35,13 @@ export class MessagingService {
   constructor(
     private readonly store: SyncStore,
     private readonly sync: SyncService,
+    private readonly users: { note(user: AuthUser): Promise<void> } | null = null,
   ) {}
+
+  /** Lets the user directory learn the name a REST request's token carries (cheap when known). */
+  noteUser(user: AuthUser): void {
+    void this.users?.note(user);
+  }
 
   listConversations(user: AuthUser): Promise<ConversationDoc[]> {
     return this.store.listConversations(user.id);

@@ -1,7 +1,7 @@
 import { authRenewPayloadSchema, errorBody, UNAUTHORIZED_CONNECT_ERROR } from '@fetchwork/shared-schema';
 import type { AccessTokens } from '../auth/access-tokens';
+import type { AuthUser } from '../auth/tokens';
 import type { Logger } from '../logger';
-import type { SyncStore } from '../store/port';
 import { checkProtocolVersion } from './protocol-version';
 import type { SyncServer, SyncSocket } from './types';
 import { sessionRoom, userRoom } from './types';
@@ -20,7 +20,14 @@ const MAX_TIMER_MS = 2_147_483_647;
  * a grace period (AUTH_RENEW_GRACE_MS) to renew; meanwhile its other events are refused (UNAUTHORIZED), and then
  * it is disconnected.
  */
-export function installSocketAuth(io: SyncServer, access: AccessTokens, store: SyncStore, log: Logger, renewGraceMs: number): void {
+export interface SocketAuthOptions {
+  /** How long a socket whose token expired may take to renew it (AUTH_RENEW_GRACE_MS). */
+  renewGraceMs: number;
+  /** Told the user of every accepted handshake and renewal (the user directory learns names from it). */
+  identified(user: AuthUser): void;
+}
+
+export function installSocketAuth(io: SyncServer, access: AccessTokens, log: Logger, options: SocketAuthOptions): void {
   io.use((socket, next) => {
     const version = checkProtocolVersion(socket.handshake.auth);
     if (!version.ok) {
@@ -45,7 +52,7 @@ export function installSocketAuth(io: SyncServer, access: AccessTokens, store: S
     const { user } = socket.data;
     void socket.join(userRoom(user.id));
     if (user.sessionId) void socket.join(sessionRoom(user.sessionId));
-    const expiry = armExpiry(socket, renewGraceMs);
+    const expiry = armExpiry(socket, options.renewGraceMs);
     socket.use((packet, next) => {
       if (packet[0] === 'auth:renew' || !expired(socket)) return next();
       const last = packet[packet.length - 1];
@@ -65,11 +72,10 @@ export function installSocketAuth(io: SyncServer, access: AccessTokens, store: S
       }
       socket.data.user = result.user;
       expiry.rearm();
+      options.identified(result.user);
       answer({ expiresAt: result.user.expiresAt });
     });
-    if (user.name) {
-      store.upsertUser({ id: user.id, name: user.name }).catch((err) => log.warn({ err, userId: user.id }, 'profile upsert failed'));
-    }
+    options.identified(user);
     log.debug({ userId: user.id, socketId: socket.id }, 'socket connected');
   });
 }

@@ -2,6 +2,7 @@ import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } fr
 import type { SessionRecordStore } from '../auth/sessions/session-records';
 import type { FileRecordStore } from '../files/records';
 import type { PushRecordStore } from '../notifications/records';
+import type { UserProfileStore } from '../users/profile-store';
 
 /**
  * The storage port. Adapters (SQLite, MongoDB) implement only this; rules live in the services.
@@ -97,6 +98,8 @@ export interface SyncStore {
   upsertUser(user: { id: string; name?: string | null; email?: string | null; passwordHash?: string | null }): Promise<void>;
   /** The records of uploaded files, kept in the same database. */
   fileRecords(): FileRecordStore;
+  /** The user directory's names (users/), kept in the same database. */
+  userProfiles(): UserProfileStore;
   /** Web Push subscriptions and notification settings, kept in the same database. */
   pushRecords(): PushRecordStore;
   /** Signed-in sessions of standalone mode (refresh families), kept in the same database. */

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { SqliteSessionRecords } from '../auth/sessions/sqlite-session-records';
 import { SqliteFileRecords } from '../files/sqlite-file-records';
 import { SqlitePushRecords } from '../notifications/sqlite-push-records';
+import { SqliteUserProfiles } from '../users/sqlite-user-profiles';
 import { type CommitResult, type FeedChange, StaleWriteError, type SyncStore, type UserRecord, type WriteOp } from './port';
 
 export interface SqliteStoreOptions {
@@ -436,6 +437,13 @@ export class SqliteStore implements SyncStore {
   fileRecords(): SqliteFileRecords {
     this.files ??= new SqliteFileRecords(this.db);
     return this.files;
+  }
+
+  private profiles: SqliteUserProfiles | null = null;
+
+  userProfiles(): SqliteUserProfiles {
+    this.profiles ??= new SqliteUserProfiles(this.db);
+    return this.profiles;
   }
 
   private pushStore: SqlitePushRecords | null = null;

@@ -6,6 +6,7 @@ import {
   type Wire,
 } from '@fetchwork/shared-schema';
 import type { AuthUser } from '../auth/tokens';
+import { fallbackName } from '../users/fallback-name';
 import { type Decision, reject, staleOrSame } from './decision';
 
 export interface ConversationRowInput {
@@ -14,7 +15,7 @@ export interface ConversationRowInput {
   proposed: Wire<ConversationDoc>;
   current: ConversationDoc | null;
   now: string;
-  /** Display names the server knows for the participants. */
+  /** Display names the server knows for the participants (never the client's proposal). */
   names: Record<string, string>;
 }
 
@@ -33,14 +34,23 @@ export function newConversation(
     lastActivity: now,
     isActive: true,
     unreadCount: Object.fromEntries(sorted.map((u) => [u, 0])),
-    participantNames: Object.fromEntries(sorted.flatMap((u) => (names[u] ? [[u, names[u]]] : []))),
+    participantNames: Object.fromEntries(sorted.map((u) => [u, names[u] ?? fallbackName(u)])),
     createdAt: now,
     updatedAt: now,
     seq: 0,
   };
 }
 
-const SERVER_FIELDS = ['lastMessage', 'lastActivity', 'isActive', 'unreadCount', 'participantNames', 'createdAt', 'updatedAt', 'seq'] as const;
+const SERVER_FIELDS = [
+  'lastMessage',
+  'lastActivity',
+  'isActive',
+  'unreadCount',
+  'participantNames',
+  'createdAt',
+  'updatedAt',
+  'seq',
+] as const;
 
 /**
  * Clients create conversations (with the id derived from participants and job, so offline
@@ -65,7 +75,11 @@ export function decideConversationWrite(i: ConversationRowInput): Decision<Conve
     const differs = (a: ConversationDoc) => SERVER_FIELDS.some((f) => JSON.stringify(a[f]) !== JSON.stringify(p[f]));
     const changedServerField = i.assumed !== null && differs(i.assumed) && differs(i.current);
     if (changedServerField) {
-      return { kind: 'conflict', master: i.current, reason: { code: 'SERVER_FIELD', message: 'only participants and job are set by clients' } };
+      return {
+        kind: 'conflict',
+        master: i.current,
+        reason: { code: 'SERVER_FIELD', message: 'only participants and job are set by clients' },
+      };
     }
     return staleOrSame(p, master);
   }

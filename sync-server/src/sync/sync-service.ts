@@ -1,7 +1,7 @@
 import {
-  type CollectionName,
   type Checkpoint,
   COLLECTIONS,
+  type CollectionName,
   type ConversationDoc,
   conversationPushRowSchema,
   type DocsByCollection,
@@ -10,9 +10,9 @@ import {
   LIMITS,
   type MessageDoc,
   messagePushRowSchema,
-  parseInput,
   type PullResult,
   type PushResult,
+  parseInput,
   type RejectedRow,
   type Wire,
 } from '@fetchwork/shared-schema';
@@ -22,6 +22,7 @@ import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import { type CommitResult, StaleWriteError, type SyncStore, type WriteOp } from '../store/port';
+import type { ParticipantNames } from '../users/user-directory';
 import type { ChangeBus } from './change-bus';
 import { CommitFanout } from './commit-fanout';
 import { decideConversationWrite } from './conversation-rules';
@@ -85,6 +86,7 @@ export function assertCollection(name: unknown): CollectionName {
 export class SyncService {
   private readonly locks = new KeyedMutex();
   private readonly fanout: CommitFanout;
+  private names: ParticipantNames | null = null;
   private readonly committedListeners: MessagesCommittedListener[] = [];
 
   constructor(
@@ -100,6 +102,39 @@ export class SyncService {
 
   onMessagesCommitted(listener: MessagesCommittedListener): void {
     this.committedListeners.push(listener);
+  }
+
+  /** Where new conversations take their `participantNames` from (the user directory); without it, the accounts' names. */
+  useParticipantNames(names: ParticipantNames): void {
+    this.names = names;
+  }
+
+  /**
+   * Server writes of conversations no client asked for (a participant's new name): under the same
+   * per-conversation locks and compare-and-set retries as pushes, one commit with new sequences,
+   * streamed like any other change. `change` gets the stored copy and returns null to leave it.
+   * Returns how many conversations were written.
+   */
+  rewriteConversations(ids: readonly string[], change: (c: ConversationDoc) => ConversationDoc | null): Promise<number> {
+    return this.locks.runExclusive(ids, async () => {
+      for (let n = 1; ; n++) {
+        const now = this.clock().toISOString();
+        const ops: WriteOp[] = [];
+        for (const c of await this.store.getDocs('conversations', ids)) {
+          const next = change(c);
+          if (next)
+            ops.push({ collection: 'conversations', doc: { ...next, updatedAt: now }, expectedSeq: c.seq, audience: c.participants });
+        }
+        if (ops.length === 0) return 0;
+        try {
+          this.fanout.add((await this.store.commit(ops)).feeds);
+          return ops.length;
+        } catch (err) {
+          if (err instanceof StaleWriteError && n < MAX_ATTEMPTS) continue;
+          throw err;
+        }
+      }
+    });
   }
 
   /** Announces committed changes not yet published (before the bus closes). */
@@ -272,10 +307,12 @@ export class SyncService {
     started: number,
   ): Promise<PushOutcome<'conversations'>> {
     const userIds = [...new Set(rows.flatMap((r) => r.proposed.participants))];
-    const names = Object.fromEntries((await this.store.getUsers(userIds)).flatMap((u) => (u.name ? [[u.id, u.name]] : []))) as Record<
-      string,
-      string
-    >;
+    const names = this.names
+      ? await this.names.namesFor(userIds)
+      : (Object.fromEntries((await this.store.getUsers(userIds)).flatMap((u) => (u.name ? [[u.id, u.name]] : []))) as Record<
+          string,
+          string
+        >);
     return this.locks.runExclusive(
       rows.map((r) => r.id),
       () =>

@@ -1,10 +1,8 @@
 import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } from '@fetchwork/shared-schema';
 import type { ClientSession, Connection, Model, mongo } from 'mongoose';
 import type { CommitResult, SyncStore, UserRecord, WriteOp } from '../port';
-import { MongoFileRecords } from './file-records';
-import { MongoPushRecords } from './push-records';
-import { MongoSessionRecords } from './session-records';
 import { affectedFeeds, docKey, feedKey, type PlannedWrite, planCommit, type StoredState } from './commit-plan';
+import { MongoFileRecords } from './file-records';
 import { fromRef, syncIdOf } from './ids';
 import {
   conversationFromRecord,
@@ -16,6 +14,7 @@ import {
   userFromRecord,
   userUpsertUpdate,
 } from './mapping';
+import { MongoPushRecords } from './push-records';
 import {
   byIdsFilter,
   conversationsOfQuery,
@@ -31,6 +30,8 @@ import {
   usersByIdsFilter,
 } from './queries';
 import { type ConversationRecord, createModels, type MessageRecord, type MessagingModels, SEQ_COUNTER_ID } from './schemas';
+import { MongoSessionRecords } from './session-records';
+import { MongoUserProfiles } from './user-profiles';
 
 type AnyRecord = MessageRecord | ConversationRecord;
 
@@ -191,15 +192,18 @@ export class MongoStore implements SyncStore {
 
   async feedHead(userId: string, collection: CollectionName): Promise<number> {
     const spec = feedHeadQuery(userId);
-    const head = (await this.modelOf(collection)
-      .findOne(spec.filter, { seq: 1 })
-      .sort(spec.sort)
-      .readConcern(READ_CONCERN)
-      .lean()) as { seq?: number } | null;
+    const head = (await this.modelOf(collection).findOne(spec.filter, { seq: 1 }).sort(spec.sort).readConcern(READ_CONCERN).lean()) as {
+      seq?: number;
+    } | null;
     return head?.seq ?? 0;
   }
 
-  async feedBefore<C extends CollectionName>(userId: string, collection: C, beforeSeq: number, limit: number): Promise<DocsByCollection[C][]> {
+  async feedBefore<C extends CollectionName>(
+    userId: string,
+    collection: C,
+    beforeSeq: number,
+    limit: number,
+  ): Promise<DocsByCollection[C][]> {
     return this.find(collection, feedBeforeQuery(userId, beforeSeq, limit));
   }
 
@@ -210,12 +214,15 @@ export class MongoStore implements SyncStore {
   async newestMessages(conversationIds: readonly string[], perConversation: number, beforeSeq: number): Promise<MessageDoc[]> {
     const wanted = new Set(conversationIds);
     const chunks = await Promise.all(
-      newestMessagesPipelines(conversationIds, perConversation, beforeSeq).map(
-        (pipeline) => this.models.Message.aggregate<MessageRecord>(pipeline).readConcern(READ_CONCERN).exec(),
+      newestMessagesPipelines(conversationIds, perConversation, beforeSeq).map((pipeline) =>
+        this.models.Message.aggregate<MessageRecord>(pipeline).readConcern(READ_CONCERN).exec(),
       ),
     );
     // `conversation` is derived for client ids: a hash collision is a miss, never another conversation's message.
-    return chunks.flat().map(messageFromRecord).filter((m) => wanted.has(m.conversation));
+    return chunks
+      .flat()
+      .map(messageFromRecord)
+      .filter((m) => wanted.has(m.conversation));
   }
 
   async listConversations(userId: string): Promise<ConversationDoc[]> {
@@ -260,6 +267,13 @@ export class MongoStore implements SyncStore {
   fileRecords(): MongoFileRecords {
     this.files ??= new MongoFileRecords(this.connection);
     return this.files;
+  }
+
+  private profiles: MongoUserProfiles | null = null;
+
+  userProfiles(): MongoUserProfiles {
+    this.profiles ??= new MongoUserProfiles(this.connection);
+    return this.profiles;
   }
 
   private pushStore: MongoPushRecords | null = null;
