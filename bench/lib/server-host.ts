@@ -32,6 +32,9 @@ const { SqliteStore } = (await import(pathToFileURL(join(serverSrc, 'store', 'sq
   SqliteStore: typeof SqliteStoreClass;
 };
 const { createLogger } = (await import(pathToFileURL(join(serverSrc, 'logger.ts')).href)) as { createLogger: (level: string) => any };
+const { createFileMailer } = (await import(pathToFileURL(join(serverSrc, 'mail', 'index.ts')).href)) as {
+  createFileMailer: (directory: string) => any;
+};
 
 type Kind = 'ours' | 'raw' | 'peer';
 
@@ -40,7 +43,7 @@ let ours: RunningServer | null = null;
 let raw: { http: HttpServer; io: Server } | null = null;
 let peer: { db: RxDatabase; close(): Promise<void> } | null = null;
 
-async function start(args: { kind: Kind }): Promise<{ url: string }> {
+async function start(args: { kind: Kind }): Promise<{ url: string; mailDir?: string }> {
   await stop();
   if (args.kind === 'ours') {
     dir = mkdtempSync(join(tmpdir(), 'fw-bench-'));
@@ -55,8 +58,11 @@ async function start(args: { kind: Kind }): Promise<{ url: string }> {
       // All REST traffic of the bench comes from one loopback address: the per-IP abuse limit
       // would cap the REST baseline at 10 requests/s. Socket limits keep their defaults.
       rateLimits: { httpRequestsPerMinute: 1_000_000_000 },
+      // Registration mail as files: a scenario confirms its accounts from there (sync-server/test/support/accounts.ts).
+      mail: { mailer: createFileMailer(join(dir, 'mail')) },
+      registrationLimits: { perEmail: { requests: 5, windowSeconds: 3600 }, perIp: { requests: 1_000_000, windowSeconds: 3600 } },
     });
-    return { url: ours.url };
+    return { url: ours.url, mailDir: join(dir, 'mail') };
   }
   if (args.kind === 'raw') {
     // The floor: the same transport and options, no auth, no validation, no storage.

@@ -35,6 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
 import type { Worker } from '../../chaos/lib/ipc';
+import { registerAndConfirm } from '../../sync-server/test/support/accounts';
 import { ensureAppBuild, type ServedApp, serveAppBuild } from '../lib/app-build';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../lib/browser';
 import { draftMessage, PAYLOAD_TEXT } from '../lib/docs';
@@ -333,18 +334,12 @@ interface Account {
   password: string;
 }
 
-/** A fresh account through the real REST endpoint, as client/e2e/support/browser.ts does. */
-async function register(apiUrl: string, name: string): Promise<Account> {
+/** A fresh account through the real REST endpoints (register, the mailed link, confirm), as client/e2e/support/browser.ts does. */
+async function register(server: { url: string; mailDir: string }, name: string): Promise<Account> {
   const email = `${name.toLowerCase()}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}@bench.test`;
   const password = 'bench-password-123';
-  const res = await fetch(`${apiUrl}/api/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, email, password }),
-  });
-  const body = (await res.json()) as { data?: { user: { id: string } }; error?: unknown };
-  if (!res.ok || !body.data) throw new Error(`register ${name} failed: ${res.status} ${JSON.stringify(body.error)}`);
-  return { id: body.data.user.id, name, email, password };
+  const { user } = await registerAndConfirm(server, { name, email, password });
+  return { id: user.id, name, email, password };
 }
 
 /** The sign-in screen as a person uses it (selectors of client/e2e/support/browser.ts). */
@@ -623,10 +618,10 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   const phases: PhaseResult[] = [];
   const details: Record<string, unknown> = { config: cfg };
   try {
-    const { url } = await host.call<{ url: string }>('start', { kind: 'ours' });
+    const { url, mailDir } = await host.call<{ url: string; mailDir: string }>('start', { kind: 'ours' });
     const { url: relayUrl } = await relayHost.call<{ url: string }>('start', { kind: 'raw' });
     app = await serveAppBuild(appDir, url);
-    const [alice, bob] = await Promise.all([register(url, 'Alice'), register(url, 'Bob')]);
+    const [alice, bob] = await Promise.all([register({ url, mailDir }, 'Alice'), register({ url, mailDir }, 'Bob')]);
     const [A, B] = await Promise.all([openProfile('Alice', app.url, ctx.log), openProfile('Bob', app.url, ctx.log)]);
     profiles.push(A, B);
     await Promise.all([signIn(A.page, alice), signIn(B.page, bob)]);

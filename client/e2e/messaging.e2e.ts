@@ -66,7 +66,12 @@ describe('two people messaging in real time', () => {
       await row.locator('.badge').waitFor({ state: 'detached' });
       await screenshot(a.page, 'message-read');
 
-      // Presence and typing: Alice sees Bob online, then typing, then his answer.
+      // Presence and typing need consent (docs/presence.md): once Bob has answered, Alice sees him
+      // online, then typing, then his next answer.
+      const first = `Hi Alice ${t}`;
+      await composer(b.page).fill(first);
+      await composer(b.page).press('Enter');
+      await messageBubble(a.page, first).waitFor();
       await a.page.getByTestId('presence').filter({ hasText: 'Online' }).waitFor();
       const reply = `Yes, send me the brief ${t}`;
       await composer(b.page).pressSequentially('Yes, send');

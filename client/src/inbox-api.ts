@@ -136,6 +136,18 @@ export interface InboxCommands {
   typing(conversationId: string, active: boolean): void;
 }
 
+/**
+ * Whom the signed-in user blocked (no messages, new conversations, presence or typing pass
+ * between the two while either blocked the other). Kept in memory, fetched on every connect;
+ * blocking and unblocking need the server and reject (BlockError, code NETWORK) without it.
+ */
+export interface InboxBlocks {
+  /** The blocked user ids; null until the list was fetched once (offline start: unknown). */
+  readonly blocked$: Observable<ReadonlySet<string> | null>;
+  block(userId: string): Promise<void>;
+  unblock(userId: string): Promise<void>;
+}
+
 /** The user's writes this device holds that the server does not have yet. */
 export interface UnsentWork {
   /**
@@ -177,5 +189,7 @@ export interface Inbox extends InboxCommands, InboxFiles {
   loadOlderMessages(conversationId: string, limit: number): Promise<boolean>;
   /** What signing out now would lose from this device, kept current (the same in every tab). */
   unsentWork$(): Observable<UnsentWork>;
+  /** Blocks; optional so that inboxes without a server (tests' stand-ins) need not provide them. */
+  readonly blocks?: InboxBlocks | null;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { registerAndConfirm } from '../../sync-server/test/support/accounts';
 import { tokenFor } from '../../sync-server/test/support/test-server';
 import type { ConnectionState } from '../src/inbox-api';
 import { closeAllDevices, makeUser, openDevice, until } from './support/devices';
@@ -53,12 +54,8 @@ test('an expiring token is renewed over the open socket: no reconnect, no auth:e
 
 test('a session ended on the server (auth:revoked) stops the socket as unauthorized, keeping local data', async () => {
   const bob = makeUser('Bob');
-  const res = await fetch(`${server.url}/api/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `revoked-${Date.now()}@example.com`, password: 'correct horse', name: 'Rev' }),
-  });
-  const { data } = (await res.json()) as { data: { token: string; user: { id: string } } };
+  const { body } = await registerAndConfirm(server, { email: `revoked-${Date.now()}@example.com`, password: 'correct horse', name: 'Rev' });
+  const { data } = body;
   const a = await openDevice(server.url, { id: data.user.id, name: 'Rev', token: data.token });
   await until(a.connection$, (s) => s.status === 'online', 'online');
   const conv = await a.createConversation(bob.id);

@@ -54,11 +54,27 @@ describe('participant names on the devices', () => {
       expect(contactName(cs[0]!)).toBe('Bob Builder');
       await until(device.messages$(conv, 10), (ms) => ms.length === 3, 'the reply on a device');
     }
-    const beforeRename = {
-      a1: seqs(await replicaMessages(a1)),
-      a2: seqs(await replicaMessages(a2)),
-      server: seqs(await serverMessages(server, alice.id)),
+    // Receipts (delivered, read) of the reply still move its sequence: wait until both devices
+    // hold what the server holds, then no message may change again.
+    const settled = async () => {
+      // Every message to Alice carries its delivery receipt (the last receipt that can move one).
+      const stored = await serverMessages(server, alice.id);
+      if (stored.some((m) => m.recipient === alice.id && !m.deliveredAt)) return null;
+      const snapshot = {
+        a1: seqs(await replicaMessages(a1)),
+        a2: seqs(await replicaMessages(a2)),
+        server: seqs(await serverMessages(server, alice.id)),
+      };
+      const same =
+        JSON.stringify(snapshot.a1) === JSON.stringify(snapshot.server) && JSON.stringify(snapshot.a2) === JSON.stringify(snapshot.server);
+      return same ? snapshot : null;
     };
+    let beforeRename = await settled();
+    for (let i = 0; !beforeRename && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      beforeRename = await settled();
+    }
+    expect(beforeRename).not.toBeNull();
 
     // His next token carries a new name: the conversation changes on both devices, live.
     await api(

@@ -18,6 +18,9 @@ test('online and typing reach the other participant through the inbox (the defau
   const conv = await a.createConversation(bob.id);
   await a.sendMessage(conv, 'hi');
   await until(b1.messages$(conv, 10), (ms) => ms.length === 1, 'the conversation exists for both');
+  // Presence needs consent (docs/presence.md): Bob answers, so both have written.
+  await b1.sendMessage(conv, 'hello');
+  await until(a.messages$(conv, 10), (ms) => ms.length === 2, 'Bob’s reply reaches Alice');
 
   await until(a.online$(bob.id), (on) => on, 'A sees Bob online');
   b1.typing(conv, true);

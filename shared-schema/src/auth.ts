@@ -8,7 +8,13 @@ import { z } from 'zod';
  * users in: these routes answer 404 `AUTH_DISABLED` and the host app supplies tokens.
  */
 export const AUTH_ROUTES = {
+  /**
+   * POST {name, email, password} → always 202 RegisterResponse, whether or not the email has an
+   * account (no enumeration): a new email is mailed a confirmation link, a registered one a notice.
+   */
   register: '/api/auth/register',
+  /** POST {token} (from the mailed link `#/confirm/<token>`) → 201 SessionResponse + refresh cookie, like login. */
+  confirm: '/api/auth/confirm',
   login: '/api/auth/login',
   /** POST, cookie + AUTH_REQUEST_HEADER → SessionResponse with a new access token; rotates the cookie. */
   refresh: '/api/auth/refresh',
@@ -55,6 +61,14 @@ export interface AuthRenewResult {
 
 /** How long a socket whose token expired waits for `auth:renew` before the server disconnects it. */
 export const AUTH_RENEW_GRACE_MS = 15_000;
+
+/** The answer to every accepted registration: the rest happens by mail. */
+export interface RegisterResponse {
+  status: 'confirmation_sent';
+}
+
+/** Where the app reads a confirmation link's token: `${APP_URL}/#/confirm/<token>`. */
+export const CONFIRM_HASH_PREFIX = '#/confirm/';
 
 /** Body of refresh and logout: the page's half of the session (the cookie is the other half). */
 export const refreshBodySchema = z.strictObject({ deviceKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a device key') });

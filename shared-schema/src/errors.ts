@@ -56,8 +56,17 @@ export const ERROR_CODES = [
   'PUSH_DISABLED',
   /** The session was signed out, signed out everywhere, or ended because an old refresh credential was reused: sign in again. */
   'SESSION_REVOKED',
+  /** A registration confirmation link that is unknown, expired, already used, or for an email that has an account meanwhile. */
+  'CONFIRMATION_INVALID',
   /** This server does not issue sessions here (a FetchWork deployment: FetchWork signs users in). */
   'AUTH_DISABLED',
+  /** One of the two users blocked the other: no new messages or conversations between them. */
+  'BLOCKED',
+  /**
+   * Too many conversations with the same person that they never answered: wait for a reply in
+   * one of them (final for this row; the per-window limit answers RATE_LIMITED instead).
+   */
+  'CONVERSATION_LIMIT',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

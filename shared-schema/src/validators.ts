@@ -272,6 +272,12 @@ export const registerBodySchema = z.strictObject({
   keepSignedIn: z.boolean().optional(),
 });
 
+/** The confirmation token of a mailed link: 32 random bytes, base64url (43 characters). */
+export const confirmBodySchema = z.strictObject({
+  token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a confirmation token'),
+  keepSignedIn: z.boolean().optional(),
+});
+
 export const loginBodySchema = z.strictObject({
   email: z.email().max(254),
   password: z.string().min(1).max(200),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { DEFAULT_REGISTRATION_LIMITS, type RegistrationLimits } from './auth/account-service';
 import { DEFAULT_SCRYPT_COST, type ScryptCost } from './auth/passwords';
 import { DEFAULT_REFRESH_COOKIE, type RefreshCookieSettings } from './auth/sessions/refresh-cookie';
 import { DEFAULT_SESSION_LIFETIMES, type SessionLifetimes } from './auth/sessions/session-service';
@@ -8,6 +9,7 @@ import { DEFAULT_ENDPOINT_POLICY, type EndpointPolicy } from './notifications/en
 import { type VapidKeys, vapidProblem } from './notifications/vapid';
 import type { MetricsAccess } from './observability/metrics';
 import { USER_EVENTS_PER_SOCKET_BUDGET } from './realtime/rate-limits';
+import { type ConversationLimitOptions, DEFAULT_CONVERSATION_LIMITS } from './sync/conversation-limits';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -48,6 +50,14 @@ const envSchema = z.object({
   RATE_LIMIT_SOCKET_EVENTS_PER_SECOND: z.coerce.number().int().min(1).default(100),
   RATE_LIMIT_USER_EVENTS_PER_SECOND: z.coerce.number().int().min(1).optional(),
   MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).default(20),
+  RATE_LIMIT_NEW_CONVERSATIONS_PER_WINDOW: z.coerce.number().int().min(1).default(DEFAULT_CONVERSATION_LIMITS.perWindow),
+  RATE_LIMIT_NEW_CONVERSATIONS_WINDOW_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(DEFAULT_CONVERSATION_LIMITS.windowSeconds / 60),
+  MAX_UNANSWERED_CONVERSATIONS_PER_PERSON: z.coerce.number().int().min(1).default(DEFAULT_CONVERSATION_LIMITS.unansweredPerPair),
   TRUST_PROXY: z.string().optional(),
   MONGODB_URI: z
     .string()
@@ -81,6 +91,15 @@ const envSchema = z.object({
   VAPID_PRIVATE_KEY: z.string().optional(),
   VAPID_SUBJECT: z.string().optional(),
   PUSH_ENDPOINT_HOSTS: z.string().optional(),
+  MAIL_TRANSPORT: z.enum(['log', 'file', 'smtp']).default('log'),
+  MAIL_DIR: z.string().default('./data/mail'),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).optional(),
+  APP_URL: z.url({ protocol: /^https?$/ }).optional(),
+  RATE_LIMIT_REGISTRATIONS_PER_IP_PER_HOUR: z.coerce.number().int().min(1).default(DEFAULT_REGISTRATION_LIMITS.perIp.requests),
 });
 
 export interface Config {
@@ -107,12 +126,27 @@ export interface Config {
   mongodbUri: string | undefined;
   rateLimits: { httpRequestsPerMinute: number; socketEventsPerSecond: number; userEventsPerSecond: number; socketsPerUser: number };
   /**
+   * New conversations per user and window (RATE_LIMIT_NEW_CONVERSATIONS_PER_WINDOW, _WINDOW_MINUTES)
+   * and unanswered ones per person (MAX_UNANSWERED_CONVERSATIONS_PER_PERSON); sync/conversation-limits.ts.
+   */
+  conversationLimits: ConversationLimitOptions;
+  /**
    * `GET /metrics`: with METRICS_TOKEN, for `Authorization: Bearer <token>` only; without it, off in
    * production (metrics describe load and abuse to anyone) and open in development and test.
    */
   metricsAccess: MetricsAccess;
   /** scrypt cost of new and upgraded password hashes (PASSWORD_SCRYPT_LOG_N; default 2^17). */
   passwordHashing: ScryptCost;
+  /**
+   * Registration mail (MAIL_TRANSPORT): `log` writes mails and their links to the log (`npm start`),
+   * `file` one JSON file per mail in MAIL_DIR (tests), `smtp` sends them (SMTP_URL, MAIL_FROM).
+   * Links point to `${appUrl}/#/confirm/<token>` (APP_URL; default the first CLIENT_ORIGIN).
+   */
+  mail: {
+    transport: { kind: 'log' } | { kind: 'file'; directory: string } | { kind: 'smtp'; url: string; from: string };
+    appUrl: string;
+  };
+  registrationLimits: RegistrationLimits;
   /** Web Push: the VAPID keys (null: push is off, unless main.ts makes demo keys) and which endpoints may be called. */
   push: { vapid: VapidKeys | null; endpoints: EndpointPolicy };
   /**
@@ -242,11 +276,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsAccess: e.METRICS_TOKEN ? { token: e.METRICS_TOKEN } : e.NODE_ENV === 'production' ? 'off' : 'open',
     passwordHashing: { ...DEFAULT_SCRYPT_COST, logN: e.PASSWORD_SCRYPT_LOG_N },
     push: pushConfig(e),
+    mail: mailConfig(e, origins),
+    registrationLimits: {
+      ...DEFAULT_REGISTRATION_LIMITS,
+      perIp: { requests: e.RATE_LIMIT_REGISTRATIONS_PER_IP_PER_HOUR, windowSeconds: 60 * 60 },
+    },
     rateLimits: {
       httpRequestsPerMinute: e.RATE_LIMIT_HTTP_PER_MINUTE,
       socketEventsPerSecond: e.RATE_LIMIT_SOCKET_EVENTS_PER_SECOND,
       userEventsPerSecond,
       socketsPerUser: e.MAX_SOCKETS_PER_USER,
+    },
+    conversationLimits: {
+      perWindow: e.RATE_LIMIT_NEW_CONVERSATIONS_PER_WINDOW,
+      windowSeconds: e.RATE_LIMIT_NEW_CONVERSATIONS_WINDOW_MINUTES * 60,
+      unansweredPerPair: e.MAX_UNANSWERED_CONVERSATIONS_PER_PERSON,
     },
   };
 }
@@ -269,6 +313,19 @@ function parseTrustProxy(value: string | undefined): boolean | number | string {
   if (v === '' || v === 'false') return false;
   if (v === 'true') return true;
   return /^\d+$/.test(v) ? Number(v) : v;
+}
+
+function mailConfig(e: z.infer<typeof envSchema>, origins: string[]): Config['mail'] {
+  if (e.MAIL_TRANSPORT === 'smtp' && (!e.SMTP_URL || !e.MAIL_FROM))
+    throw new ConfigError('MAIL_TRANSPORT=smtp needs SMTP_URL (smtp:// or smtps://) and MAIL_FROM.');
+  const appUrl = (e.APP_URL ?? origins.find((o) => o !== '*') ?? 'http://localhost:3000').replace(/\/+$/, '');
+  const transport: Config['mail']['transport'] =
+    e.MAIL_TRANSPORT === 'smtp'
+      ? { kind: 'smtp', url: e.SMTP_URL!, from: e.MAIL_FROM! }
+      : e.MAIL_TRANSPORT === 'file'
+        ? { kind: 'file', directory: e.MAIL_DIR }
+        : { kind: 'log' };
+  return { transport, appUrl };
 }
 
 function pushConfig(e: z.infer<typeof envSchema>): Config['push'] {

@@ -27,6 +27,9 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   PUSH_DISABLED: 404,
   SESSION_REVOKED: 401,
   AUTH_DISABLED: 404,
+  BLOCKED: 403,
+  CONVERSATION_LIMIT: 403,
+  CONFIRMATION_INVALID: 400,
 };
 
 /** An expected failure with a protocol code; handlers turn it into `{ error: { code, message } }`. */

@@ -1,9 +1,10 @@
 import { dirname } from 'node:path';
 import { DEFAULT_SCRYPT_COST } from './auth/passwords';
-import { ConfigError, loadConfig } from './config';
+import { type Config, ConfigError, loadConfig } from './config';
 import { clamdScanner } from './files/scanner';
 import { createFileStorage } from './files/storage';
-import { createLogger } from './logger';
+import { createLogger, type Logger } from './logger';
+import { createFileMailer, createLogMailer, createSmtpMailer, type Mailer } from './mail';
 import { devVapidKeys } from './notifications/vapid';
 import { seedDemoUsers } from './seed';
 import { startSyncServer } from './server';
@@ -33,6 +34,14 @@ async function main(): Promise<void> {
       ? 'auth: FetchWork signs users in; this server issues no tokens'
       : 'auth: standalone accounts and sessions',
   );
+  if (config.auth.mode === 'standalone' && config.mail.transport.kind !== 'smtp') {
+    const where = config.mail.transport.kind === 'file' ? `files in ${config.mail.transport.directory}` : 'this log';
+    const message = `MAIL_TRANSPORT=${config.mail.transport.kind}: registration mail is NOT sent; confirmation links go to ${where}`;
+    // In production nobody could finish registering: say so at the level operators watch.
+    if (config.env === 'production')
+      log.error(`${message}. Nobody can finish registering: set MAIL_TRANSPORT=smtp, SMTP_URL and MAIL_FROM.`);
+    else log.info(message);
+  }
   if (config.passwordHashing.logN < DEFAULT_SCRYPT_COST.logN) {
     log.warn({ logN: config.passwordHashing.logN }, 'PASSWORD_SCRYPT_LOG_N is below the recommended 17');
   }
@@ -55,10 +64,13 @@ async function main(): Promise<void> {
     host: config.host,
     redisUrl: config.redisUrl,
     rateLimits: config.rateLimits,
+    conversationLimits: config.conversationLimits,
     trustProxy: config.trustProxy,
     passwordHashing: config.passwordHashing,
     metricsAccess: config.metricsAccess,
     auth: config.auth,
+    mail: { mailer: mailerFor(config.mail.transport, log), appUrl: config.mail.appUrl },
+    registrationLimits: config.registrationLimits,
     notifications: { vapid, endpoints: config.push.endpoints },
     files: {
       storage: fileStorage,
@@ -87,3 +99,9 @@ main().catch((err) => {
   process.stderr.write(`fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });
+
+function mailerFor(transport: Config['mail']['transport'], log: Logger): Mailer {
+  if (transport.kind === 'smtp') return createSmtpMailer(transport);
+  if (transport.kind === 'file') return createFileMailer(transport.directory);
+  return createLogMailer(log);
+}

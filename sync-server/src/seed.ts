@@ -15,7 +15,7 @@ export async function seedDemoUsers(store: SyncStore, accounts: AccountService, 
   let created = 0;
   for (const u of DEMO_USERS) {
     if (await store.getUserByEmail(u.email)) continue;
-    await accounts.register({ email: u.email, password: u.password, name: u.name }, u.id);
+    await accounts.createConfirmed({ email: u.email, password: u.password, name: u.name }, u.id);
     created++;
   }
   if (created === 0) return;

@@ -3,12 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { AUTH_RENEW_GRACE_MS, LIMITS } from '@fetchwork/shared-schema';
 import { Server } from 'socket.io';
 import { AccessTokens } from './auth/access-tokens';
-import { AccountService } from './auth/account-service';
+import { AccountService, type RegistrationLimits } from './auth/account-service';
 import type { ScryptCost } from './auth/passwords';
 import { DEFAULT_REFRESH_COOKIE, type RefreshCookieSettings } from './auth/sessions/refresh-cookie';
 import { Revocations } from './auth/sessions/revocations';
 import { DEFAULT_SESSION_LIFETIMES, type SessionLifetimes, SessionService } from './auth/sessions/session-service';
 import { OWN_TOKEN_CLAIMS } from './auth/tokens';
+import { BlockService } from './blocks/block-service';
 import { type FilePolicy, FileService } from './files/file-service';
 import { DEFAULT_FILE_POLICY } from './files/policy';
 import { type FileScanner, noScanner } from './files/scanner';
@@ -16,6 +17,7 @@ import { LinkSigner } from './files/signed-links';
 import type { FileStorage } from './files/storage/port';
 import { corsOrigin, createApp } from './http/app';
 import type { Logger } from './logger';
+import { createLogMailer, type Mailer, MailQueue } from './mail';
 import { MessagingService } from './messaging/messaging-service';
 import { type NotificationService, type NotificationsOptions, startNotifications } from './notifications';
 import { createMetrics, type Metrics, type MetricsAccess } from './observability/metrics';
@@ -35,6 +37,7 @@ import { registerSyncHandlers } from './realtime/sync-handlers';
 import { type SyncServer, userRoom } from './realtime/types';
 import type { SyncStore } from './store/port';
 import { type ChangeBus, LocalChangeBus } from './sync/change-bus';
+import { type ConversationLimitOptions, ConversationLimits, DEFAULT_CONVERSATION_LIMITS } from './sync/conversation-limits';
 import { HistoryService } from './sync/history-service';
 import { SyncService } from './sync/sync-service';
 import { UserDirectory } from './users/user-directory';
@@ -53,6 +56,8 @@ export interface SyncServerOptions {
   /** Grace period, typing expiry and throttle (tests shorten them), or a presence store. */
   presence?: PresenceOptions;
   rateLimits?: Partial<RateLimitOptions>;
+  /** New conversations per user per window and unanswered ones per pair (sync/conversation-limits.ts). */
+  conversationLimits?: Partial<ConversationLimitOptions>;
   /** Express's `trust proxy` (see Config.trustProxy); default false. */
   trustProxy?: boolean | number | string;
   /** Files in messages; without it the server takes no uploads and refuses new attachments. */
@@ -67,6 +72,13 @@ export interface SyncServerOptions {
   auth?: AuthOptions;
   /** How long a socket whose token expired may take to renew it; default AUTH_RENEW_GRACE_MS (tests pass less). */
   authRenewGraceMs?: number;
+  /**
+   * Registration mail (confirmation links, notices): the transport and where links point
+   * (`${appUrl}/#/confirm/<token>`). Default: the log mailer, links to the first CORS origin.
+   */
+  mail?: { mailer?: Mailer; appUrl?: string };
+  /** Per-email and per-IP registration limits; default DEFAULT_REGISTRATION_LIMITS. */
+  registrationLimits?: RegistrationLimits;
 }
 
 /**
@@ -98,6 +110,8 @@ export interface RunningServer {
   sync: SyncService;
   messaging: MessagingService;
   accounts: AccountService;
+  /** Registration mail on its way (tests await `mail.idle()`). */
+  mail: MailQueue;
   /** Null in a FetchWork deployment. */
   sessions: SessionService | null;
   access: AccessTokens;
@@ -135,6 +149,9 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   const sync = new SyncService(store, bus, log, metrics, undefined, files);
   const users = new UserDirectory({ profiles: store.userProfiles(), feed: store, conversations: sync, log });
   sync.useParticipantNames(users);
+  const blocks = new BlockService(store.blockRecords());
+  sync.useSeparations(blocks);
+  sync.useConversationLimits(new ConversationLimits(store, blocks, { ...DEFAULT_CONVERSATION_LIMITS, ...options.conversationLimits }));
   const history = new HistoryService(store, metrics);
   const messaging = new MessagingService(store, sync, users);
   const notifications = await startNotifications(
@@ -151,7 +168,14 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   );
   // Only the committing instance is told, so several instances send one push per device.
   sync.onMessagesCommitted((user, written, before) => notifications.service.messagesCommitted(user, written, before));
-  const accounts = new AccountService(store, { passwordCost: options.passwordHashing, log });
+  const mailQueue = new MailQueue(options.mail?.mailer ?? createLogMailer(log), log);
+  const appUrl = (options.mail?.appUrl ?? options.corsOrigins.find((o) => o !== '*') ?? 'http://localhost:3000').replace(/\/+$/, '');
+  const accounts = new AccountService(store, {
+    passwordCost: options.passwordHashing,
+    log,
+    mail: { queue: mailQueue, appUrl },
+    registrationLimits: options.registrationLimits,
+  });
   const auth = options.auth ?? { mode: 'standalone' };
   const lifetimes = { ...DEFAULT_SESSION_LIFETIMES, ...(auth.mode === 'standalone' ? auth.lifetimes : {}) };
   const refreshCookie = { ...DEFAULT_REFRESH_COOKIE, ...(auth.mode === 'standalone' ? auth.cookie : {}) };
@@ -180,6 +204,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     trustProxy: options.trustProxy ?? false,
     files,
     notifications: notifications.service,
+    blocks,
     health: {
       store: () => store.ping(),
       ...(redis ? { redis: () => redis.ping() } : {}),
@@ -213,7 +238,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     registerReceiptHandlers(socket, messaging, log, inFlight);
     registerNotificationHandlers(socket, notifications.focus, log);
   });
-  const presence = startPresence(io, { presenceStore, store, bus, log }, options.presence);
+  const presence = startPresence(io, { presenceStore, store, bus, log, blocks }, options.presence);
   const stopDispatcher = startStreamDispatcher(io, bus, outbound);
 
   await new Promise<void>((resolve, reject) => {
@@ -234,6 +259,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     ? setInterval(
         () => {
           sessions.deleteEnded().catch((err) => log.error({ err }, 'session cleanup failed'));
+          accounts.deleteExpiredRegistrations().catch((err) => log.error({ err }, 'pending registration cleanup failed'));
         },
         60 * 60 * 1000,
       ).unref()
@@ -263,6 +289,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
       await bus.close();
       await redis?.close();
       await options.files?.storage.close();
+      await mailQueue.close();
       await store.close();
     })();
     return closing;
@@ -276,6 +303,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     sync,
     messaging,
     accounts,
+    mail: mailQueue,
     sessions,
     access,
     presence,

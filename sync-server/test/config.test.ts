@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config';
+import { DEFAULT_CONVERSATION_LIMITS } from '../src/sync/conversation-limits';
 
 describe('config', () => {
   it('uses the embedded defaults and generates a development secret', () => {
@@ -60,6 +61,23 @@ describe('config', () => {
     expect(() => loadConfig({ PASSWORD_SCRYPT_LOG_N: '10' })).toThrow(/PASSWORD_SCRYPT_LOG_N/);
     expect(() => loadConfig({ PASSWORD_SCRYPT_LOG_N: '21' })).toThrow(/PASSWORD_SCRYPT_LOG_N/);
     expect(() => loadConfig({ PASSWORD_SCRYPT_LOG_N: 'lots' })).toThrow(/PASSWORD_SCRYPT_LOG_N/);
+  });
+
+  it('limits new conversations by RATE_LIMIT_NEW_CONVERSATIONS_* and MAX_UNANSWERED_CONVERSATIONS_PER_PERSON (defaults: the production ones)', () => {
+    expect(loadConfig({}).conversationLimits).toEqual(DEFAULT_CONVERSATION_LIMITS);
+    expect(DEFAULT_CONVERSATION_LIMITS).toEqual({ perWindow: 20, windowSeconds: 600, unansweredPerPair: 5 });
+    const set = loadConfig({
+      RATE_LIMIT_NEW_CONVERSATIONS_PER_WINDOW: '50',
+      RATE_LIMIT_NEW_CONVERSATIONS_WINDOW_MINUTES: '60',
+      MAX_UNANSWERED_CONVERSATIONS_PER_PERSON: '2',
+    });
+    expect(set.conversationLimits).toEqual({ perWindow: 50, windowSeconds: 3600, unansweredPerPair: 2 });
+    expect(() => loadConfig({ RATE_LIMIT_NEW_CONVERSATIONS_PER_WINDOW: '0' })).toThrow(/RATE_LIMIT_NEW_CONVERSATIONS_PER_WINDOW/);
+    expect(() => loadConfig({ RATE_LIMIT_NEW_CONVERSATIONS_WINDOW_MINUTES: '0.5' })).toThrow(/RATE_LIMIT_NEW_CONVERSATIONS_WINDOW_MINUTES/);
+    expect(() => loadConfig({ RATE_LIMIT_NEW_CONVERSATIONS_WINDOW_MINUTES: '1441' })).toThrow(
+      /RATE_LIMIT_NEW_CONVERSATIONS_WINDOW_MINUTES/,
+    );
+    expect(() => loadConfig({ MAX_UNANSWERED_CONVERSATIONS_PER_PERSON: 'many' })).toThrow(/MAX_UNANSWERED_CONVERSATIONS_PER_PERSON/);
   });
 
   it('splits CLIENT_ORIGIN into a list', () => {

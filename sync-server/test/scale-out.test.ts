@@ -80,19 +80,15 @@ describe.skipIf(!available)('two server processes with Redis fan-out, sharing on
     const conv = draftConversation(a, b);
     expect(await push(aSock, { collection: 'conversations', rows: [{ newDocumentState: conv }] })).toEqual({ conflicts: [], rejected: [] });
 
-    // Presence crosses instances: B learns A is online once they share a conversation, from a
-    // `user:online` or, had B's directory already seen the conversation, its `presence:state`.
-    const seesAOnline = (e: { event: string; payload: any }) =>
-      (e.event === 'user:online' && e.payload.userId === a) || (e.event === 'presence:state' && e.payload.online.includes(a));
-    await waitFor(() => bEvents.some(seesAOnline), 'B sees A online', SLOW_MACHINE_MS).catch((err: Error) => {
-      throw new Error(`${err.message}; B received: ${JSON.stringify(bEvents.map((e) => e.event))}`);
-    });
-
     const bMessages = reader(bSock, 'messages');
     await bMessages.drain();
     const m = draftMessage(conv.id, a, b, 'across instances');
     await push(aSock, { collection: 'messages', rows: [{ newDocumentState: m }] });
-    await waitFor(() => bEvents.some((e) => e.event === 'sync:stream' && e.payload.collection === 'messages'), 'B stream event', SLOW_MACHINE_MS);
+    await waitFor(
+      () => bEvents.some((e) => e.event === 'sync:stream' && e.payload.collection === 'messages'),
+      'B stream event',
+      SLOW_MACHINE_MS,
+    );
     await bMessages.drain();
     const received = bMessages.state.docs.get(m.id);
     expect(received?.content).toBe('across instances');
@@ -107,6 +103,15 @@ describe.skipIf(!available)('two server processes with Redis fan-out, sharing on
     await waitFor(() => aStream.some((e) => e.collection === 'messages'), 'A stream event for the receipt', SLOW_MACHINE_MS);
     await aMessages.drain();
     expect(aMessages.state.docs.get(m.id)?.isRead).toBe(true);
+
+    // Presence crosses instances once both have written (consent, docs/presence.md): B replies,
+    // and learns A is online from a `user:online` or its `presence:state`.
+    await push(bSock, { collection: 'messages', rows: [{ newDocumentState: draftMessage(conv.id, b, a, 'reply across instances') }] });
+    const seesAOnline = (e: { event: string; payload: any }) =>
+      (e.event === 'user:online' && e.payload.userId === a) || (e.event === 'presence:state' && e.payload.online.includes(a));
+    await waitFor(() => bEvents.some(seesAOnline), 'B sees A online', SLOW_MACHINE_MS).catch((err: Error) => {
+      throw new Error(`${err.message}; B received: ${JSON.stringify(bEvents.map((e) => e.event))}`);
+    });
 
     const typingAck = await (aSock.timeout(5000) as any).emitWithAck('typing:start', { conversationId: conv.id });
     expect(typingAck).toEqual({ ok: true });

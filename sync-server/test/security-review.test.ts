@@ -11,6 +11,7 @@ import { newConversationDoc } from '@fetchwork/shared-schema';
 import { io as ioClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/store/sqlite-store';
+import { registerAndConfirm } from './support/accounts';
 import { draftMessage } from './support/docs';
 import { startServerProcess } from './support/server-process';
 import {
@@ -54,9 +55,7 @@ describe('sign-in costs the same whether or not the email is registered (no enum
     const perEmail = 8;
     const emails = ['t1@example.com', 't2@example.com', 't3@example.com'];
     for (const email of emails) {
-      expect(
-        (await api(server, 'POST', '/api/auth/register', undefined, { email, password: 'correct horse battery', name: 'T' })).status,
-      ).toBe(201);
+      expect((await registerAndConfirm(server, { email, password: 'correct horse battery', name: 'T' })).status).toBe(201);
     }
     const existing: number[] = [];
     const unknown: number[] = [];
@@ -108,15 +107,9 @@ describe('password hashes: scrypt N=2^17, old hashes upgraded on the next sign-i
     expect((await login(server, 'olga@example.com', 'old password')).status).toBe(200);
     expect(await storedHash()).toBe(upgraded);
     // New accounts get the new format at once.
-    expect(
-      (
-        await api(server, 'POST', '/api/auth/register', undefined, {
-          email: 'nia@example.com',
-          password: 'correct horse battery',
-          name: 'Nia',
-        })
-      ).status,
-    ).toBe(201);
+    expect((await registerAndConfirm(server, { email: 'nia@example.com', password: 'correct horse battery', name: 'Nia' })).status).toBe(
+      201,
+    );
     expect((await server.store.getUserByEmail('nia@example.com'))?.passwordHash).toMatch(/^scrypt\$ln=17,r=8,p=1\$/);
     // Five hashes at 2^17 (~0.6 s each on a busy 2-core machine).
   }, 60_000);

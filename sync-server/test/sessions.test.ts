@@ -5,6 +5,7 @@ import { AUTH_REQUEST_HEADER, AUTH_ROUTES, type SessionResponse } from '@fetchwo
 import jwt from 'jsonwebtoken';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OWN_TOKEN_CLAIMS } from '../src/auth/tokens';
+import { registerAndConfirm } from './support/accounts';
 import { redisAvailable, TEST_REDIS_URL } from './support/redis';
 import {
   type ClientSocket,
@@ -76,18 +77,9 @@ interface Device {
 let emails = 0;
 async function signUp(s: TestServer, keepSignedIn = false): Promise<Device & { email: string }> {
   const email = `user${++emails}-${Date.now()}@example.com`;
-  const res = await call(s, AUTH_ROUTES.register, {
-    body: { email, password: 'correct horse', name: 'Sam Session', keepSignedIn },
-    header: false,
-  });
+  const res = await registerAndConfirm(s, { email, password: 'correct horse', name: 'Sam Session', keepSignedIn });
   expect(res.status).toBe(201);
-  return {
-    email,
-    token: res.body.data.token,
-    deviceKey: res.body.data.deviceKey,
-    cookie: cookieValue(res.setCookie)!,
-    user: res.body.data.user,
-  };
+  return { email, token: res.token, deviceKey: res.deviceKey, cookie: res.cookie!, user: res.user };
 }
 
 async function signIn(s: TestServer, email: string): Promise<Device> {
@@ -115,10 +107,7 @@ const revokedNotice = (socket: ClientSocket) =>
 describe('sign-in issues a short access token and an httpOnly refresh cookie', () => {
   it('the token is short-lived, carries this server’s issuer, audience and session; the cookie is httpOnly, Secure, SameSite, scoped to /api/auth', async () => {
     const s = await server();
-    const res = await call(s, AUTH_ROUTES.register, {
-      body: { email: `c${Date.now()}@example.com`, password: 'correct horse', name: 'Cat' },
-      header: false,
-    });
+    const res = await registerAndConfirm(s, { email: `c${Date.now()}@example.com`, password: 'correct horse', name: 'Cat' });
     expect(res.status).toBe(201);
     const claims = jwt.verify(res.body.data.token, TEST_SECRET, { ...OWN_TOKEN_CLAIMS }) as jwt.JwtPayload;
     expect(claims.exp! - claims.iat!).toBe(15 * 60);
@@ -138,10 +127,7 @@ describe('sign-in issues a short access token and an httpOnly refresh cookie', (
   it('"keep me signed in" makes the cookie persistent', async () => {
     const s = await server();
     const email = `k${Date.now()}@example.com`;
-    const res = await call(s, AUTH_ROUTES.register, {
-      body: { email, password: 'correct horse', name: 'Kit', keepSignedIn: true },
-      header: false,
-    });
+    const res = await registerAndConfirm(s, { email, password: 'correct horse', name: 'Kit', keepSignedIn: true });
     expect(res.setCookie).toMatch(/Max-Age=\d+/);
   });
 });
@@ -346,7 +332,7 @@ describe('which tokens a server accepts', () => {
     const id = newUserId();
     expect((await open(s, tokenFor(id, { fetchwork: true }))).connected).toBe(true);
     await expect(connect(s.url, noExp(id))).rejects.toThrow('unauthorized');
-    for (const path of [AUTH_ROUTES.register, AUTH_ROUTES.login, AUTH_ROUTES.refresh, AUTH_ROUTES.logout]) {
+    for (const path of [AUTH_ROUTES.register, AUTH_ROUTES.confirm, AUTH_ROUTES.login, AUTH_ROUTES.refresh, AUTH_ROUTES.logout]) {
       const res = await call(s, path, { body: { email: 'x@example.com', password: 'correct horse', name: 'X' } });
       expect([path, res.status, res.body.error.code]).toEqual([path, 404, 'AUTH_DISABLED']);
       expect(res.setCookie).toBeNull();

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page, type WebSocketRoute } from 'playwright-core';
-import { REPO_ROOT } from './sync-server';
+import { registerAndConfirm } from '../../../sync-server/test/support/accounts';
+import { e2eMailDir, REPO_ROOT } from './sync-server';
 
 /** Flags that work as root on these machines; no browser is ever downloaded. */
 export const CHROMIUM_ARGS = [
@@ -86,19 +87,14 @@ export interface TestUser {
 
 let userCounter = 0;
 
-/** A fresh account through the real REST endpoint: every test starts with users nobody else touched. */
+/** A fresh account through the real REST endpoints (register, the mailed link, confirm): every test starts with users nobody else touched. */
 export async function registerUser(apiUrl: string, name: string): Promise<TestUser> {
   userCounter += 1;
   const email = `${name.toLowerCase().replace(/[^a-z]/g, '')}.${Date.now().toString(36)}${userCounter}${Math.random().toString(36).slice(2, 6)}@e2e.test`;
   const password = 'e2e-password-123';
-  const res = await fetch(`${apiUrl}/api/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, email, password }),
-  });
-  const body = (await res.json()) as { data?: { token: string; user: { id: string; name: string; email: string } }; error?: unknown };
-  if (!res.ok || !body.data) throw new Error(`register ${email} failed: ${res.status} ${JSON.stringify(body.error)}`);
-  return { ...body.data.user, password, token: body.data.token };
+  // Registered and confirmed through the mailed link, which the e2e server writes to MAIL_DIR.
+  const confirmed = await registerAndConfirm({ url: apiUrl, mailDir: e2eMailDir(apiUrl) }, { name, email, password });
+  return { ...confirmed.user, password, token: confirmed.token };
 }
 
 export async function newContext(browser: Browser, options: { phone?: boolean } = {}): Promise<BrowserContext> {

@@ -7,6 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 export const E2E_JWT_SECRET = 'e2e-secret-0123456789abcdef';
 
+/**
+ * Where the e2e server on `apiUrl` writes its mail (MAIL_TRANSPORT=file): derived from the port,
+ * so a test worker finds the confirmation links without being told (registerUser).
+ */
+export function e2eMailDir(apiUrl: string): string {
+  return join(tmpdir(), `fw-e2e-mail-${new URL(apiUrl).port}`);
+}
+
 export interface SyncServerProcess {
   url: string;
   port: number;
@@ -25,6 +33,7 @@ export async function startSyncServerProcess(options: {
 }): Promise<SyncServerProcess> {
   const dir = options.sqlitePath ? null : mkdtempSync(join(tmpdir(), 'fw-e2e-'));
   const sqlitePath = options.sqlitePath ?? join(dir as string, 'store.sqlite');
+  const mailDir = e2eMailDir(`http://127.0.0.1:${options.port}`);
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: join(REPO_ROOT, 'sync-server'),
     env: {
@@ -42,6 +51,11 @@ export async function startSyncServerProcess(options: {
       CLIENT_ORIGIN: options.clientOrigins.join(','),
       LOG_LEVEL: process.env.E2E_SERVER_LOG_LEVEL ?? 'warn',
       SEED_DEMO_USERS: 'true',
+      // Registration mail as files: registerUser (browser.ts) reads the confirmation link there.
+      MAIL_TRANSPORT: 'file',
+      MAIL_DIR: mailDir,
+      // Every test registers its own users, all from 127.0.0.1.
+      RATE_LIMIT_REGISTRATIONS_PER_IP_PER_HOUR: '100000',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -78,6 +92,7 @@ export async function startSyncServerProcess(options: {
         clearTimeout(timer);
       }
       if (dir) rmSync(dir, { recursive: true, force: true });
+      rmSync(mailDir, { recursive: true, force: true });
     },
   };
 }

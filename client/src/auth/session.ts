@@ -1,4 +1,4 @@
-import { AUTH_REQUEST_HEADER, AUTH_ROUTES, type SessionResponse } from '@fetchwork/shared-schema';
+import { AUTH_REQUEST_HEADER, AUTH_ROUTES, CONFIRM_HASH_PREFIX, type SessionResponse } from '@fetchwork/shared-schema';
 import { API_URL } from '../config';
 import type { SessionUser } from '../inbox-api';
 
@@ -118,7 +118,8 @@ export function defaultKeepSignedIn(): boolean {
   return standalone || (window.matchMedia?.('(display-mode: standalone)').matches ?? false);
 }
 
-async function authRequest(path: string, body: Record<string, unknown>): Promise<Session> {
+/** POSTs to an auth route; the answer's `data`, or an AuthError with the server's code and message. */
+async function authPost(path: string, body: Record<string, unknown>): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(`${API_URL}${path}`, {
@@ -132,7 +133,7 @@ async function authRequest(path: string, body: Record<string, unknown>): Promise
     throw new AuthError('NETWORK', 'Cannot reach the server. Check your connection and try again.');
   }
   const json = (await res.json().catch(() => null)) as { data?: unknown; error?: unknown } | null;
-  if (!res.ok || !json || !isSession(json.data)) {
+  if (!res.ok || !json || json.data === undefined) {
     const error = json?.error;
     if (error && typeof error === 'object' && 'message' in error) {
       const { code, message } = error as { code?: string; message?: string };
@@ -140,15 +141,60 @@ async function authRequest(path: string, body: Record<string, unknown>): Promise
     }
     throw new AuthError('ERROR', typeof error === 'string' ? error : `Request failed (${res.status})`);
   }
-  return pick(json.data as SessionResponse);
+  return json.data;
+}
+
+async function authRequest(path: string, body: Record<string, unknown>): Promise<Session> {
+  const data = await authPost(path, body);
+  if (!isSession(data)) throw new AuthError('ERROR', 'Request failed (unexpected answer)');
+  return pick(data as SessionResponse);
 }
 
 export function signIn(email: string, password: string, keepSignedIn: boolean): Promise<Session> {
   return authRequest(AUTH_ROUTES.login, { email, password, keepSignedIn });
 }
 
-export function register(name: string, email: string, password: string, keepSignedIn: boolean): Promise<Session> {
-  return authRequest(AUTH_ROUTES.register, { name, email, password, keepSignedIn });
+/** "Keep me signed in" chosen at registration, for the confirmation link opened in this browser. */
+const KEEP_AFTER_CONFIRM_KEY = 'fetchwork.keepAfterConfirm';
+
+/**
+ * Asks for an account: the server mails a confirmation link (or, for an email that has an
+ * account, a notice) and answers the same either way. The account exists once the link is
+ * opened (confirmRegistration).
+ */
+export async function register(name: string, email: string, password: string, keepSignedIn: boolean): Promise<void> {
+  await authPost(AUTH_ROUTES.register, { name, email, password });
+  try {
+    localStorage.setItem(KEEP_AFTER_CONFIRM_KEY, keepSignedIn ? '1' : '0');
+  } catch {
+    // storage off: the confirming tab uses the default
+  }
+}
+
+/** The confirmation token of a `#/confirm/<token>` URL hash, or null. */
+export function confirmationTokenOf(hash: string): string | null {
+  return hash.startsWith(CONFIRM_HASH_PREFIX) ? hash.slice(CONFIRM_HASH_PREFIX.length) || null : null;
+}
+
+/**
+ * Opens a mailed confirmation link: creates the account and signs in (as signIn). `keep` is the
+ * choice made at registration in this browser, else defaultKeepSignedIn().
+ */
+export async function confirmRegistration(token: string): Promise<{ session: Session; keep: boolean }> {
+  let keep = defaultKeepSignedIn();
+  try {
+    const chosen = localStorage.getItem(KEEP_AFTER_CONFIRM_KEY);
+    if (chosen !== null) keep = chosen === '1';
+  } catch {
+    // storage off: the default
+  }
+  const session = await authRequest(AUTH_ROUTES.confirm, { token, keepSignedIn: keep });
+  try {
+    localStorage.removeItem(KEEP_AFTER_CONFIRM_KEY);
+  } catch {
+    // nothing kept
+  }
+  return { session, keep };
 }
 
 /**

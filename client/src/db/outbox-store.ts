@@ -70,7 +70,8 @@ function entry(collection: CollectionName, docId: string, state: OutboxDoc['stat
     target: collection,
     docId,
     state,
-    code: failure?.code ?? null,
+    // A newer server may send a code this version does not know: stored as it is, within the schema.
+    code: failure ? failure.code.slice(0, 64) : null,
     message: failure ? failure.message.slice(0, 1000) : null,
     at: new Date().toISOString(),
   };

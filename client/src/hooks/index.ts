@@ -1,4 +1,5 @@
 export { InboxProvider, useInbox } from './inbox-context';
+export { useBlocked, useBlocks } from './use-blocks';
 export {
   type MessageWindow,
   useConnectionState,

@@ -43,6 +43,7 @@ import { leaderChannelName, soleLeadership, TabElection, type TabLeadership } fr
 import { createPresenceClient } from '../sync/presence-client';
 import { connectSyncSocket, type SocketConnection, type SyncSocket } from '../sync/socket';
 import { DEFAULT_TUNING, SyncEngine } from '../sync/sync-engine';
+import { Blocks } from './blocks';
 import { InboxCommandError, InboxCommandHandlers } from './commands';
 import { connectionState$ } from './connection-state';
 import { FileCommands } from './file-commands';
@@ -153,6 +154,7 @@ class InboxImpl implements InboxHandle {
   private readonly searchIndex: MessageSearch;
   private readonly presence: PresenceClient;
   readonly notifications: NotificationsController | null;
+  readonly blocks: Blocks;
   private readonly election: TabLeadership;
   private readonly electionSub: Subscription;
   private leads = false;
@@ -197,6 +199,7 @@ class InboxImpl implements InboxHandle {
       ? connection.connected$.subscribe(() => void this.files?.commands.refreshLimits().catch(() => undefined))
       : null;
     this.searchIndex = new MessageSearch(database, options.user.id);
+    this.blocks = new Blocks({ serverUrl: options.serverUrl, getToken: options.getToken, connected$: connection.connected$ });
     const presence = options.presence === undefined ? createPresenceClient : options.presence;
     this.presence = presence ? presence(connection.socket) : noPresence;
     const initialSync$: Observable<InitialSyncProgress | null> = this.engine.pipe(switchMap((e) => (e ? e.initialSync$() : of(null))));
@@ -455,6 +458,7 @@ class InboxImpl implements InboxHandle {
       await this.handover;
       this.presence.close?.();
       this.notifications?.close();
+      this.blocks.close();
       this.unsent.close();
       this.files?.queue.close();
       this.connection.close();

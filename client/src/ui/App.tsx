@@ -1,7 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { clearUserCaches, type ForgetResult, forgetReplica, holdReplica, registerReplica, sweepReplicas } from '../auth/device-data';
 import {
+  AuthError,
   clearSession,
+  confirmationTokenOf,
+  confirmRegistration,
   loadSession,
   persistentSession,
   type Session,
@@ -26,6 +29,8 @@ type Phase =
   /** No session in this tab: asking the browser's other tabs whether they have one. */
   | { kind: 'starting' }
   | { kind: 'signed-out'; notice: string | null }
+  /** The page was opened from a mailed confirmation link (`#/confirm/<token>`): creating the account. */
+  | { kind: 'confirming'; token: string }
   | { kind: 'signed-in'; session: StoredSession; signInAgain: boolean }
   /** This user's data is being deleted from the browser. */
   | { kind: 'signing-out'; userId: string };
@@ -35,8 +40,27 @@ const ASK_TABS_MS = 200;
 
 const SIGNED_OUT_ELSEWHERE = 'You signed out in another tab. Your messages and files are removed from this browser.';
 
+const INVALID_CONFIRMATION =
+  'This confirmation link does not work any more: it expired, was already used, or a newer one was sent. Create your account again to get a new link.';
+
+let confirmAtStart: string | null | undefined;
+/**
+ * The token of a confirmation link the page was opened with, read once (StrictMode runs state
+ * initializers twice) and removed from the address bar at once, so it stays out of history.
+ */
+function confirmationAtStart(): string | null {
+  if (confirmAtStart === undefined) {
+    confirmAtStart = typeof location === 'undefined' ? null : confirmationTokenOf(location.hash);
+    if (confirmAtStart) history.replaceState(null, '', `${location.pathname}${location.search}`);
+  }
+  return confirmAtStart;
+}
+
 function initialPhase(): Phase {
   const session = loadSession();
+  // Signed in already (a link opened in a browser that has a session): the link is not used.
+  const token = confirmationAtStart();
+  if (token && !session) return { kind: 'confirming', token };
   if (session) return { kind: 'signed-in', session, signInAgain: false };
   return typeof BroadcastChannel === 'undefined' ? { kind: 'signed-out', notice: null } : { kind: 'starting' };
 }
@@ -98,7 +122,7 @@ export function App() {
   }, [phase.kind, go]);
 
   // Once this tab knows its session: delete what earlier sessions left on this device.
-  const started = phase.kind !== 'starting';
+  const started = phase.kind !== 'starting' && phase.kind !== 'confirming';
   useEffect(() => {
     if (started) sweep(current.current);
   }, [started]);
@@ -114,6 +138,29 @@ export function App() {
     },
     [go],
   );
+
+  // A confirmation link: create the account and sign in (as a sign-in), or say why not.
+  const confirming = phase.kind === 'confirming' ? phase.token : null;
+  useEffect(() => {
+    if (!confirming) return;
+    let active = true;
+    confirmRegistration(confirming).then(
+      ({ session, keep }) => {
+        if (active) onSignedIn(session, keep);
+      },
+      (err) => {
+        if (!active) return;
+        const notice =
+          err instanceof AuthError && err.code !== 'CONFIRMATION_INVALID' && err.code !== 'VALIDATION_FAILED'
+            ? `Your account could not be created: ${err.message}`
+            : INVALID_CONFIRMATION;
+        go({ kind: 'signed-out', notice });
+      },
+    );
+    return () => {
+      active = false;
+    };
+  }, [confirming, go, onSignedIn]);
 
   const signOut = useCallback(
     (userId: string, everywhere = false) => {
@@ -146,6 +193,12 @@ export function App() {
   let screen: React.ReactNode;
   if (phase.kind === 'starting') {
     screen = <main className="loading-screen" aria-busy="true" />;
+  } else if (phase.kind === 'confirming') {
+    screen = (
+      <main className="loading-screen" aria-busy="true">
+        <p role="status">Creating your account…</p>
+      </main>
+    );
   } else if (phase.kind === 'signing-out') {
     screen = <SigningOut userId={phase.userId} onDone={onSignedOut} />;
   } else if (phase.kind === 'signed-out') {

@@ -3,6 +3,7 @@ import { memo, useEffect, useRef } from 'react';
 import { useOnline } from '../hooks';
 import type { ConversationView } from '../inbox-api';
 import { Avatar } from './Avatar';
+import { BlockedMark } from './BlockControls';
 import { fullDateTime, relativeTime, shortId } from './format';
 import { MutedMark } from './NotificationSettings';
 import { contactName } from './participant-name';
@@ -144,6 +145,7 @@ const ConversationRow = memo(function ConversationRow({
             <span className="conversation-name">{otherName}</span>
             <span className="sr-only">{online ? ', online' : ', offline'}</span>
             <MutedMark conversationId={c.id} />
+            <BlockedMark userId={c.otherUserId} />
             <time className="conversation-time" dateTime={time} title={fullDateTime(time)}>
               {relativeTime(time, now)}
             </time>

@@ -3,11 +3,13 @@ import { type DragEvent, memo, useCallback, useEffect, useMemo, useRef, useState
 import { useHistoryProgress, useInbox, useMessageWindow, useOnline, useTyping } from '../hooks';
 import type { ConversationView, MessageView } from '../inbox-api';
 import { Avatar } from './Avatar';
+import { BlockButton, BlockedNote } from './BlockControls';
 import { Composer } from './Composer';
 import { dayKey, dayLabel, fullDateTime, pluralize, shortId, timeOfDay } from './format';
 import { MessageAttachments } from './MessageAttachments';
 import { BackgroundSendNote, MuteButton } from './NotificationSettings';
 import { contactName } from './participant-name';
+import { refusalText } from './refusal-text';
 import { StatusTicks } from './StatusTicks';
 import { useAttachmentDraft } from './useAttachmentDraft';
 import { useRovingFocus } from './useRovingFocus';
@@ -225,6 +227,7 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
           </span>
         </div>
         {!selecting && <MuteButton conversationId={conversation.id} />}
+        {!selecting && <BlockButton userId={conversation.otherUserId} name={otherName} />}
         {selecting ? (
           <div className="selection-bar" role="toolbar" aria-label="Selected messages">
             <span aria-live="polite">{pluralize(selected.size, 'selected message')}</span>
@@ -300,6 +303,7 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
         {typingText}
       </div>
       <BackgroundSendNote pending={hasPending} />
+      <BlockedNote userId={conversation.otherUserId} name={otherName} />
       <Composer
         conversationId={conversation.id}
         recipientName={otherName}
@@ -398,7 +402,7 @@ const MessageBubble = memo(function MessageBubble({
       </div>
       {m.status === 'failed' && m.mine && (
         <div className="message-failed" role="alert">
-          <span>Not sent{m.failure ? `: ${m.failure.message}` : ''}</span>
+          <span title={m.failure?.message}>Not sent{m.failure ? `: ${refusalText(m.failure)}` : ''}</span>
           <button type="button" className="btn btn-small" tabIndex={tab} onClick={() => void inbox.retryMessage(m.id)}>
             Retry
           </button>

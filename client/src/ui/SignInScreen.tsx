@@ -19,6 +19,8 @@ export function SignInScreen({ onSignedIn, expiredEmail, onCancel, notice }: Pro
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** The address a confirmation link was mailed to (after "Create account"). */
+  const [sentTo, setSentTo] = useState<string | null>(null);
   const [keep, setKeep] = useState(defaultKeepSignedIn);
   const ids = { email: useId(), password: useId(), name: useId(), error: useId(), title: useId(), keep: useId(), keepHint: useId() };
 
@@ -27,9 +29,13 @@ export function SignInScreen({ onSignedIn, expiredEmail, onCancel, notice }: Pro
     setError(null);
     setBusy(true);
     try {
-      const session =
-        mode === 'sign-in' ? await signIn(email.trim(), password, keep) : await register(name.trim(), email.trim(), password, keep);
-      onSignedIn(session, keep);
+      if (mode === 'register') {
+        await register(name.trim(), email.trim(), password, keep);
+        setPassword('');
+        setSentTo(email.trim());
+        return;
+      }
+      onSignedIn(await signIn(email.trim(), password, keep), keep);
     } catch (err) {
       setError(err instanceof AuthError ? err.message : 'Something went wrong. Please try again.');
     } finally {
@@ -39,6 +45,7 @@ export function SignInScreen({ onSignedIn, expiredEmail, onCancel, notice }: Pro
 
   const fillDemo = (user: (typeof DEMO_USERS)[number]) => {
     setMode('sign-in');
+    setSentTo(null);
     setEmail(user.email);
     setPassword(user.password);
     setError(null);
@@ -62,16 +69,34 @@ export function SignInScreen({ onSignedIn, expiredEmail, onCancel, notice }: Pro
             Your session has expired. Sign in again to resume syncing; messages on this device are kept.
           </p>
         )}
+        <p className="notice notice-info" role="status" hidden={!sentTo}>
+          {sentTo && (
+            <>
+              Check your email (<strong>{sentTo}</strong>) to finish creating your account: open the link we sent you.
+            </>
+          )}
+        </p>
         <fieldset className="tabs">
           <legend className="sr-only">Sign in or create an account</legend>
-          <button type="button" aria-pressed={mode === 'sign-in'} className="tab" onClick={() => setMode('sign-in')}>
+          <button
+            type="button"
+            aria-pressed={mode === 'sign-in'}
+            className="tab"
+            onClick={() => {
+              setMode('sign-in');
+              setSentTo(null);
+            }}
+          >
             Sign in
           </button>
           <button
             type="button"
             aria-pressed={mode === 'register'}
             className="tab"
-            onClick={() => setMode('register')}
+            onClick={() => {
+              setMode('register');
+              setSentTo(null);
+            }}
             disabled={!!expiredEmail}
           >
             Create account

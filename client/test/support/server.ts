@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDiskStorage } from '../../../sync-server/src/files/storage';
 import { createLogger } from '../../../sync-server/src/logger';
+import { createFileMailer } from '../../../sync-server/src/mail';
 import { type RunningServer, startSyncServer } from '../../../sync-server/src/server';
 import { SqliteStore } from '../../../sync-server/src/store/sqlite-store';
 import { startTestServer, TEST_SECRET } from '../../../sync-server/test/support/test-server';
@@ -13,6 +14,8 @@ import { startTestServer, TEST_SECRET } from '../../../sync-server/test/support/
  */
 export interface RestartableServer {
   readonly url: string;
+  /** Registration mail (file mailer), across restarts: sync-server/test/support/accounts.ts reads it. */
+  readonly mailDir: string;
   readonly current: RunningServer;
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -22,9 +25,10 @@ export interface RestartableServer {
 export async function startRestartableServer(): Promise<RestartableServer> {
   const first = await startTestServer();
   let current: RunningServer | null = first;
-  const { port, sqlitePath, dir, url } = first;
+  const { port, sqlitePath, dir, url, mailDir } = first;
   return {
     url,
+    mailDir,
     get current() {
       if (!current) throw new Error('the server is stopped');
       return current;
@@ -43,6 +47,7 @@ export async function startRestartableServer(): Promise<RestartableServer> {
         corsOrigins: ['http://localhost:3000'],
         port,
         host: '127.0.0.1',
+        mail: { mailer: createFileMailer(mailDir) },
         // The same file storage as before the stop (test-server.ts): uploads resume across it.
         files: {
           storage: createDiskStorage({ directory: join(dir, 'files'), uploadExpiryMs: 24 * 60 * 60 * 1000 }),

@@ -9,6 +9,7 @@ import type { AccountService } from '../auth/account-service';
 import { requireAuth, requireStaticToken } from '../auth/http-auth';
 import type { RefreshCookieSettings } from '../auth/sessions/refresh-cookie';
 import type { SessionService } from '../auth/sessions/session-service';
+import type { BlockService } from '../blocks/block-service';
 import type { FileService } from '../files/file-service';
 import type { Logger } from '../logger';
 import type { MessagingService } from '../messaging/messaging-service';
@@ -17,6 +18,7 @@ import type { Metrics, MetricsAccess } from '../observability/metrics';
 import type { RateLimits } from '../realtime/rate-limits';
 import { errorHandler } from './respond';
 import { authRouter } from './routes/auth';
+import { blocksRouter } from './routes/blocks';
 import { filesRouter } from './routes/files';
 import { messagesRouter } from './routes/messages';
 import { notificationsRouter } from './routes/notifications';
@@ -37,6 +39,8 @@ export interface AppDeps {
   /** Web Push subscriptions and settings (absent: no /api/notifications). */
   notifications?: NotificationService;
   accounts: AccountService;
+  /** Blocks between users (absent: no /api/blocks). */
+  blocks?: BlockService;
   access: AccessTokens;
   /** Null in a FetchWork deployment (the auth routes answer AUTH_DISABLED). */
   sessions: SessionService | null;
@@ -106,6 +110,7 @@ export function createApp(deps: AppDeps): express.Express {
   }
   app.use('/api/auth', authRouter({ accounts: deps.accounts, sessions: deps.sessions, access: deps.access, cookie: deps.refreshCookie }));
   app.use('/api/messages', requireAuth(deps.access), messagesRouter(deps.messaging));
+  if (deps.blocks) app.use('/api/blocks', blocksRouter(deps.blocks, deps.access));
   if (deps.notifications) app.use(notificationsRouter(deps.notifications, deps.access));
   if (deps.files) app.use('/api/files', filesRouter(deps.files, { access: deps.access, corsOrigins: deps.corsOrigins, log: deps.log }));
   // Express's own 404 is an HTML page; every answer of this API is JSON.

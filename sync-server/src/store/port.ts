@@ -1,5 +1,7 @@
 import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } from '@fetchwork/shared-schema';
+import type { PendingRegistrationStore } from '../auth/pending-registrations';
 import type { SessionRecordStore } from '../auth/sessions/session-records';
+import type { BlockRecordStore } from '../blocks/block-records';
 import type { FileRecordStore } from '../files/records';
 import type { PushRecordStore } from '../notifications/records';
 import type { UserProfileStore } from '../users/profile-store';
@@ -104,6 +106,15 @@ export interface SyncStore {
   pushRecords(): PushRecordStore;
   /** Signed-in sessions of standalone mode (refresh families), kept in the same database. */
   sessionRecords(): SessionRecordStore;
+  /** Registrations waiting for their email to be confirmed (auth/pending-registrations.ts). */
+  pendingRegistrations(): PendingRegistrationStore;
+  /** Blocks between users (blocks/), kept in the same database. */
+  blockRecords(): BlockRecordStore;
+  /**
+   * Per conversation, which of its participants have sent at least one message in it (an indexed
+   * lookup per participant, never a scan of the messages). Conversations with no writer are absent.
+   */
+  conversationWriters(conversations: readonly Pick<ConversationDoc, 'id' | 'participants'>[]): Promise<Map<string, string[]>>;
   /** A cheap liveness probe for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -3,6 +3,8 @@ import { dirname } from 'node:path';
 import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } from '@fetchwork/shared-schema';
 import Database from 'better-sqlite3';
 import { SqliteSessionRecords } from '../auth/sessions/sqlite-session-records';
+import { SqlitePendingRegistrations } from '../auth/sqlite-pending-registrations';
+import { SqliteBlockRecords } from '../blocks/sqlite-block-records';
 import { SqliteFileRecords } from '../files/sqlite-file-records';
 import { SqlitePushRecords } from '../notifications/sqlite-push-records';
 import { SqliteUserProfiles } from '../users/sqlite-user-profiles';
@@ -41,6 +43,7 @@ CREATE TABLE IF NOT EXISTS messages (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, seq);
 CREATE INDEX IF NOT EXISTS messages_unread ON messages (recipient, is_read, is_deleted);
+CREATE INDEX IF NOT EXISTS messages_by_sender ON messages (conversation, sender);
 CREATE TABLE IF NOT EXISTS conversations (
   id TEXT PRIMARY KEY,
   last_activity TEXT NOT NULL,
@@ -458,6 +461,33 @@ export class SqliteStore implements SyncStore {
   sessionRecords(): SqliteSessionRecords {
     this.sessions ??= new SqliteSessionRecords(this.db);
     return this.sessions;
+  }
+
+  private pending: SqlitePendingRegistrations | null = null;
+
+  pendingRegistrations(): SqlitePendingRegistrations {
+    this.pending ??= new SqlitePendingRegistrations(this.db);
+    return this.pending;
+  }
+
+  private blocks: SqliteBlockRecords | null = null;
+
+  blockRecords(): SqliteBlockRecords {
+    this.blocks ??= new SqliteBlockRecords(this.db);
+    return this.blocks;
+  }
+
+  private hasWritten: Database.Statement | null = null;
+
+  async conversationWriters(conversations: readonly Pick<ConversationDoc, 'id' | 'participants'>[]): Promise<Map<string, string[]>> {
+    this.hasWritten ??= this.db.prepare('SELECT 1 FROM messages WHERE conversation = ? AND sender = ? LIMIT 1').pluck();
+    const stmt = this.hasWritten;
+    const writers = new Map<string, string[]>();
+    for (const c of conversations) {
+      const found = c.participants.filter((p) => stmt.get(c.id, p) !== undefined);
+      if (found.length > 0) writers.set(c.id, found);
+    }
+    return writers;
   }
 
   async ping(): Promise<void> {

@@ -25,6 +25,7 @@ import { type CommitResult, StaleWriteError, type SyncStore, type WriteOp } from
 import type { ParticipantNames } from '../users/user-directory';
 import type { ChangeBus } from './change-bus';
 import { CommitFanout } from './commit-fanout';
+import type { ConversationLimits, Separations } from './conversation-limits';
 import { decideConversationWrite } from './conversation-rules';
 import { type Decision, reject } from './decision';
 import { KeyedMutex } from './keyed-mutex';
@@ -88,6 +89,8 @@ export class SyncService {
   private readonly fanout: CommitFanout;
   private names: ParticipantNames | null = null;
   private readonly committedListeners: MessagesCommittedListener[] = [];
+  private conversationLimits: ConversationLimits | null = null;
+  private separations: Separations | null = null;
 
   constructor(
     private readonly store: SyncStore,
@@ -102,6 +105,16 @@ export class SyncService {
 
   onMessagesCommitted(listener: MessagesCommittedListener): void {
     this.committedListeners.push(listener);
+  }
+
+  /** The rule for starting conversations (limits and blocks); without it, none. */
+  useConversationLimits(limits: ConversationLimits): void {
+    this.conversationLimits = limits;
+  }
+
+  /** Who may not write to whom (blocks): a new message between them is refused with BLOCKED. */
+  useSeparations(separations: Separations): void {
+    this.separations = separations;
   }
 
   /** Where new conversations take their `participantNames` from (the user directory); without it, the accounts' names. */
@@ -244,6 +257,7 @@ export class SyncService {
           const conversations =
             convIds.size > 0 ? byId(await this.store.getDocs('conversations', [...convIds])) : new Map<string, ConversationDoc>();
           const decided = rows.map((r, i) => decisions[i] ?? decide(r, conversations.get(r.proposed.conversation) ?? null));
+          await this.guardBlocks(user, decided, current);
           await this.guardAttachments(decided, current);
           const ops: WriteOp[] = [];
           const touched = new Map<string, ConversationDoc>();
@@ -313,6 +327,8 @@ export class SyncService {
           string,
           string
         >);
+    // Creations already counted against the user's window by an earlier attempt of this push.
+    const charged = new Set<string>();
     return this.locks.runExclusive(
       rows.map((r) => r.id),
       () =>
@@ -327,6 +343,7 @@ export class SyncService {
             const decisions = rows.map((r) =>
               decideConversationWrite({ user, assumed: r.assumed, proposed: r.proposed, current: current.get(r.id) ?? null, now, names }),
             );
+            await this.limitCreations(user, decisions, charged);
             const ops: WriteOp[] = [];
             for (const d of decisions) {
               if (d.kind === 'write')
@@ -338,6 +355,35 @@ export class SyncService {
           started,
         ),
     );
+  }
+
+  /** New conversations pass the rule for starting them (conversation-limits.ts) or are refused row by row. */
+  private async limitCreations(user: AuthUser, decisions: Decision<ConversationDoc>[], charged: Set<string>): Promise<void> {
+    if (!this.conversationLimits) return;
+    const created = decisions.flatMap((d, i) => (d.kind === 'write' ? [{ i, doc: d.next }] : []));
+    const refusals = await this.conversationLimits.check(
+      user.id,
+      created.map((c) => c.doc),
+      charged,
+    );
+    refusals.forEach((refusal, n) => {
+      if (refusal) decisions[created[n]!.i] = reject(refusal.code, refusal.message);
+    });
+  }
+
+  /** A new message between two users of whom one blocked the other is refused (BLOCKED). */
+  private async guardBlocks(user: AuthUser, decided: Decision<MessageDoc>[], current: Map<string, MessageDoc>): Promise<void> {
+    if (!this.separations) return;
+    const creations = decided.flatMap((d, i) => (d.kind === 'write' && !current.has(d.next.id) ? [i] : []));
+    if (creations.length === 0) return;
+    const separated = await this.separations.separatedFrom(user.id);
+    if (separated.size === 0) return;
+    for (const i of creations) {
+      const d = decided[i]!;
+      if (d.kind === 'write' && (separated.has(d.next.recipient) || separated.has(d.next.sender))) {
+        decided[i] = reject('BLOCKED', 'this conversation is blocked: no new messages');
+      }
+    }
   }
 
   /**

@@ -12,6 +12,8 @@ let push: PushEndpoint;
 
 beforeAll(async () => {
   ({ server, push } = await startWithPush({
+    // Eight conversations with one person who never answers: past the default limit on unanswered ones.
+    conversationLimits: { unansweredPerPair: CONVERSATIONS },
     notifications: {
       ...TEST_NOTIFICATIONS,
       queue: { ...TEST_NOTIFICATIONS.queue, concurrency: 1, maxPendingPerUser: PER_USER, maxPending: 50 },

@@ -1,4 +1,3 @@
-
 import { io as ioClient } from 'socket.io-client';
 import { expect } from 'vitest';
 import type { PresenceOptions } from '../../src/realtime/presence';
@@ -51,11 +50,23 @@ export function newUser(): User {
   return { id, token: tokenFor(id) };
 }
 
-/** Creates the conversation of two users over REST, so no socket (and no presence) is involved. */
-export async function converse(server: TestServer, a: User, b: User): Promise<string> {
+/**
+ * Creates the conversation of two users over REST, so no socket (and no presence) is involved.
+ * Both write one message in it unless `reply: false`: presence and typing flow only between users
+ * who have both written in a shared conversation (docs/presence.md, "Consent").
+ */
+export async function converse(server: TestServer, a: User, b: User, options: { reply?: boolean } = {}): Promise<string> {
   const res = await api(server, 'POST', '/api/messages/conversations', a.token, { participantId: b.id });
   if (res.status >= 300) throw new Error(`conversation create failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.data.id;
+  const id: string = res.body.data.id;
+  if (options.reply === false) return id;
+  for (const writer of [a, b]) {
+    const sent = await api(server, 'POST', `/api/messages/conversations/${encodeURIComponent(id)}/messages`, writer.token, {
+      content: 'hi',
+    });
+    if (sent.status >= 300) throw new Error(`message failed: ${sent.status} ${JSON.stringify(sent.body)}`);
+  }
+  return id;
 }
 
 /**

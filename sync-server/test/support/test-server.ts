@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import type { ClientToServerEvents, ServerToClientEvents } from '@fetchwork/shared-schema';
 import jwt from 'jsonwebtoken';
 import { io as ioClient, type Socket } from 'socket.io-client';
+import { DEFAULT_REGISTRATION_LIMITS } from '../../src/auth/account-service';
 import { OWN_TOKEN_CLAIMS } from '../../src/auth/tokens';
 import { createDiskStorage } from '../../src/files/storage';
 import { createLogger } from '../../src/logger';
+import { createFileMailer, type Mailer } from '../../src/mail';
 import type { PresenceOptions } from '../../src/realtime/presence';
 import type { RateLimitOptions } from '../../src/realtime/rate-limits';
 import type { FilesOptions, SyncServerOptions } from '../../src/server';
@@ -24,6 +26,8 @@ export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export interface TestServer extends RunningServer {
   dir: string;
   sqlitePath: string;
+  /** The file mailer's directory: registration mails as JSON files (support/accounts.ts reads them). */
+  mailDir: string;
   /** Stops the server and deletes its SQLite file. */
   stop(): Promise<void>;
 }
@@ -55,10 +59,17 @@ export async function startTestServer(
     redisUrl?: string;
     /** Web Push (VAPID keys, endpoint policy, queue bounds); default off. */
     notifications?: SyncServerOptions['notifications'];
+    /** Registration limits; default here: the production per-email limit, no practical per-IP limit (tests register many users from 127.0.0.1). */
+    registrationLimits?: SyncServerOptions['registrationLimits'];
+    /** Registration mail transport; default a file mailer writing to `mailDir`. */
+    mailer?: Mailer;
+    /** Limits on starting conversations (default as in production). */
+    conversationLimits?: SyncServerOptions['conversationLimits'];
   } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fw-sync-'));
   const sqlitePath = options.sqlitePath ?? join(dir, 'store.sqlite');
+  const mailDir = join(dir, 'mail');
   const server = await startSyncServer({
     store: options.store ? options.store(sqlitePath) : new SqliteStore({ path: sqlitePath }),
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
@@ -74,7 +85,13 @@ export async function startTestServer(
     auth: options.auth,
     authRenewGraceMs: options.authRenewGraceMs ?? 500,
     redisUrl: options.redisUrl,
+    conversationLimits: options.conversationLimits,
     notifications: options.notifications,
+    mail: { mailer: options.mailer ?? createFileMailer(mailDir), appUrl: 'http://localhost:3000' },
+    registrationLimits: options.registrationLimits ?? {
+      ...DEFAULT_REGISTRATION_LIMITS,
+      perIp: { requests: 100_000, windowSeconds: 3600 },
+    },
     files: {
       storage: createDiskStorage({ directory: join(dir, 'files'), uploadExpiryMs: 24 * 60 * 60 * 1000 }),
       cleanupIntervalMs: 0,
@@ -85,6 +102,7 @@ export async function startTestServer(
     ...server,
     dir,
     sqlitePath,
+    mailDir,
     async stop() {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

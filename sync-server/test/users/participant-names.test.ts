@@ -89,7 +89,10 @@ describe('names for users who only use REST', () => {
   it('a name from registration is used before the user ever makes a request', async () => {
     const alice = person('Alice');
     const bobId = newUserId();
-    await server.accounts.register({ email: `bob-${bobId}@example.com`, password: 'correct horse battery', name: 'Bob Registered' }, bobId);
+    await server.accounts.createConfirmed(
+      { email: `bob-${bobId}@example.com`, password: 'correct horse battery', name: 'Bob Registered' },
+      bobId,
+    );
     const conv = (await api(server, 'POST', '/api/messages/conversations', alice.token, { participantId: bobId })).body.data;
     expect(conv.participantNames[bobId]).toBe('Bob Registered');
   });
@@ -143,6 +146,15 @@ describe('nobody names anyone else', () => {
     const bob = person('Bob Secretname');
     const carol = person('Carol');
     const conv = (await api(server, 'POST', '/api/messages/conversations', alice.token, { participantId: bob.id })).body.data;
+    // Both write, so that presence flows between them (consent, docs/presence.md).
+    for (const [from, text] of [
+      [alice, 'hi'],
+      [bob, 'hello'],
+    ] as const) {
+      expect(
+        (await api(server, 'POST', `/api/messages/conversations/${enc(conv.id)}/messages`, from.token, { content: text })).status,
+      ).toBe(201);
+    }
     const aliceTab = await openTab(server, alice.token);
     const carolTab = await openTab(server, carol.token);
     try {

@@ -1,4 +1,11 @@
-import { AUTH_REQUEST_HEADER, loginBodySchema, refreshBodySchema, registerBodySchema } from '@fetchwork/shared-schema';
+import {
+  AUTH_REQUEST_HEADER,
+  confirmBodySchema,
+  loginBodySchema,
+  type RegisterResponse,
+  refreshBodySchema,
+  registerBodySchema,
+} from '@fetchwork/shared-schema';
 import { type Request, type Response, Router } from 'express';
 import type { AccessTokens } from '../../auth/access-tokens';
 import type { AccountService } from '../../auth/account-service';
@@ -37,12 +44,27 @@ export function authRouter(deps: AuthRouteDeps): Router {
     res.status(status).json({ data: issued.body });
   };
 
+  const client = (req: Request) => ({ ip: req.ip ?? req.socket.remoteAddress ?? 'unknown' });
+  // The same status and body whether or not the email has an account (and about the same time:
+  // AccountService.register does the same work either way; the mail goes out after the answer).
   r.post(
     '/register',
     route(async (req, res) => {
+      sessionsOn();
+      // keepSignedIn is the confirming device's choice (confirm's body); accepted here for old clients.
+      const { keepSignedIn: _ignored, ...input } = parse(registerBodySchema, req.body ?? {});
+      await deps.accounts.register(input, client(req));
+      const body: RegisterResponse = { status: 'confirmation_sent' };
+      res.setHeader('Cache-Control', 'no-store');
+      res.status(202).json({ data: body });
+    }),
+  );
+  r.post(
+    '/confirm',
+    route(async (req, res) => {
       const sessions = sessionsOn();
-      const { keepSignedIn, ...input } = parse(registerBodySchema, req.body ?? {});
-      const user = await deps.accounts.register(input);
+      const { token, keepSignedIn } = parse(confirmBodySchema, req.body ?? {});
+      const user = await deps.accounts.confirm(token, client(req));
       answer(res, 201, await sessions.start(user, keepSignedIn ?? false, req.get('user-agent') ?? null));
     }),
   );

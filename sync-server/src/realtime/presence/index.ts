@@ -1,4 +1,5 @@
 import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
+import type { BlockService } from '../../blocks/block-service';
 import type { Logger } from '../../logger';
 import type { SyncStore } from '../../store/port';
 import type { ChangeBus } from '../../sync/change-bus';
@@ -45,12 +46,12 @@ export async function createPresenceStore(redisUrl: string | undefined): Promise
 /** Presence and typing on every socket of `io`. Call before the server accepts connections. */
 export function startPresence(
   io: SyncServer,
-  deps: { presenceStore: PresenceStore; store: SyncStore; bus: ChangeBus; log: Logger },
+  deps: { presenceStore: PresenceStore; store: SyncStore; bus: ChangeBus; log: Logger; blocks?: BlockService },
   options: PresenceOptions = {},
 ): Presence {
   const { presenceStore, log } = deps;
   const tasks = new Tasks(log);
-  const directory = new ConversationDirectory(deps.store);
+  const directory = new ConversationDirectory(deps.store, deps.blocks ?? null);
   const presence = new PresenceService(io, presenceStore, directory, tasks, log, options.graceMs ?? PRESENCE_DEFAULTS.graceMs);
   const typing = new TypingRelay(io, directory, tasks, log, {
     ttlMs: options.typingTtlMs ?? PRESENCE_DEFAULTS.typingTtlMs,
@@ -74,7 +75,12 @@ export function startPresence(
   const unsubscribe = deps.bus.subscribe((event) => {
     for (const feed of event.feeds) {
       if (feed.collection === 'messages') {
-        typing.messagesCommitted(feed.docs as MessageDoc[]);
+        const messages = feed.docs as MessageDoc[];
+        typing.messagesCommitted(messages);
+        // A reply can make a conversation consented: both sides then hear each other's presence.
+        if (directory.mayLearnWriters(feed.userId, messages)) {
+          tasks.run('learn writers', async () => presence.newContacts(feed.userId, await directory.messagesSeen(feed.userId, messages)));
+        }
       } else {
         for (const conversation of feed.docs as ConversationDoc[]) {
           if (directory.knows(feed.userId, conversation.id)) continue;

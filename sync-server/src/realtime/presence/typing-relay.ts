@@ -105,14 +105,15 @@ export class TypingRelay {
     const userId = socket.data.user.id;
     this.tasks.serial(socketKey(socket.id), `typing:${kind}`, async () => {
       try {
-        const participants = await this.directory.participants(userId, conversationId);
-        if (!participants) {
+        // Only peers who consented (both wrote) and are not blocked hear it; the ack is the same.
+        const peers = await this.directory.typingPeers(userId, conversationId);
+        if (!peers) {
           // The same answer for a conversation that does not exist: nothing about others' ids leaks.
           reply(errorBody('FORBIDDEN', 'not a participant of this conversation'));
           return;
         }
         if (!this.sockets.has(socket.id)) return;
-        if (kind === 'start') this.start(socket.id, userId, conversationId, participants);
+        if (kind === 'start') this.start(socket.id, userId, conversationId, peers);
         else this.stop(socket.id, userId, conversationId);
         reply({ ok: true });
       } catch (err) {
@@ -121,19 +122,25 @@ export class TypingRelay {
     });
   }
 
-  private start(socketId: string, userId: string, conversationId: string, participants: readonly string[]): void {
+  private start(socketId: string, userId: string, conversationId: string, others: readonly string[]): void {
     const key = typingKey(userId, conversationId);
     let entry = this.typing.get(key);
     const now = Date.now();
     if (!entry) {
-      entry = { userId, conversationId, others: participants.filter((p) => p !== userId), sockets: new Map() };
+      entry = { userId, conversationId, others: [...others], sockets: new Map() };
       this.typing.set(key, entry);
       this.relay(entry, 'typing:start');
       entry.sockets.set(socketId, now);
-    } else if (now - (entry.sockets.get(socketId) ?? 0) >= this.options.throttleMs) {
-      // Repeated while typing goes on, so receivers that expire typing by themselves keep showing it.
-      this.relay(entry, 'typing:start');
-      entry.sockets.set(socketId, now);
+    } else {
+      // Who may hear it can change while typing goes on (a reply gives consent, a block takes it).
+      const told = entry.others;
+      entry.others = [...others];
+      // Repeated while typing goes on, so receivers that expire typing by themselves keep showing
+      // it; at once for a peer who was not told before.
+      if (now - (entry.sockets.get(socketId) ?? 0) >= this.options.throttleMs || others.some((p) => !told.includes(p))) {
+        this.relay(entry, 'typing:start');
+        entry.sockets.set(socketId, now);
+      }
     }
     this.sockets.get(socketId)?.typing.add(key);
     const current = entry;

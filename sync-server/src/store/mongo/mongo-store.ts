@@ -1,9 +1,10 @@
 import type { CollectionName, ConversationDoc, DocsByCollection, MessageDoc } from '@fetchwork/shared-schema';
 import type { ClientSession, Connection, Model, mongo } from 'mongoose';
 import type { CommitResult, SyncStore, UserRecord, WriteOp } from '../port';
+import { MongoBlockRecords } from './block-records';
 import { affectedFeeds, docKey, feedKey, type PlannedWrite, planCommit, type StoredState } from './commit-plan';
 import { MongoFileRecords } from './file-records';
-import { fromRef, syncIdOf } from './ids';
+import { fromRef, objectIdFor, syncIdOf, toRef } from './ids';
 import {
   conversationFromRecord,
   conversationToRecord,
@@ -14,6 +15,7 @@ import {
   userFromRecord,
   userUpsertUpdate,
 } from './mapping';
+import { MongoPendingRegistrations } from './pending-registrations';
 import { MongoPushRecords } from './push-records';
 import {
   byIdsFilter,
@@ -288,6 +290,37 @@ export class MongoStore implements SyncStore {
   sessionRecords(): MongoSessionRecords {
     this.sessions ??= new MongoSessionRecords(this.connection);
     return this.sessions;
+  }
+
+  private pending: MongoPendingRegistrations | null = null;
+
+  pendingRegistrations(): MongoPendingRegistrations {
+    this.pending ??= new MongoPendingRegistrations(this.connection);
+    return this.pending;
+  }
+
+  private blocks: MongoBlockRecords | null = null;
+
+  blockRecords(): MongoBlockRecords {
+    this.blocks ??= new MongoBlockRecords(this.connection);
+    return this.blocks;
+  }
+
+  async conversationWriters(conversations: readonly Pick<ConversationDoc, 'id' | 'participants'>[]): Promise<Map<string, string[]>> {
+    // One indexed probe (messaging_conversation_sender) per participant, all in flight at once.
+    const probes = conversations.flatMap((c) =>
+      c.participants.map(async (p) => {
+        const found = await this.models.Message.exists({ conversation: objectIdFor(c.id), sender: toRef(p) }).readConcern(READ_CONCERN);
+        return found ? [c.id, p] : null;
+      }),
+    );
+    const writers = new Map<string, string[]>();
+    for (const hit of await Promise.all(probes)) {
+      if (!hit) continue;
+      const [id, p] = hit as [string, string];
+      writers.set(id, [...(writers.get(id) ?? []), p]);
+    }
+    return writers;
   }
 
   async ping(): Promise<void> {

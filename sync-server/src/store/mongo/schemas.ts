@@ -96,6 +96,8 @@ export const MESSAGE_INDEXES = [
   { fields: { conversation: 1, seq: 1, _id: 1 }, options: { name: 'messaging_conversation_seq' } },
   // countUnread.
   { fields: { recipient: 1, isRead: 1, isDeleted: 1 }, options: { name: 'messaging_unread' } },
+  // conversationWriters: has this participant written in this conversation (presence consent, limits).
+  { fields: { conversation: 1, sender: 1 }, options: { name: 'messaging_conversation_sender' } },
   // Idempotency of client ids, independent of the _id derivation.
   {
     fields: { clientId: 1 },
