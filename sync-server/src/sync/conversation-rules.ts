@@ -1,4 +1,5 @@
 import {
+  CONVERSATION_SERVER_FIELDS,
   type ConversationDoc,
   conversationIdFor,
   sameClientConversationState,
@@ -41,17 +42,6 @@ export function newConversation(
   };
 }
 
-const SERVER_FIELDS = [
-  'lastMessage',
-  'lastActivity',
-  'isActive',
-  'unreadCount',
-  'participantNames',
-  'createdAt',
-  'updatedAt',
-  'seq',
-] as const;
-
 /**
  * Clients create conversations (with the id derived from participants and job, so offline
  * creations on two devices converge) and change nothing afterwards: every other field is
@@ -72,7 +62,7 @@ export function decideConversationWrite(i: ConversationRowInput): Decision<Conve
       return { kind: 'conflict', master: i.current, reason: { code: 'FORBIDDEN', message: 'participants and job cannot change' } };
     }
     // A stale or echoed copy matches the state it started from or the stored one; anything else is forged.
-    const differs = (a: ConversationDoc) => SERVER_FIELDS.some((f) => JSON.stringify(a[f]) !== JSON.stringify(p[f]));
+    const differs = (a: ConversationDoc) => CONVERSATION_SERVER_FIELDS.some((f) => JSON.stringify(a[f]) !== JSON.stringify(p[f]));
     const changedServerField = i.assumed !== null && differs(i.assumed) && differs(i.current);
     if (changedServerField) {
       return {
