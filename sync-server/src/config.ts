@@ -91,7 +91,7 @@ const envSchema = z.object({
   VAPID_PRIVATE_KEY: z.string().optional(),
   VAPID_SUBJECT: z.string().optional(),
   PUSH_ENDPOINT_HOSTS: z.string().optional(),
-  MAIL_TRANSPORT: z.enum(['log', 'file', 'smtp']).default('log'),
+  MAIL_TRANSPORT: z.enum(['off', 'log', 'file', 'smtp']).optional(),
   MAIL_DIR: z.string().default('./data/mail'),
   SMTP_URL: z
     .string()
@@ -139,11 +139,12 @@ export interface Config {
   passwordHashing: ScryptCost;
   /**
    * Registration mail (MAIL_TRANSPORT): `log` writes mails and their links to the log (`npm start`),
-   * `file` one JSON file per mail in MAIL_DIR (tests), `smtp` sends them (SMTP_URL, MAIL_FROM).
+   * `file` one JSON file per mail in MAIL_DIR (tests), `smtp` sends them (SMTP_URL, MAIL_FROM),
+   * `off` (the production default) takes no self-service registrations.
    * Links point to `${appUrl}/#/confirm/<token>` (APP_URL; default the first CLIENT_ORIGIN).
    */
   mail: {
-    transport: { kind: 'log' } | { kind: 'file'; directory: string } | { kind: 'smtp'; url: string; from: string };
+    transport: { kind: 'off' } | { kind: 'log' } | { kind: 'file'; directory: string } | { kind: 'smtp'; url: string; from: string };
     appUrl: string;
   };
   registrationLimits: RegistrationLimits;
@@ -319,12 +320,18 @@ function mailConfig(e: z.infer<typeof envSchema>, origins: string[]): Config['ma
   if (e.MAIL_TRANSPORT === 'smtp' && (!e.SMTP_URL || !e.MAIL_FROM))
     throw new ConfigError('MAIL_TRANSPORT=smtp needs SMTP_URL (smtp:// or smtps://) and MAIL_FROM.');
   const appUrl = (e.APP_URL ?? origins.find((o) => o !== '*') ?? 'http://localhost:3000').replace(/\/+$/, '');
+  const kind = e.MAIL_TRANSPORT ?? (e.NODE_ENV === 'production' ? 'off' : 'log');
+  // A confirmation link signs its holder in: in production it goes to the address, never to logs or files.
+  if (e.NODE_ENV === 'production' && (kind === 'log' || kind === 'file'))
+    throw new ConfigError(`MAIL_TRANSPORT=${kind} is for development: in production use smtp (or off: no self-service registration).`);
   const transport: Config['mail']['transport'] =
-    e.MAIL_TRANSPORT === 'smtp'
-      ? { kind: 'smtp', url: e.SMTP_URL!, from: e.MAIL_FROM! }
-      : e.MAIL_TRANSPORT === 'file'
-        ? { kind: 'file', directory: e.MAIL_DIR }
-        : { kind: 'log' };
+    kind === 'off'
+      ? { kind: 'off' }
+      : kind === 'smtp'
+        ? { kind: 'smtp', url: e.SMTP_URL!, from: e.MAIL_FROM! }
+        : kind === 'file'
+          ? { kind: 'file', directory: e.MAIL_DIR }
+          : { kind: 'log' };
   return { transport, appUrl };
 }
 

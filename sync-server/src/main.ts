@@ -34,13 +34,12 @@ async function main(): Promise<void> {
       ? 'auth: FetchWork signs users in; this server issues no tokens'
       : 'auth: standalone accounts and sessions',
   );
-  if (config.auth.mode === 'standalone' && config.mail.transport.kind !== 'smtp') {
-    const where = config.mail.transport.kind === 'file' ? `files in ${config.mail.transport.directory}` : 'this log';
-    const message = `MAIL_TRANSPORT=${config.mail.transport.kind}: registration mail is NOT sent; confirmation links go to ${where}`;
-    // In production nobody could finish registering: say so at the level operators watch.
-    if (config.env === 'production')
-      log.error(`${message}. Nobody can finish registering: set MAIL_TRANSPORT=smtp, SMTP_URL and MAIL_FROM.`);
-    else log.info(message);
+  const mail = config.mail.transport;
+  if (config.auth.mode === 'standalone' && mail.kind === 'off') {
+    log.warn('MAIL_TRANSPORT=off: no self-service registration (set MAIL_TRANSPORT=smtp, SMTP_URL and MAIL_FROM to open it)');
+  } else if (config.auth.mode === 'standalone' && mail.kind !== 'smtp') {
+    const where = mail.kind === 'file' ? `files in ${mail.directory}` : 'this log';
+    log.info(`MAIL_TRANSPORT=${mail.kind}: registration mail is NOT sent; confirmation links go to ${where}`);
   }
   if (config.passwordHashing.logN < DEFAULT_SCRYPT_COST.logN) {
     log.warn({ logN: config.passwordHashing.logN }, 'PASSWORD_SCRYPT_LOG_N is below the recommended 17');
@@ -69,7 +68,7 @@ async function main(): Promise<void> {
     passwordHashing: config.passwordHashing,
     metricsAccess: config.metricsAccess,
     auth: config.auth,
-    mail: { mailer: mailerFor(config.mail.transport, log), appUrl: config.mail.appUrl },
+    mail: { mailer: mail.kind === 'off' ? null : mailerFor(mail, log), appUrl: config.mail.appUrl },
     registrationLimits: config.registrationLimits,
     notifications: { vapid, endpoints: config.push.endpoints },
     files: {
@@ -100,7 +99,7 @@ main().catch((err) => {
   process.exit(1);
 });
 
-function mailerFor(transport: Config['mail']['transport'], log: Logger): Mailer {
+function mailerFor(transport: Exclude<Config['mail']['transport'], { kind: 'off' }>, log: Logger): Mailer {
   if (transport.kind === 'smtp') return createSmtpMailer(transport);
   if (transport.kind === 'file') return createFileMailer(transport.directory);
   return createLogMailer(log);

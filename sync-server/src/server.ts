@@ -75,8 +75,9 @@ export interface SyncServerOptions {
   /**
    * Registration mail (confirmation links, notices): the transport and where links point
    * (`${appUrl}/#/confirm/<token>`). Default: the log mailer, links to the first CORS origin.
+   * `mailer: null`: no mail, so no self-service registration (register answers AUTH_DISABLED).
    */
-  mail?: { mailer?: Mailer; appUrl?: string };
+  mail?: { mailer?: Mailer | null; appUrl?: string };
   /** Per-email and per-IP registration limits; default DEFAULT_REGISTRATION_LIMITS. */
   registrationLimits?: RegistrationLimits;
 }
@@ -110,8 +111,8 @@ export interface RunningServer {
   sync: SyncService;
   messaging: MessagingService;
   accounts: AccountService;
-  /** Registration mail on its way (tests await `mail.idle()`). */
-  mail: MailQueue;
+  /** Registration mail on its way (tests await `mail.idle()`); null when registration is off. */
+  mail: MailQueue | null;
   /** Null in a FetchWork deployment. */
   sessions: SessionService | null;
   access: AccessTokens;
@@ -168,12 +169,13 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   );
   // Only the committing instance is told, so several instances send one push per device.
   sync.onMessagesCommitted((user, written, before) => notifications.service.messagesCommitted(user, written, before));
-  const mailQueue = new MailQueue(options.mail?.mailer ?? createLogMailer(log), log);
+  const mailer = options.mail?.mailer === null ? null : (options.mail?.mailer ?? createLogMailer(log));
+  const mailQueue = mailer ? new MailQueue(mailer, log) : null;
   const appUrl = (options.mail?.appUrl ?? options.corsOrigins.find((o) => o !== '*') ?? 'http://localhost:3000').replace(/\/+$/, '');
   const accounts = new AccountService(store, {
     passwordCost: options.passwordHashing,
     log,
-    mail: { queue: mailQueue, appUrl },
+    mail: mailQueue ? { queue: mailQueue, appUrl } : undefined,
     registrationLimits: options.registrationLimits,
   });
   const auth = options.auth ?? { mode: 'standalone' };
@@ -289,7 +291,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
       await bus.close();
       await redis?.close();
       await options.files?.storage.close();
-      await mailQueue.close();
+      await mailQueue?.close();
       await store.close();
     })();
     return closing;

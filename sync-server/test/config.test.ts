@@ -15,6 +15,18 @@ describe('config', () => {
     expect(c.auth).toMatchObject({ mode: 'standalone', lifetimes: { accessTtlSeconds: 900 }, cookie: { sameSite: 'lax', secure: true } });
   });
 
+  it('registration mail: log in development; in production off unless smtp, and never a log or file of links', () => {
+    const prod = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), AUTH_MODE: 'standalone' };
+    expect(loadConfig({}).mail.transport).toEqual({ kind: 'log' });
+    expect(loadConfig(prod).mail.transport).toEqual({ kind: 'off' });
+    expect(() => loadConfig({ ...prod, MAIL_TRANSPORT: 'log' })).toThrow(/MAIL_TRANSPORT=log is for development/);
+    expect(() => loadConfig({ ...prod, MAIL_TRANSPORT: 'file' })).toThrow(/MAIL_TRANSPORT=file is for development/);
+    expect(
+      loadConfig({ ...prod, MAIL_TRANSPORT: 'smtp', SMTP_URL: 'smtp://mail.example:587', MAIL_FROM: 'no-reply@example.com' }).mail
+        .transport,
+    ).toMatchObject({ kind: 'smtp' });
+  });
+
   it('production needs AUTH_MODE; a FetchWork deployment seeds no accounts; cookie settings are checked', () => {
     const prod = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
     expect(() => loadConfig(prod)).toThrow(/AUTH_MODE is required/);

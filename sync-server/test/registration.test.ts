@@ -92,7 +92,7 @@ describe('register answers the same for new and registered emails', () => {
     const fresh = freshEmail();
     expect((await register(server, fresh, 'Fresh')).status).toBe(202);
     expect((await register(server, known.toUpperCase(), 'Other', 'another password')).status).toBe(202);
-    await server.mail.idle();
+    await server.mail?.idle();
     const [link] = mailsTo(server.mailDir, fresh);
     expect(link?.subject).toMatch(/confirm/i);
     expect(link?.link).toMatch(/^http:\/\/localhost:3000\/#\/confirm\/[A-Za-z0-9_-]{43}$/);
@@ -128,7 +128,7 @@ describe('register answers the same for new and registered emails', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(sent).toHaveLength(0);
     release();
-    await server.mail.idle();
+    await server.mail?.idle();
     expect(sent).toHaveLength(1);
   });
 });
@@ -235,7 +235,7 @@ describe('limits: no mail-bombing an address, no flood from one IP', () => {
       [429, 'RATE_LIMITED'],
     ]);
     expect(over[0]!.body).toEqual(over[1]!.body);
-    await server.mail.idle();
+    await server.mail?.idle();
     expect(mailsTo(server.mailDir, fresh)).toHaveLength(requests);
     expect(mailsTo(server.mailDir, known)).toHaveLength(requests);
     expect((await register(server, freshEmail())).status).toBe(202);
@@ -250,5 +250,17 @@ describe('limits: no mail-bombing an address, no flood from one IP', () => {
     expect((await confirm(server, token)).status).toBe(201);
     const [r, c] = [await register(server, freshEmail()), await confirm(server, randomBytes(32).toString('base64url'))];
     expect([r.status, r.body.error.code, c.status, c.body.error.code]).toEqual([429, 'RATE_LIMITED', 429, 'RATE_LIMITED']);
+  });
+});
+
+describe('without mail (MAIL_TRANSPORT=off, the production default)', () => {
+  it('takes no registrations and says so the same way for every email; sign-in still works', async () => {
+    const server = await serve({ mailer: null });
+    for (const email of [freshEmail(), freshEmail('other')]) {
+      const res = await register(server, email);
+      expect([res.status, res.body.error.code]).toEqual([404, 'AUTH_DISABLED']);
+    }
+    await server.accounts.createConfirmed({ email: 'seeded@example.com', password: PASSWORD, name: 'Seeded' });
+    expect((await login(server, 'seeded@example.com')).status).toBe(200);
   });
 });

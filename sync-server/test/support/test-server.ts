@@ -61,8 +61,8 @@ export async function startTestServer(
     notifications?: SyncServerOptions['notifications'];
     /** Registration limits; default here: the production per-email limit, no practical per-IP limit (tests register many users from 127.0.0.1). */
     registrationLimits?: SyncServerOptions['registrationLimits'];
-    /** Registration mail transport; default a file mailer writing to `mailDir`. */
-    mailer?: Mailer;
+    /** Registration mail transport; default a file mailer writing to `mailDir`; null: no mail, no registration. */
+    mailer?: Mailer | null;
     /** Limits on starting conversations (default as in production). */
     conversationLimits?: SyncServerOptions['conversationLimits'];
   } = {},
@@ -87,7 +87,7 @@ export async function startTestServer(
     redisUrl: options.redisUrl,
     conversationLimits: options.conversationLimits,
     notifications: options.notifications,
-    mail: { mailer: options.mailer ?? createFileMailer(mailDir), appUrl: 'http://localhost:3000' },
+    mail: { mailer: options.mailer === null ? null : (options.mailer ?? createFileMailer(mailDir)), appUrl: 'http://localhost:3000' },
     registrationLimits: options.registrationLimits ?? {
       ...DEFAULT_REGISTRATION_LIMITS,
       perIp: { requests: 100_000, windowSeconds: 3600 },
