@@ -46,3 +46,24 @@ it('create account → "check your email"; the mailed link signs in and leaves t
   await other.context().close();
   await context.close();
 }, 90_000);
+
+it('the mailed link opened in the tab that still shows "check your email" signs in there too', async () => {
+  const context = await newContext(browser);
+  const page = await context.newPage();
+  const email = `reg.same.${Date.now().toString(36)}@e2e.test`;
+  await page.goto(appUrl);
+  await page.getByRole('button', { name: 'Create account' }).first().click();
+  await page.getByLabel('Name').fill('Sam Sametab');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('e2e-password-123');
+  await page.getByRole('button', { name: 'Create account' }).last().click();
+  await page.getByRole('status').filter({ hasText: 'Check your email' }).waitFor();
+  const mail = await waitForMail(e2eMailDir(apiUrl), email);
+  // Same document, only the hash changes (no reload).
+  await page.evaluate((link) => {
+    location.hash = new URL(link).hash;
+  }, mail.link!);
+  await inboxReady(page);
+  expect(new URL(page.url()).hash).not.toContain(confirmationToken(mail.link));
+  await context.close();
+}, 90_000);

@@ -7,6 +7,7 @@ import { firstValueFrom, Subject } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, newUserId, startTestServer, type TestServer, tokenFor } from '../../sync-server/test/support/test-server';
 import { BlockError, Blocks } from '../src/inbox/blocks';
+import { closeAllDevices, makeUser, openDevice, until } from './support/devices';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -108,5 +109,25 @@ describe('Blocks', () => {
     await expect(badToken.block(newUserId())).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     expect(blocks.current()).toEqual(new Set());
     for (const b of [blocks, offline, signedOut, badToken]) b.close();
+  });
+});
+
+describe('a block made on one device', () => {
+  it('reaches the user’s other device at once, without a reconnect (blocks:changed)', async () => {
+    const alice = makeUser('Alice');
+    const bob = makeUser('Bob');
+    const laptop = await openDevice(server.url, alice);
+    const phone = await openDevice(server.url, alice);
+    try {
+      const [onLaptop, onPhone] = [laptop.blocks, phone.blocks];
+      if (!onLaptop || !onPhone) throw new Error('devices without blocks');
+      await until(onPhone.blocked$, (b) => b !== null && b.size === 0, 'the phone has the (empty) list');
+      await onLaptop.block(bob.id);
+      await until(onPhone.blocked$, (b) => b?.has(bob.id) === true, 'the block on the phone');
+      await onLaptop.unblock(bob.id);
+      await until(onPhone.blocked$, (b) => b !== null && !b.has(bob.id), 'the unblock on the phone');
+    } finally {
+      await closeAllDevices();
+    }
   });
 });

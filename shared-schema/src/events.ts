@@ -152,6 +152,8 @@ export interface ServerToClientEvents {
   'auth:expired': () => void;
   /** The session ended (signed out, signed out everywhere, or its refresh credential was reused): sign in again. A disconnect follows. */
   'auth:revoked': () => void;
+  /** The user's list of blocked people changed (on any device): fetch it again (GET /api/blocks). */
+  'blocks:changed': () => void;
   /** The user's notification settings changed (on any device). */
   'notifications:settings': (event: NotificationSettings) => void;
 }

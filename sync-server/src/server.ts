@@ -150,7 +150,8 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
   const sync = new SyncService(store, bus, log, metrics, undefined, files);
   const users = new UserDirectory({ profiles: store.userProfiles(), feed: store, conversations: sync, log });
   sync.useParticipantNames(users);
-  const blocks = new BlockService(store.blockRecords());
+  // Through the adapter: the user's sockets on every instance hear of it.
+  const blocks = new BlockService(store.blockRecords(), undefined, (userId) => io.to(userRoom(userId)).emit('blocks:changed'));
   sync.useSeparations(blocks);
   sync.useConversationLimits(new ConversationLimits(store, blocks, { ...DEFAULT_CONVERSATION_LIMITS, ...options.conversationLimits }));
   const history = new HistoryService(store, metrics);

@@ -8,7 +8,9 @@ import {
   EMPTY,
   first,
   firstValueFrom,
+  fromEventPattern,
   map,
+  merge,
   type Observable,
   of,
   type Subscription,
@@ -199,7 +201,16 @@ class InboxImpl implements InboxHandle {
       ? connection.connected$.subscribe(() => void this.files?.commands.refreshLimits().catch(() => undefined))
       : null;
     this.searchIndex = new MessageSearch(database, options.user.id);
-    this.blocks = new Blocks({ serverUrl: options.serverUrl, getToken: options.getToken, connected$: connection.connected$ });
+    // Fetched again on every connect and whenever another tab or device changed the list.
+    const blocksChanged$ = fromEventPattern<void>(
+      (h) => connection.socket.on('blocks:changed', h),
+      (h) => connection.socket.off('blocks:changed', h),
+    );
+    this.blocks = new Blocks({
+      serverUrl: options.serverUrl,
+      getToken: options.getToken,
+      connected$: merge(connection.connected$, blocksChanged$),
+    });
     const presence = options.presence === undefined ? createPresenceClient : options.presence;
     this.presence = presence ? presence(connection.socket) : noPresence;
     const initialSync$: Observable<InitialSyncProgress | null> = this.engine.pipe(switchMap((e) => (e ? e.initialSync$() : of(null))));

@@ -139,6 +139,20 @@ export function App() {
     [go],
   );
 
+  // A confirmation link opened in a tab that already shows the sign-in screen (only the hash changes).
+  const signedOut = phase.kind === 'signed-out';
+  useEffect(() => {
+    if (!signedOut) return;
+    const onHash = () => {
+      const token = confirmationTokenOf(location.hash);
+      if (!token) return;
+      history.replaceState(null, '', `${location.pathname}${location.search}`);
+      go({ kind: 'confirming', token });
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, [signedOut, go]);
+
   // A confirmation link: create the account and sign in (as a sign-in), or say why not.
   const confirming = phase.kind === 'confirming' ? phase.token : null;
   useEffect(() => {
