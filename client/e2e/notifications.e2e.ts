@@ -295,6 +295,29 @@ describe('notifications', () => {
     expect(pageErrors(page)).toEqual([]);
   });
 
+  it('a session not kept on the device ("Keep me signed in" off) is never offered push: no prompt, and the bell says why', async () => {
+    const t = tag();
+    const alice = await registerUser(apiUrl, `Alice ${t}`);
+    const bob = await registerUser(apiUrl, `Bob ${t}`);
+    await restSend(apiUrl, bob, alice, `Hello from Bob ${t}`);
+    const context = await launch();
+    const page = await context.newPage();
+    await page.goto(appUrl);
+    await signIn(page, alice, { keep: false });
+    await openConversation(page, bob.name);
+    await composer(page).fill(`An answer ${t}`);
+    await composer(page).press('Enter');
+    await waitForStatusAtLeast(messageBubble(page, `An answer ${t}`), 'sent');
+    await page.getByRole('button', { name: 'Notification settings' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Notifications' });
+    await dialog.getByTestId('push-state').and(page.locator('[data-state="not-kept"]')).waitFor();
+    expect(await dialog.getByRole('button', { name: 'Turn on notifications' }).count()).toBe(0);
+    expect(await page.getByRole('region', { name: 'Turn on notifications' }).count()).toBe(0);
+    expect(await page.evaluate(async () => (await (await navigator.serviceWorker.ready).pushManager.getSubscription()) === null)).toBe(
+      true,
+    );
+  });
+
   it('mutes a conversation from its header, shows it in the list, and keeps an offline change until it is sent', async () => {
     const t = tag();
     const alice = await registerUser(apiUrl, `Alice ${t}`);

@@ -27,6 +27,8 @@ export interface NotificationsOptions {
    * sign-out). Without it the worker can only use an open page's token.
    */
   deviceKey?: string | null;
+  /** Whether the session is kept on this device ("Keep me signed in"); push is offered only then. Default true. */
+  deviceKept?: boolean;
 }
 
 export interface NotificationsDeps {
@@ -79,12 +81,14 @@ export class NotificationsController {
   private readonly mirror: Promise<OutboxMirror | null>;
   private readonly subs = new Subscription();
   private closed = false;
+  private readonly deviceKept: boolean;
 
   constructor(
     options: NotificationsOptions,
     private readonly d: NotificationsDeps,
   ) {
     const userId = d.user.id;
+    this.deviceKept = options.deviceKept !== false;
     this.settings = new NotificationSettingsSync({ userId, apiUrl: d.serverUrl, getToken: d.getToken });
     this.backgroundSend = options.backgroundSend !== false && backgroundSyncSupported() ? 'background' : 'on-open';
     this.sentHere = new BehaviorSubject(flag(sentHereKey(userId)));
@@ -144,6 +148,7 @@ export class NotificationsController {
   }
 
   async enablePush(): Promise<PushAvailability> {
+    if (!this.deviceKept) return 'not-kept';
     const token = await this.d.getToken();
     if (!token) throw new Error('not signed in');
     const result = await enablePush({ apiUrl: this.d.serverUrl, token, userId: this.d.user.id, ask: true });
@@ -171,13 +176,23 @@ export class NotificationsController {
   }
 
   private async refreshAvailability(): Promise<void> {
+    if (!this.deviceKept) {
+      this.push.next('not-kept');
+      return;
+    }
     const state = await currentAvailability(this.d.serverUrl, this.d.user.id).catch((): PushAvailability => 'unsupported');
     if (!this.closed) this.push.next(state);
   }
 
   /** At each connect: a device that has notifications on posts its subscription again (or makes a new one the browser dropped). */
   private async resubscribe(): Promise<void> {
-    if (!deviceWantsPush(this.d.user.id) || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+    if (
+      !this.deviceKept ||
+      !deviceWantsPush(this.d.user.id) ||
+      typeof Notification === 'undefined' ||
+      Notification.permission !== 'granted'
+    )
+      return;
     const token = await this.d.getToken();
     if (!token) return;
     const result = await enablePush({ apiUrl: this.d.serverUrl, token, userId: this.d.user.id, ask: false }).catch(() => null);

@@ -13,6 +13,12 @@ export type PushAvailability =
   | 'server-disabled'
   /** The user blocked notifications for this site in the browser. */
   | 'denied'
+  /**
+   * The session is not kept on this device ("Keep me signed in" off): it ends when the browser's
+   * last tab closes, and a notification arriving after that would show the user's messages to
+   * whoever uses the browser next.
+   */
+  | 'not-kept'
   | 'off'
   | 'on';
 

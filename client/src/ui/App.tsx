@@ -331,7 +331,10 @@ function InboxSession({
     const opening = Promise.all([lastClose, held]).then(async ([, release]) => {
       try {
         registerReplica(name);
-        return { opened: await openInbox(session.user, tokens.get, session.deviceKey ?? null), release };
+        return {
+          opened: await openInbox(session.user, tokens.get, { deviceKey: session.deviceKey ?? null, persistent: session.persistent }),
+          release,
+        };
       } catch (err) {
         release();
         throw err;

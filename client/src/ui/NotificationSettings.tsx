@@ -26,6 +26,8 @@ function deviceText(state: PushAvailability | null): string {
       return 'Get a notification on this device when a message arrives while FetchWork is closed or in the background.';
     case 'denied':
       return 'Notifications are blocked for this site in your browser. Allow them in the site settings to turn them on.';
+    case 'not-kept':
+      return 'Notifications need “Keep me signed in on this device” (sign out, then sign in with it ticked): without it they could reach whoever uses this browser after you.';
     case 'server-disabled':
       return 'This FetchWork server does not send notifications.';
     case 'unsupported':

@@ -7,7 +7,11 @@ import type { SessionUser } from '../inbox-api';
  * does not wait for RxDB; dev-mode is only ever imported in development (the production build
  * drops the branch, and vite.config.ts fails the build if it did not).
  */
-export async function openInbox(user: SessionUser, getToken: () => Promise<string | null>, deviceKey: string | null): Promise<InboxHandle> {
+export async function openInbox(
+  user: SessionUser,
+  getToken: () => Promise<string | null>,
+  session: { deviceKey: string | null; persistent: boolean },
+): Promise<InboxHandle> {
   const [{ createInbox }, { createPresenceClient }, devMode] = await Promise.all([
     import('../inbox/create-inbox'),
     import('../sync/presence-client'),
@@ -19,7 +23,7 @@ export async function openInbox(user: SessionUser, getToken: () => Promise<strin
     serverUrl: API_URL,
     getToken,
     // Without a device key (a session from before rotating sessions) the worker can only use an open page's token.
-    notifications: { deviceKey },
+    notifications: { deviceKey: session.deviceKey, deviceKept: session.persistent },
     devMode,
     presence: (socket) => createPresenceClient(socket),
   });
