@@ -143,6 +143,15 @@ const messagePayload = (conversationId: string, sender: TestUser, preview: strin
   sentAt: new Date().toISOString(),
 });
 
+/** Alice and Bob on the shared server, Bob's first message to Alice stored, and a fresh browser for Alice. */
+async function bobWritesToAlice(greeting: string) {
+  const t = tag();
+  const alice = await registerUser(apiUrl, `Alice ${t}`);
+  const bob = await registerUser(apiUrl, `Bob ${t}`);
+  const conversationId = await restSend(apiUrl, bob, alice, `${greeting} ${t}`);
+  return { t, alice, bob, conversationId, context: await launch() };
+}
+
 async function signedInPage(context: BrowserContext, user: TestUser): Promise<Page> {
   const page = await context.newPage();
   collectConsoleErrors(page);
@@ -215,11 +224,7 @@ async function standInRefresh(context: BrowserContext, user: TestUser): Promise<
 
 describe('notifications', () => {
   it('subscribes on request, shows a pushed message, opens its conversation on click, and clears it', async () => {
-    const t = tag();
-    const alice = await registerUser(apiUrl, `Alice ${t}`);
-    const bob = await registerUser(apiUrl, `Bob ${t}`);
-    const conversationId = await restSend(apiUrl, bob, alice, `Hello from Bob ${t}`);
-    const context = await launch();
+    const { t, alice, bob, conversationId, context } = await bobWritesToAlice('Hello from Bob');
     await fakePushService(context);
     const page = await signedInPage(context, alice);
 
@@ -296,11 +301,7 @@ describe('notifications', () => {
   });
 
   it('a session not kept on the device ("Keep me signed in" off) is never offered push: no prompt, and the bell says why', async () => {
-    const t = tag();
-    const alice = await registerUser(apiUrl, `Alice ${t}`);
-    const bob = await registerUser(apiUrl, `Bob ${t}`);
-    await restSend(apiUrl, bob, alice, `Hello from Bob ${t}`);
-    const context = await launch();
+    const { t, alice, bob, context } = await bobWritesToAlice('Hello from Bob');
     const page = await context.newPage();
     await page.goto(appUrl);
     await signIn(page, alice, { keep: false });
@@ -319,11 +320,7 @@ describe('notifications', () => {
   });
 
   it('mutes a conversation from its header, shows it in the list, and keeps an offline change until it is sent', async () => {
-    const t = tag();
-    const alice = await registerUser(apiUrl, `Alice ${t}`);
-    const bob = await registerUser(apiUrl, `Bob ${t}`);
-    const conversationId = await restSend(apiUrl, bob, alice, `Hi ${t}`);
-    const context = await launch();
+    const { alice, bob, conversationId, context } = await bobWritesToAlice('Hi');
     const net = await networkSwitch(context);
     const page = await signedInPage(context, alice);
     await openConversation(page, bob.name);
@@ -359,11 +356,7 @@ describe('notifications', () => {
 
 describe('background send', () => {
   it('sends an offline message from the service worker with every page closed, stored once', async () => {
-    const t = tag();
-    const alice = await registerUser(apiUrl, `Alice ${t}`);
-    const bob = await registerUser(apiUrl, `Bob ${t}`);
-    const conversationId = await restSend(apiUrl, bob, alice, `Hi ${t}`);
-    const context = await launch();
+    const { t, alice, bob, conversationId, context } = await bobWritesToAlice('Hi');
     const net = await networkSwitch(context);
     const refresh = await standInRefresh(context, alice);
     const page = await signedInPage(context, alice);
@@ -404,11 +397,7 @@ describe('background send', () => {
   });
 
   it('a page and the service worker draining at the same moment store each message once', async () => {
-    const t = tag();
-    const alice = await registerUser(apiUrl, `Alice ${t}`);
-    const bob = await registerUser(apiUrl, `Bob ${t}`);
-    const conversationId = await restSend(apiUrl, bob, alice, `Hi ${t}`);
-    const context = await launch();
+    const { t, alice, bob, conversationId, context } = await bobWritesToAlice('Hi');
     const net = await networkSwitch(context);
     const page = await signedInPage(context, alice);
     await openConversation(page, bob.name);

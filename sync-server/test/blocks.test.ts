@@ -3,27 +3,12 @@
  * refused with BLOCKED (socket and REST), presence and typing stop both ways, and unblocking
  * restores all of it. The REST routes are authenticated and validated.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { draftConversation, draftMessage } from './support/docs';
-import { converse, newUser, openTab, presenceOf, settled, startPresenceServer, type Tab, typingEvents } from './support/presence';
-import { api, newUserId, push, type TestServer, waitFor } from './support/test-server';
+import { converse, newUser, presenceFixture, presenceOf, settled, typingEvents } from './support/presence';
+import { api, newUserId, push, waitFor } from './support/test-server';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function server(): Promise<TestServer> {
-  const s = await startPresenceServer({ graceMs: 50 });
-  cleanups.push(() => s.stop());
-  return s;
-}
-
-async function tab(s: TestServer, token: string): Promise<Tab> {
-  const t = await openTab(s, token);
-  cleanups.push(() => t.socket.close());
-  return t;
-}
+const { server, tab } = presenceFixture();
 
 describe('blocks', () => {
   it('the REST routes: block, list, unblock; auth and validation', async () => {

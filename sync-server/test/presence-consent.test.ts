@@ -3,27 +3,12 @@
  * conversation in which both have written. Knowing a user id and opening a conversation with them
  * (even writing to them) teaches a stranger nothing about their presence; their reply does.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { draftMessage } from './support/docs';
-import { converse, newUser, openTab, presenceOf, settled, startPresenceServer, type Tab, typingEvents } from './support/presence';
-import { push, type TestServer, waitFor } from './support/test-server';
+import { converse, newUser, presenceFixture, presenceOf, settled, typingEvents } from './support/presence';
+import { push, waitFor } from './support/test-server';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function server(): Promise<TestServer> {
-  const s = await startPresenceServer({ graceMs: 50 });
-  cleanups.push(() => s.stop());
-  return s;
-}
-
-async function tab(s: TestServer, token: string): Promise<Tab> {
-  const t = await openTab(s, token);
-  cleanups.push(() => t.socket.close());
-  return t;
-}
+const { server, tab } = presenceFixture();
 
 describe('presence needs consent', () => {
   it('a stranger who opened (and wrote in) a conversation learns nothing until the other side replies', async () => {

@@ -1,5 +1,5 @@
 import { io as ioClient } from 'socket.io-client';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import type { PresenceOptions } from '../../src/realtime/presence';
 import { api, type ClientSocket, newUserId, startTestServer, type TestServer, tokenFor, waitFor } from './test-server';
 
@@ -99,4 +99,27 @@ export function presenceOf(tab: Tab, userId: string): string[] {
 
 export function typingEvents(tab: Tab): Received[] {
   return tab.events.filter((e) => e.event.startsWith('typing:'));
+}
+
+/**
+ * A presence server (short grace) and tabs on it, stopped and closed after each test of the file
+ * that calls this at its top level.
+ */
+export function presenceFixture(): { server(): Promise<TestServer>; tab(server: TestServer, token: string): Promise<Tab> } {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    async server() {
+      const s = await startPresenceServer({ graceMs: 50 });
+      cleanups.push(() => s.stop());
+      return s;
+    },
+    async tab(s, token) {
+      const t = await openTab(s, token);
+      cleanups.push(() => t.socket.close());
+      return t;
+    },
+  };
 }
