@@ -65,6 +65,13 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     B.database.messages.insert$.subscribe(() => {
       inserted += 1;
     });
+    // Messages of the current rep that B's replica holds with a delivery time (the server's stamp).
+    let missed = new Set<string>();
+    const stamped = new Set<string>();
+    B.database.messages.$.subscribe((e) => {
+      if (missed.has(e.documentId) && (e.documentData as { deliveredAt?: string | null } | undefined)?.deliveredAt)
+        stamped.add(e.documentId);
+    });
     const online = () => firstValueFrom(B.connection$.pipe(filter((c) => c.status === 'online')));
     // Warm up: a few messages through the whole path, then everything settled.
     for (let i = 0; i < 10; i++) await sender.push('messages', [{ newDocumentState: draftMessage(conv.id, s, b) }]);
@@ -75,8 +82,11 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       const before = await pullSince(url, tokenFor(b), null);
       B.socket.disconnect();
       await waitUntil(() => !B.socket.connected, 'B offline');
+      missed = new Set();
+      stamped.clear();
       for (let i = 0; i < cfg.missed; i += 50) {
         const rows = Array.from({ length: Math.min(50, cfg.missed - i) }, () => ({ newDocumentState: draftMessage(conv.id, s, b) }));
+        for (const r of rows) missed.add(r.newDocumentState.id);
         const stored = await sender.push('messages', rows);
         if (stored !== rows.length) throw new Error(`only ${stored} of ${rows.length} stored`);
       }
@@ -107,17 +117,16 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
         sub.unsubscribe();
       }
       const storedMs = performance.now() - r0;
-      // Settled: every message to B marked delivered locally, and nothing left in the outbox.
-      // Polled every 250 ms: the check scans B's replica, and on fake-indexeddb a scan of
-      // thousands of messages every 50 ms took CPU from the replica it measures.
-      await waitUntil(
-        async () => (await B.database.messages.findOne({ selector: { recipient: b, deliveredAt: null } }).exec()) === null,
-        'delivery receipts written',
-        60_000,
-        250,
-      );
+      // Settled: every missed message stored in B's replica with the server's delivery stamp
+      // (seen on the replica's change events, so no polling query adds to the figure or takes
+      // CPU from the replica it measures), and then nothing left in the outbox.
+      await waitUntil(() => stamped.size >= missed.size, 'delivery receipts stored', 60_000, 2);
       await online();
       const onlineMs = performance.now() - r0;
+      // Checked once, untimed: the events counted above agree with what the replica holds.
+      if ((await B.database.messages.findOne({ selector: { recipient: b, deliveredAt: null } }).exec()) !== null) {
+        throw new Error('a message to B is still undelivered in its replica after every stamp was seen');
+      }
       reps.push({ rawMs, rawDocs: raw.docs.length, storedMs, onlineMs });
       ctx.log(
         `  rep ${rep + 1}: ours ${num(cfg.missed)} stored after ${ms(storedMs)} ms, online (receipts accepted) after ${ms(onlineMs)} ms; raw pull + bulkPut of ${num(raw.docs.length)}: ${ms(rawMs)} ms`,
@@ -144,13 +153,12 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     },
     {
       scenario: 'catch-up',
-      figure: `Reconnect catch-up: ${n} missed, until all ${n} are marked delivered and the outbox is empty (receipts accepted)`,
+      figure: `Reconnect catch-up: ${n} missed, until B's replica holds all ${n} with the server's delivery stamp and reports online (receipts accepted; median of ${reps.length})`,
       ours: `${ms(onlineM)} ms`,
       baseline: `${ms(raw)} ms`,
       ratio: ratioOf(onlineM, raw),
-      target: '',
-      met: null,
-      detail: true,
+      target: '< 1 s',
+      met: onlineM < 1000,
     },
   ];
   return { scenario: 'catch-up', rows, details: { config: cfg, reps }, notes: [], durationMs: performance.now() - t0 };

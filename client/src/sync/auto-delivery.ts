@@ -41,7 +41,8 @@ export interface AutoDeliveryOptions {
  * its receipt was acknowledged is one the receipt did not reach (it lost a race with an edit):
  * it is reported again.
  *
- * Reports wait `graceMs` and leave out what the replica has marked read meanwhile.
+ * Reports wait `graceMs` and leave out what the replica has marked read meanwhile (seen on the
+ * collection's change events).
  */
 export function startAutoDelivery(o: AutoDeliveryOptions): Subscription {
   const queue = new Set<string>();
@@ -58,14 +59,6 @@ export function startAutoDelivery(o: AutoDeliveryOptions): Subscription {
   };
   o.signal.addEventListener('abort', () => timer !== null && clearTimeout(timer), { once: true });
 
-  /** Read here meanwhile: the read receipt (which says delivered too) is on its way. */
-  const readMeanwhile = async (ids: string[]): Promise<Set<string>> => {
-    const docs = await o.messages.findByIds(ids).exec();
-    const read = new Set<string>();
-    for (const [id, d] of docs) if (d.isRead || d.deliveredAt !== null) read.add(id);
-    return read;
-  };
-
   const consider = (d: MessageDoc) => {
     if (d.recipient !== o.userId) return;
     // seq 0 would be a local draft, not something received from the server.
@@ -81,12 +74,11 @@ export function startAutoDelivery(o: AutoDeliveryOptions): Subscription {
     sending = true;
     try {
       while (queue.size > 0 && !o.signal.aborted) {
-        const candidates = [...queue].slice(0, LIMITS.deliveredMaxIds);
-        for (const id of candidates) queue.delete(id);
-        const read = await readMeanwhile(candidates);
-        const batch = candidates.filter((id) => !read.has(id));
-        if (batch.length === 0) continue;
-        for (const id of batch) inFlight.add(id);
+        const batch = [...queue].slice(0, LIMITS.deliveredMaxIds);
+        for (const id of batch) {
+          queue.delete(id);
+          inFlight.add(id);
+        }
         try {
           await request(o.socket, 'messages:delivered', { ids: batch }, o.ackTimeoutMs, o.signal);
         } catch {
@@ -123,6 +115,15 @@ export function startAutoDelivery(o: AutoDeliveryOptions): Subscription {
     // Whatever is still undelivered, including receipts whose answer was lost with the connection.
     void sweep().catch(() => undefined);
   };
+  // Marked read here (this tab or another) while waiting: the read receipt says delivered too.
+  // Watched on the collection's change events rather than read back before each report: on a
+  // catch-up of 1,000 messages those reads took longer than the requests.
+  sub.add(
+    o.messages.$.subscribe((e) => {
+      const d = e.documentData as MessageDoc | undefined;
+      if (d && (d.isRead || d.deliveredAt !== null)) queue.delete(d.id);
+    }),
+  );
   o.socket.on('connect', onConnect);
   sub.add(() => o.socket.off('connect', onConnect));
   void sweep().catch(() => undefined);
