@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { type StreamBatch, StreamBuffer, type StreamOutput } from '../src/sync/stream-buffer';
 
 type D = { id: string; seq: number };
@@ -264,5 +264,90 @@ describe('StreamBuffer', () => {
     buffer.batch(batch(11));
     buffer.resync();
     expect(out).toEqual([]);
+  });
+
+  describe('hold', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** Documents whose id starts with "w" may wait; anything else may not. */
+    function held(position = 10) {
+      vi.useFakeTimers();
+      const out: StreamOutput<D>[] = [];
+      const buffer = new StreamBuffer<D>((item) => out.push(item), undefined, undefined, {
+        ms: 1000,
+        mayWait: (b) => b.documents.every((d) => d.id.startsWith('w')),
+      });
+      buffer.activity(false, false);
+      buffer.pullStarted();
+      buffer.pullAnswered(position, false);
+      return { buffer, out };
+    }
+    const waiting = (...seqs: number[]): StreamBatch<D> => ({
+      documents: seqs.map((seq) => ({ id: `w${seq % 2}`, seq })),
+      checkpoint: { seq: seqs[seqs.length - 1] as number },
+    });
+
+    test('batches that may wait are handed together when the hold ends, in order, with the last checkpoint', () => {
+      const { buffer, out } = held();
+      buffer.batch(waiting(11));
+      vi.advanceTimersByTime(400);
+      buffer.batch(waiting(12));
+      buffer.batch(waiting(13));
+      expect(out).toEqual([]);
+      vi.advanceTimersByTime(599);
+      expect(out).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(seqsOf(out)).toEqual([[11, 12, 13]]);
+      expect((out[0] as StreamBatch<D>).checkpoint).toEqual({ seq: 13 });
+      expect(buffer.counts.resyncs).toBe(0);
+    });
+
+    test('a batch that may not wait flushes what was held with it at once', () => {
+      const { buffer, out } = held();
+      buffer.batch(waiting(11));
+      buffer.batch(batch(12));
+      expect(seqsOf(out)).toEqual([[11, 12]]);
+      // Nothing left to fire later.
+      vi.advanceTimersByTime(5000);
+      expect(seqsOf(out)).toEqual([[11, 12]]);
+    });
+
+    test('a hold that ends while RxDB is busy hands the batch when it is idle, once', () => {
+      const { buffer, out } = held();
+      buffer.batch(waiting(11));
+      buffer.activity(false, true); // a push starts
+      vi.advanceTimersByTime(1000);
+      expect(out).toEqual([]);
+      buffer.activity(false, false);
+      expect(seqsOf(out)).toEqual([[11]]);
+      process(buffer);
+      vi.advanceTimersByTime(5000);
+      expect(seqsOf(out)).toEqual([[11]]);
+    });
+
+    test('a pull started during a hold drops what was held (the pull brings it) and no timer hands it later', () => {
+      const { buffer, out } = held();
+      buffer.batch(waiting(11));
+      buffer.pullStarted();
+      buffer.pullAnswered(11, false);
+      vi.advanceTimersByTime(5000);
+      expect(out).toEqual([]);
+      buffer.batch(waiting(12));
+      vi.advanceTimersByTime(1000);
+      expect(seqsOf(out)).toEqual([[12]]);
+    });
+
+    test('a gap during a hold asks for a pull instead', () => {
+      const { buffer, out } = held();
+      buffer.batch(waiting(11));
+      buffer.batch(waiting(12));
+      expect(buffer.counts.resyncs).toBe(0);
+      buffer.batch(waiting(12)); // at or below the position: something was missed
+      expect(out).toEqual(['RESYNC']);
+      vi.advanceTimersByTime(5000);
+      expect(out).toEqual(['RESYNC']);
+    });
   });
 });

@@ -29,7 +29,7 @@ import { request, ServerError } from './request';
 import { withoutUnchangedServerCopies } from './server-copy';
 import { ServerDocWriter } from './server-doc-writer';
 import type { SyncSocket } from './socket';
-import { StreamBuffer } from './stream-buffer';
+import { StreamBuffer, type StreamHold } from './stream-buffer';
 
 export interface SyncTuning {
   ackTimeoutMs: number;
@@ -52,6 +52,8 @@ export interface SyncTuning {
   historyBatchSize: number;
   /** How long a received message waits before it is reported delivered (auto-delivery.ts). */
   deliveryGraceMs: number;
+  /** How long streamed conversation changes that touch only the summary may wait to be stored together (summary-hold.ts); 0: never. */
+  conversationSummaryHoldMs: number;
 }
 
 export interface InitialSyncProgress {
@@ -81,6 +83,8 @@ export interface CollectionSyncOptions<C extends CollectionName> {
    * Recent first: a replica without a checkpoint asks `sync:bootstrap` for the newest documents
    * instead of pulling its feed from the start, and records where the history walk begins.
    */
+  /** Streamed batches that may wait to be stored together (stream-buffer.ts). */
+  hold?: StreamHold<Wire<DocsByCollection[C]>>;
   bootstrap?: {
     pageSize: number;
     /** Messages only: see SyncTuning.bootstrapPagedConversations. */
@@ -99,11 +103,7 @@ export class CollectionSync<C extends CollectionName> {
   readonly state: RxReplicationState<Doc<C>, Checkpoint>;
   private readonly stream = new Subject<RxReplicationPullStreamItem<Doc<C>, Checkpoint>>();
   /** Orders streamed batches for RxDB: applied when it is idle, a pull only for a gap (stream-buffer.ts). */
-  readonly streamBuffer = new StreamBuffer<Wire<Doc<C>>>(
-    (item) => this.stream.next(item),
-    () => this.state?.internalReplicationState?.stats.down.masterChangeStreamEmit ?? 0,
-    () => (this.state?.internalReplicationState?.stats.down.addNewTask ?? 0) > 0,
-  );
+  readonly streamBuffer: StreamBuffer<Wire<Doc<C>>>;
   private readonly attempts = new Map<string, number>();
   private readonly initial = new BehaviorSubject<InitialSyncProgress | null>(null);
   private readonly accepted = new Subject<string[]>();
@@ -124,6 +124,12 @@ export class CollectionSync<C extends CollectionName> {
 
   constructor(private readonly o: CollectionSyncOptions<C>) {
     this.name = o.name;
+    this.streamBuffer = new StreamBuffer<Wire<Doc<C>>>(
+      (item) => this.stream.next(item),
+      () => this.state?.internalReplicationState?.stats.down.masterChangeStreamEmit ?? 0,
+      () => (this.state?.internalReplicationState?.stats.down.addNewTask ?? 0) > 0,
+      o.hold ?? null,
+    );
     this.writer = new ServerDocWriter<C>(() => this.state?.internalReplicationState, o.collection.database);
     this.echoes = new EchoRepair(o.collection, () => this.state?.internalReplicationState);
     const onStream = (event: StreamEvent) => {

@@ -9,6 +9,16 @@ export interface StreamBatch<T> {
 export type StreamOutput<T> = StreamBatch<T> | 'RESYNC';
 
 /**
+ * Batches that may wait before they are applied, so that several arriving close together are
+ * stored in one write (the conversation summaries every message rewrites: summary-hold.ts).
+ */
+export interface StreamHold<T> {
+  ms: number;
+  /** True when nothing in the batch needs to be applied at once. */
+  mayWait(batch: StreamBatch<T>): boolean;
+}
+
+/**
  * Orders `sync:stream` batches for RxDB (docs/client.md, "Replication").
  *
  * The server streams documents to a socket only when they continue exactly from the position
@@ -35,6 +45,9 @@ export type StreamOutput<T> = StreamBatch<T> | 'RESYNC';
  * is ever outstanding: a `RESYNC` waits until a handed batch has been processed, and batches wait
  * until the pull a `RESYNC` asked for has started (which covers them).
  *
+ * A `hold` lets continuing batches that may wait stay buffered up to `hold.ms` after the first
+ * of them arrived, to be handed as one; a batch that may not wait flushes everything buffered.
+ *
  * The client never makes up a checkpoint: it only passes on the server's.
  */
 export class StreamBuffer<T extends { seq: number }> {
@@ -58,6 +71,9 @@ export class StreamBuffer<T extends { seq: number }> {
   private emitted = 0;
   /** How often each output was produced (tests and diagnostics). */
   readonly counts = { batchesIn: 0, handed: 0, resyncs: 0, dropped: 0 };
+  /** When the oldest buffered batch arrived, while every buffered batch may wait (see `hold`). */
+  private heldSince: number | null = null;
+  private holdTimer: ReturnType<typeof setTimeout> | null = null;
 
   /**
    * @param accepted how many sink items RxDB has taken into its downstream queue so far
@@ -72,6 +88,7 @@ export class StreamBuffer<T extends { seq: number }> {
     private readonly sink: (item: StreamOutput<T>) => void,
     private readonly accepted: () => number = () => this.emitted,
     private readonly listening: () => boolean = () => true,
+    private readonly hold: StreamHold<T> | null = null,
   ) {}
 
   /** A `sync:stream` batch arrived on the socket. */
@@ -115,6 +132,7 @@ export class StreamBuffer<T extends { seq: number }> {
     // Received before this request is sent: the pull (repeated until a short page) brings them.
     this.drop(this.buffered);
     this.buffered = [];
+    this.release();
     this.drop(this.duringPull);
     this.duringPull = [];
     // A batch RxDB has not processed yet will be applied after this pull: pull again afterwards
@@ -181,6 +199,7 @@ export class StreamBuffer<T extends { seq: number }> {
     this.closed = true;
     this.buffered = [];
     this.duringPull = [];
+    this.release();
   }
 
   /** Nothing buffered, handed, asked for or out (tests). */
@@ -201,12 +220,36 @@ export class StreamBuffer<T extends { seq: number }> {
     }
     this.buffered.push(batch);
     this.position = batch.checkpoint.seq;
+    if (this.hold?.mayWait(batch)) {
+      if (this.buffered.length === 1) this.heldSince = Date.now();
+    } else {
+      this.heldSince = null;
+    }
+  }
+
+  /** Still within the hold: arms a timer for its end and returns true. */
+  private holding(): boolean {
+    if (!this.hold || this.heldSince === null) return false;
+    const left = this.heldSince + this.hold.ms - Date.now();
+    if (left <= 0) return false;
+    this.holdTimer ??= setTimeout(() => {
+      this.holdTimer = null;
+      this.flush();
+    }, left);
+    return true;
+  }
+
+  private release(): void {
+    this.heldSince = null;
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
   }
 
   private wantResync(): void {
     this.resyncWanted = true;
     this.drop(this.buffered);
     this.buffered = [];
+    this.release();
   }
 
   private drop(batches: StreamBatch<T>[]): void {
@@ -220,6 +263,7 @@ export class StreamBuffer<T extends { seq: number }> {
       this.resyncWanted = false;
       this.drop(this.buffered);
       this.buffered = [];
+      this.release();
       return;
     }
     if (this.resyncWanted) {
@@ -230,14 +274,17 @@ export class StreamBuffer<T extends { seq: number }> {
       this.resyncQueued = true;
       this.drop(this.buffered);
       this.buffered = [];
+      this.release();
       this.counts.resyncs++;
       this.emitted++;
       this.sink('RESYNC');
       return;
     }
     if (this.buffered.length === 0 || this.resyncQueued || this.pullsOut > 0 || this.downActive || this.upActive) return;
+    if (this.holding()) return;
     const batches = this.buffered;
     this.buffered = [];
+    this.release();
     const merged: StreamBatch<T> =
       batches.length === 1
         ? (batches[0] as StreamBatch<T>)

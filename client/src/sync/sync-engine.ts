@@ -12,6 +12,7 @@ import { HistoryBackfill } from './history-backfill';
 import { OutboxSweeper, type TrackedCollection, trackOutbox } from './outbox-tracker';
 import { recordRefusals } from './refusals';
 import type { SyncSocket } from './socket';
+import { ConversationSummaryHold } from './summary-hold';
 import { composeGates, holdPendingUploads } from './upload-gate';
 
 export interface SyncEngineOptions {
@@ -38,6 +39,7 @@ export const DEFAULT_TUNING: SyncTuning = {
   bootstrapPagedConversations: 50,
   historyBatchSize: 1000,
   deliveryGraceMs: 250,
+  conversationSummaryHoldMs: 1_500,
 };
 
 /**
@@ -60,6 +62,9 @@ export class SyncEngine {
     const { db, socket, tuning, outbox, history } = o;
     const signal = this.abort.signal;
     const id = (name: CollectionName) => `fetchwork-v${PROTOCOL_VERSION}-${name}-${o.serverUrl}`;
+    const summaryHold =
+      tuning.conversationSummaryHoldMs > 0 ? new ConversationSummaryHold(db.conversations, tuning.conversationSummaryHoldMs) : null;
+    if (summaryHold) this.subs.add(() => summaryHold.stop());
     this.conversations = new CollectionSync({
       name: 'conversations',
       collection: db.conversations,
@@ -70,6 +75,7 @@ export class SyncEngine {
       recordFailures: (rows) => recordRefusals(outbox, db.conversations, 'conversations', rows),
       // Conversations are never removed; a removal could only be a local accident.
       skipPush: (doc) => doc._deleted,
+      hold: summaryHold ?? undefined,
       bootstrap: { pageSize: tuning.bootstrapConversations, begin: (cursor) => history.begin('conversations', cursor) },
     });
     this.messages = new CollectionSync({
