@@ -89,7 +89,10 @@ export interface SyncStore {
   listConversations(userId: string): Promise<ConversationDoc[]>;
   /** A conversation's messages, oldest first, the newest `limit` ones before `beforeSeq` if given. */
   listMessages(conversationId: string, options: { limit: number; beforeSeq?: number }): Promise<MessageDoc[]>;
-  /** Messages to the user that are neither read nor deleted. */
+  /**
+   * Messages to the user that are neither read nor deleted. An adapter may sum the `unreadCount`
+   * of the user's conversations instead: every commit through SyncService keeps those equal to it.
+   */
   countUnread(userId: string): Promise<number>;
   /** Non-deleted messages of the user's conversations whose content contains every term. */
   searchMessages(userId: string, query: string, limit: number): Promise<MessageDoc[]>;

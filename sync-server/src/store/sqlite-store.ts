@@ -42,8 +42,11 @@ CREATE TABLE IF NOT EXISTS messages (
   body TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, seq);
-CREATE INDEX IF NOT EXISTS messages_unread ON messages (recipient, is_read, is_deleted);
-CREATE INDEX IF NOT EXISTS messages_by_sender ON messages (conversation, sender);
+CREATE TABLE IF NOT EXISTS conversation_writers (
+  conversation TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  PRIMARY KEY (conversation, sender)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS conversations (
   id TEXT PRIMARY KEY,
   last_activity TEXT NOT NULL,
@@ -137,6 +140,7 @@ export class SqliteStore implements SyncStore {
     // first commit after each checkpoint. The file then grows by appends instead of overwrites.
     this.db.pragma('journal_size_limit = 0');
     this.db.exec(SCHEMA);
+    dropPerMessageIndexes(this.db);
     const db = this.db;
     this.stmt = {
       getMessage: db.prepare<[string], { seq: number; body: string }>('SELECT seq, body FROM messages WHERE id = ?'),
@@ -149,6 +153,10 @@ export class SqliteStore implements SyncStore {
          VALUES (@id, @conversation, @sender, @recipient, @isRead, @isDeleted, @content, @seq, @body)
          ON CONFLICT (id) DO NOTHING`,
       ),
+      // Written once per sender and conversation: for every later message the key exists and
+      // the insert changes no page.
+      noteWriter: db.prepare<[string, string]>('INSERT OR IGNORE INTO conversation_writers (conversation, sender) VALUES (?, ?)'),
+      hasWritten: db.prepare<[string, string], number>('SELECT 1 FROM conversation_writers WHERE conversation = ? AND sender = ?').pluck(),
       updateMessage: db.prepare(
         `UPDATE messages SET is_read = @isRead, is_deleted = @isDeleted, content = @content, seq = @seq, body = @body
          WHERE id = @id AND seq = @expectedSeq`,
@@ -198,8 +206,11 @@ export class SqliteStore implements SyncStore {
         `SELECT body FROM (SELECT body, seq FROM messages WHERE conversation = ? AND seq < ? ORDER BY seq DESC LIMIT ?)
          ORDER BY seq`,
       ),
-      countUnread: db.prepare<[string], { n: number }>(
-        'SELECT count(*) AS n FROM messages WHERE recipient = ? AND is_read = 0 AND is_deleted = 0',
+      // The user's counts on their conversations, which every commit keeps equal to their unread
+      // messages (sync-service.ts): an index of unread messages cost a page write per message.
+      countUnread: db.prepare<[string, string], { n: number }>(
+        `SELECT coalesce(sum(c.body -> '$.unreadCount' ->> ?), 0) AS n FROM feed f JOIN conversations c ON c.id = f.doc_id
+         WHERE f.user_id = ? AND f.collection = 'conversations'`,
       ),
       search: db.prepare<[string, string, number], { body: string }>(
         `SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
@@ -284,6 +295,7 @@ export class SqliteStore implements SyncStore {
           body,
         };
         changed = (expectedSeq === null ? this.stmt.insertMessage.run(row) : this.stmt.updateMessage.run({ ...row, expectedSeq })).changes;
+        if (changed === 1 && expectedSeq === null) this.stmt.noteWriter.run(m.conversation, m.sender);
       } else {
         const c = doc as ConversationDoc;
         const row = { id: c.id, lastActivity: c.lastActivity, seq, body };
@@ -398,7 +410,7 @@ export class SqliteStore implements SyncStore {
   }
 
   async countUnread(userId: string): Promise<number> {
-    return this.stmt.countUnread.get(userId)?.n ?? 0;
+    return this.stmt.countUnread.get(userId, userId)?.n ?? 0;
   }
 
   async searchMessages(userId: string, query: string, limit: number): Promise<MessageDoc[]> {
@@ -477,11 +489,8 @@ export class SqliteStore implements SyncStore {
     return this.blocks;
   }
 
-  private hasWritten: Database.Statement | null = null;
-
   async conversationWriters(conversations: readonly Pick<ConversationDoc, 'id' | 'participants'>[]): Promise<Map<string, string[]>> {
-    this.hasWritten ??= this.db.prepare('SELECT 1 FROM messages WHERE conversation = ? AND sender = ? LIMIT 1').pluck();
-    const stmt = this.hasWritten;
+    const stmt = this.stmt.hasWritten;
     const writers = new Map<string, string[]>();
     for (const c of conversations) {
       const found = c.participants.filter((p) => stmt.get(c.id, p) !== undefined);
@@ -500,4 +509,21 @@ export class SqliteStore implements SyncStore {
     if (this.waiting.length > 0) this.flush();
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * Files written before 2026-12-04 kept two more indexes on messages, each a page write per
+ * message: who wrote in a conversation (now `conversation_writers`, filled from the messages
+ * here, once) and unread messages per recipient (now read from the conversations' counts).
+ */
+function dropPerMessageIndexes(db: Database.Database): void {
+  const has = (name: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) !== undefined;
+  if (!has('messages_by_sender') && !has('messages_unread')) return;
+  db.transaction(() => {
+    if (has('messages_by_sender')) {
+      db.exec(`INSERT OR IGNORE INTO conversation_writers (conversation, sender) SELECT DISTINCT conversation, sender FROM messages;
+        DROP INDEX messages_by_sender;`);
+    }
+    if (has('messages_unread')) db.exec('DROP INDEX messages_unread;');
+  }).immediate();
 }

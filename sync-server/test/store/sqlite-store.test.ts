@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { type CommitResult, StaleWriteError } from '../../src/store/port';
 import { SqliteStore } from '../../src/store/sqlite-store';
@@ -51,7 +52,9 @@ describe('SQLite specifics', () => {
     const store = new SqliteStore({ path: join(dir, 's.sqlite') });
     const internals = store as unknown as { db: import('better-sqlite3').Database; stmt: Record<string, { source: string }> };
     const planOf = (name: string, ...args: unknown[]) =>
-      (internals.db.prepare(`EXPLAIN QUERY PLAN ${internals.stmt[name]!.source}`).all(...args) as { detail: string }[]).map((p) => p.detail).join(' | ');
+      (internals.db.prepare(`EXPLAIN QUERY PLAN ${internals.stmt[name]!.source}`).all(...args) as { detail: string }[])
+        .map((p) => p.detail)
+        .join(' | ');
     for (const name of ['feedBeforeMessages', 'feedBeforeConversations']) {
       const details = planOf(name, 'a', 10, 10);
       expect(details, name).toMatch(/SEARCH f USING (COVERING )?INDEX feed_by_seq \(user_id=\? AND collection=\? AND seq<\?\)/);
@@ -166,6 +169,38 @@ describe('SQLite specifics', () => {
     expect((await store.commit([{ ...edit, expectedSeq: 2 }])).docs[0]!.doc.seq).toBe(3);
     expect((await store.getDocs('messages', [m.id]))[0]!.content).toBe('edited');
     await store.close();
+  });
+
+  it('a file from before conversation_writers: its writers are taken from its messages and the two per-message indexes dropped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-migrate-'));
+    const path = join(dir, 's.sqlite');
+    const a = 'a'.repeat(24);
+    const b = 'b'.repeat(24);
+    const { _deleted, ...conv } = draftConversation(a, b);
+    const { _deleted: _d, ...m } = draftMessage(conv.id, b, a, 'from b');
+    const old = new SqliteStore({ path });
+    await old.commit([
+      { collection: 'conversations', doc: { ...conv, unreadCount: { [a]: 1 } }, expectedSeq: null, audience: conv.participants },
+    ]);
+    await old.commit([{ collection: 'messages', doc: m, expectedSeq: null, audience: conv.participants }]);
+    await old.close();
+    // What the earlier schema left: the two indexes, and no conversation_writers rows.
+    const raw = new Database(path);
+    raw.exec(`CREATE INDEX messages_unread ON messages (recipient, is_read, is_deleted);
+      CREATE INDEX messages_by_sender ON messages (conversation, sender);
+      DELETE FROM conversation_writers;`);
+    raw.close();
+    const store = new SqliteStore({ path });
+    const db = (store as unknown as { db: import('better-sqlite3').Database }).db;
+    const indexes = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'").all() as { name: string }[]
+    ).map((r) => r.name);
+    expect(indexes).not.toContain('messages_unread');
+    expect(indexes).not.toContain('messages_by_sender');
+    expect((await store.conversationWriters([conv])).get(conv.id)).toEqual([b]);
+    expect(await store.countUnread(a)).toBe(1);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('close writes the commits already requested', async () => {

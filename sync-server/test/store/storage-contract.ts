@@ -63,7 +63,10 @@ export function registerStorageContractTests(name: string, factory: () => Promis
       const head = await store.headSeq();
       const fresh = message(conv, 'would be written');
       await expect(
-        store.commit([createOp('messages', fresh, conv.participants), { collection: 'conversations', doc: conv, expectedSeq: 999, audience: conv.participants }]),
+        store.commit([
+          createOp('messages', fresh, conv.participants),
+          { collection: 'conversations', doc: conv, expectedSeq: 999, audience: conv.participants },
+        ]),
       ).rejects.toBeInstanceOf(StaleWriteError);
       await expect(store.commit([createOp('conversations', conv, conv.participants)])).rejects.toBeInstanceOf(StaleWriteError);
       expect(await store.getDocs('messages', [fresh.id, m.id])).toEqual([]);
@@ -117,6 +120,11 @@ export function registerStorageContractTests(name: string, factory: () => Promis
       expect((await store.listConversations(C)).map((c) => c.id)).toEqual([ac.id]);
       const texts = ['first 100% sure', 'second under_score', 'third plain'];
       for (const t of texts) await store.commit([createOp('messages', message(ab, t, A, B), [A, B])]);
+      // The conversation's count as SyncService keeps it with every message (an adapter may count either).
+      const [stored] = await store.getDocs('conversations', [ab.id]);
+      await store.commit([
+        { collection: 'conversations', doc: { ...stored!, unreadCount: { [B]: 3 } }, expectedSeq: stored!.seq, audience: ab.participants },
+      ]);
       const page = await store.listMessages(ab.id, { limit: 2 });
       expect(page.map((m) => m.content)).toEqual(['second under_score', 'third plain']);
       const older = await store.listMessages(ab.id, { limit: 10, beforeSeq: page[0]!.seq });
@@ -149,7 +157,9 @@ export function registerStorageContractTests(name: string, factory: () => Promis
       const seqOf = new Map<string, number>();
       for (const m of msgs) seqOf.set(m.content, (await store.commit([createOp('messages', m, [m.sender, m.recipient])])).docs[0]!.doc.seq);
       const [first] = await store.getDocs('messages', [msgs[0]!.id]);
-      const edited = await store.commit([{ collection: 'messages', doc: { ...first!, content: '1 edited' }, expectedSeq: first!.seq, audience: [A, B] }]);
+      const edited = await store.commit([
+        { collection: 'messages', doc: { ...first!, content: '1 edited' }, expectedSeq: first!.seq, audience: [A, B] },
+      ]);
       const editedSeq = edited.docs[0]!.doc.seq;
 
       expect(await store.feedHead(A, 'messages')).toBe(editedSeq);
@@ -213,6 +223,23 @@ export function registerStorageContractTests(name: string, factory: () => Promis
       const [stored] = await store.newestMessages([bc.id], 1, UNBOUNDED);
       expect(stored).toEqual((await store.getDocs('messages', [stored!.id]))[0]);
       expect(stored!.content).toBe('bc5');
+    });
+
+    it('S10 conversationWriters: who has written in each conversation, from creations and not from edits', async () => {
+      const ab = conversation(A, B);
+      const ac = conversation(A, C, 'job10');
+      const bc = conversation(B, C);
+      for (const c of [ab, ac, bc]) await store.commit([createOp('conversations', c, c.participants)]);
+      const first = message(ab, 'from A', A, B);
+      await store.commit([createOp('messages', first, [A, B])]);
+      await store.commit([createOp('messages', message(ab, 'again from A', A, B), [A, B])]);
+      await store.commit([createOp('messages', message(ac, 'from C', C, A), [A, C])]);
+      const [stored] = await store.getDocs('messages', [first.id]);
+      await store.commit([{ collection: 'messages', doc: { ...stored!, content: 'edited' }, expectedSeq: stored!.seq, audience: [A, B] }]);
+      const writers = await store.conversationWriters([ab, ac, bc]);
+      expect(writers.get(ab.id)).toEqual([A]);
+      expect(writers.get(ac.id)).toEqual([C]);
+      expect(writers.has(bc.id)).toBe(false);
     });
 
     it('S7 everything committed survives closing and reopening the store', async () => {
