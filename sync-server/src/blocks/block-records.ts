@@ -15,6 +15,6 @@ export interface BlockRecordStore {
   unblock(blocker: string, blocked: string): Promise<void>;
   /** Whom the user blocked, most recent first. */
   listBlocked(blocker: string): Promise<BlockRecord[]>;
-  /** Everyone the user blocked or was blocked by: the people nothing flows to or from. */
+  /** Everyone the user blocked or was blocked by: the people nothing flows to or from (may repeat one). */
   separatedFrom(userId: string): Promise<string[]>;
 }

@@ -23,8 +23,9 @@ export class SqliteBlockRecords implements BlockRecordStore {
     this.insert = db.prepare('INSERT OR IGNORE INTO blocks (blocker, blocked, blocked_at) VALUES (?, ?, ?)');
     this.remove = db.prepare('DELETE FROM blocks WHERE blocker = ? AND blocked = ?');
     this.list = db.prepare('SELECT blocked, blocked_at FROM blocks WHERE blocker = ? ORDER BY blocked_at DESC, blocked');
+    // UNION ALL: asked on every push that creates a message, and a dedupe would build a temporary b-tree each time.
     this.either = db
-      .prepare('SELECT blocked AS other FROM blocks WHERE blocker = ? UNION SELECT blocker FROM blocks WHERE blocked = ?')
+      .prepare('SELECT blocked AS other FROM blocks WHERE blocker = ? UNION ALL SELECT blocker FROM blocks WHERE blocked = ?')
       .pluck();
   }
 
