@@ -54,6 +54,8 @@ export interface SyncTuning {
   deliveryGraceMs: number;
   /** How long streamed conversation changes that touch only the summary may wait to be stored together (summary-hold.ts); 0: never. */
   conversationSummaryHoldMs: number;
+  /** How long streamed stamps on the user's received messages may wait to be stored together (receipt-hold.ts); 0: never. */
+  receiptStampHoldMs: number;
 }
 
 export interface InitialSyncProgress {

@@ -10,6 +10,7 @@ import { createConversationGate } from './conversation-gate';
 import { ConversationPages } from './conversation-pages';
 import { HistoryBackfill } from './history-backfill';
 import { OutboxSweeper, type TrackedCollection, trackOutbox } from './outbox-tracker';
+import { ReceiptStampHold } from './receipt-hold';
 import { recordRefusals } from './refusals';
 import type { SyncSocket } from './socket';
 import { ConversationSummaryHold } from './summary-hold';
@@ -40,6 +41,7 @@ export const DEFAULT_TUNING: SyncTuning = {
   historyBatchSize: 1000,
   deliveryGraceMs: 250,
   conversationSummaryHoldMs: 1_500,
+  receiptStampHoldMs: 1_500,
 };
 
 /**
@@ -65,6 +67,8 @@ export class SyncEngine {
     const summaryHold =
       tuning.conversationSummaryHoldMs > 0 ? new ConversationSummaryHold(db.conversations, tuning.conversationSummaryHoldMs) : null;
     if (summaryHold) this.subs.add(() => summaryHold.stop());
+    const receiptHold = tuning.receiptStampHoldMs > 0 ? new ReceiptStampHold(db.messages, o.userId, tuning.receiptStampHoldMs) : null;
+    if (receiptHold) this.subs.add(() => receiptHold.stop());
     this.conversations = new CollectionSync({
       name: 'conversations',
       collection: db.conversations,
@@ -99,6 +103,7 @@ export class SyncEngine {
       ),
       // A discarded draft the server never accepted: nothing to tell it.
       skipPush: (doc) => doc._deleted && (doc as Wire<MessageDoc>).seq === 0,
+      hold: receiptHold ?? undefined,
       bootstrap: {
         pageSize: tuning.bootstrapMessagesPerConversation,
         conversations: tuning.bootstrapPagedConversations,

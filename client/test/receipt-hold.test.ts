@@ -1,0 +1,54 @@
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { closeAllDevices, makeUser, openDevice, until } from './support/devices';
+import { type RestartableServer, startRestartableServer } from './support/server';
+
+let server: RestartableServer;
+beforeAll(async () => {
+  server = await startRestartableServer();
+});
+afterEach(closeAllDevices);
+afterAll(() => server.dispose());
+
+test("the server's stamp on a received message waits on the recipient's replica while the sender sees it at once; an edit is applied at once and takes it along", async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  // A hold far longer than the test: whatever Bob stores before it ends was not held.
+  const [a, b] = await Promise.all([
+    openDevice(server.url, alice),
+    openDevice(server.url, bob, { tuning: { receiptStampHoldMs: 10 * 60_000 } }),
+  ]);
+  const conv = await a.createConversation(bob.id);
+  const sent = await a.sendMessage(conv, 'hello');
+  const bobsCopy = b.database.messages.findOne(sent.id).$;
+  await until(bobsCopy, (d) => d !== null && d.seq > 0, "the message in Bob's replica");
+
+  // Bob's replica reported it delivered; Alice's screen shows the tick from the server's stamp.
+  await until(a.messages$(conv, 50), (ms) => ms.find((m) => m.id === sent.id)?.status === 'delivered', 'Alice sees it delivered');
+  const alicesCopy = await a.database.messages.findOne(sent.id).exec();
+  expect(alicesCopy?.deliveredAt).not.toBeNull();
+  // Something streamed to Bob after the stamp, and stored: the stamp's frame came before it.
+  const later = await a.createConversation(bob.id, 'job-receipt-hold');
+  await until(b.database.conversations.findOne(later).$, (d) => d !== null, "a later conversation in Bob's replica");
+  // Bob's copy has not stored the stamp streamed back to him.
+  expect((await b.database.messages.findOne(sent.id).exec())?.deliveredAt).toBeNull();
+
+  // An edit is a change Bob sees: applied at once, with the stamp held before it.
+  await a.editMessage(sent.id, 'hello, edited');
+  const edited = await until(bobsCopy, (d) => d?.content === 'hello, edited', "the edit in Bob's replica");
+  expect(edited?.deliveredAt).toBe(alicesCopy?.deliveredAt);
+  expect(edited?.isEdited).toBe(true);
+});
+
+test('the stamps on messages to someone else are never held: the sender stores them at once', async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  // The sender's hold is on, as long as the test: the ticks on her screen must not wait for it.
+  const [a] = await Promise.all([
+    openDevice(server.url, alice, { tuning: { receiptStampHoldMs: 10 * 60_000 } }),
+    openDevice(server.url, bob),
+  ]);
+  const conv = await a.createConversation(bob.id);
+  const sent = await a.sendMessage(conv, 'tick me');
+  const stored = await until(a.database.messages.findOne(sent.id).$, (d) => d?.deliveredAt != null, "the stamp in Alice's replica");
+  expect(stored?.recipient).toBe(bob.id);
+});
