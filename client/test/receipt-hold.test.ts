@@ -52,3 +52,31 @@ test('the stamps on messages to someone else are never held: the sender stores t
   const stored = await until(a.database.messages.findOne(sent.id).$, (d) => d?.deliveredAt != null, "the stamp in Alice's replica");
   expect(stored?.recipient).toBe(bob.id);
 });
+
+test("the echo of the recipient's own read waits too, and is not written back and pushed again meanwhile", async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  const [a, b] = await Promise.all([
+    openDevice(server.url, alice),
+    openDevice(server.url, bob, { tuning: { receiptStampHoldMs: 10 * 60_000 } }),
+  ]);
+  const conv = await a.createConversation(bob.id);
+  const sent = await a.sendMessage(conv, 'read me');
+  const pushedIds: string[] = [];
+  b.socket.onAnyOutgoing((event: string, payload: { collection?: string; rows?: { newDocumentState: { id: string } }[] }) => {
+    if (event === 'sync:push' && payload.collection === 'messages')
+      pushedIds.push(...(payload.rows ?? []).map((r) => r.newDocumentState.id));
+  });
+  await until(b.database.messages.findOne(sent.id).$, (d) => d !== null && d.seq > 0, "the message in Bob's replica");
+  await b.markConversationRead(conv);
+  await until(a.messages$(conv, 50), (ms) => ms.find((m) => m.id === sent.id)?.status === 'read', 'Alice sees it read');
+  // Past the moment the echo of Bob's read reached him (a later change came after it) and past
+  // the replica's idle-time repair of skipped echoes (250 ms after it goes idle).
+  const later = await a.createConversation(bob.id, 'job-read-echo');
+  await until(b.database.conversations.findOne(later).$, (d) => d !== null, "a later conversation in Bob's replica");
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(pushedIds.filter((id) => id === sent.id)).toHaveLength(1);
+  const bobs = await b.database.messages.findOne(sent.id).exec();
+  expect(bobs?.isRead).toBe(true);
+  expect(bobs?.readAt).not.toBe((await a.database.messages.findOne(sent.id).exec())?.readAt);
+});

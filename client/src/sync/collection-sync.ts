@@ -81,12 +81,12 @@ export interface CollectionSyncOptions<C extends CollectionName> {
   beforePush?(rows: PushRow<C>[]): Promise<BeforePushResult<C>>;
   /** Drops a row from the push entirely (returns true); see RxDB's push modifier. */
   skipPush?(doc: Wire<DocsByCollection[C]>): boolean;
+  /** Streamed batches that may wait to be stored together (stream-buffer.ts). */
+  hold?: StreamHold<Wire<DocsByCollection[C]>>;
   /**
    * Recent first: a replica without a checkpoint asks `sync:bootstrap` for the newest documents
    * instead of pulling its feed from the start, and records where the history walk begins.
    */
-  /** Streamed batches that may wait to be stored together (stream-buffer.ts). */
-  hold?: StreamHold<Wire<DocsByCollection[C]>>;
   bootstrap?: {
     pageSize: number;
     /** Messages only: see SyncTuning.bootstrapPagedConversations. */
@@ -127,7 +127,12 @@ export class CollectionSync<C extends CollectionName> {
   constructor(private readonly o: CollectionSyncOptions<C>) {
     this.name = o.name;
     this.streamBuffer = new StreamBuffer<Wire<Doc<C>>>(
-      (item) => this.stream.next(item),
+      (item) => {
+        // Seen when handed to RxDB, not on arrival: a batch held in the buffer is not yet an echo
+        // RxDB could have skipped, and repairing it would write (and push) it ahead of the hold.
+        if (item !== 'RESYNC') this.echoes.saw(item.documents);
+        this.stream.next(item);
+      },
       () => this.state?.internalReplicationState?.stats.down.masterChangeStreamEmit ?? 0,
       () => (this.state?.internalReplicationState?.stats.down.addNewTask ?? 0) > 0,
       o.hold ?? null,
@@ -138,7 +143,6 @@ export class CollectionSync<C extends CollectionName> {
       if (event.collection !== o.name) return;
       if ('resync' in event) return this.streamBuffer.resync();
       const documents = event.documents as unknown as Wire<Doc<C>>[];
-      this.echoes.saw(documents);
       this.streamBuffer.batch({ documents, checkpoint: event.checkpoint });
     };
     // Whatever was streamed while disconnected is gone; pull from RxDB's own checkpoint.

@@ -10,7 +10,7 @@ export type StreamOutput<T> = StreamBatch<T> | 'RESYNC';
 
 /**
  * Batches that may wait before they are applied, so that several arriving close together are
- * stored in one write (the conversation summaries every message rewrites: summary-hold.ts).
+ * stored in one write: changes nothing on screen needs at once (summary-hold.ts, receipt-hold.ts).
  */
 export interface StreamHold<T> {
   ms: number;
