@@ -18,7 +18,7 @@ import { Server } from 'socket.io';
 import { serveRpc } from '../../chaos/lib/ipc';
 import type { RunningServer, startSyncServer as StartSyncServer } from '../../sync-server/src/server';
 import type { SqliteStore as SqliteStoreClass } from '../../sync-server/src/store/sqlite-store';
-import { BENCH_SECRET, type ConversationEnd, draftMessage, historyFor } from './docs';
+import { BENCH_SECRET, type ConversationEnd, draftConversation, draftMessage, historyFor, newUserId } from './docs';
 
 /**
  * BENCH_SERVER_SRC=<dir>: host that copy of sync-server/src instead (to measure a proposed
@@ -163,6 +163,55 @@ async function seed(args: { userId: string; n: number; conversations: number }):
  * The floor for throughput: better-sqlite3 on its own, one row per `BEGIN IMMEDIATE`
  * transaction, into a table shaped like ours (same columns and indexes, same pragmas).
  */
+/**
+ * The store alone, as a push uses it: `conversations` one-message commits at a time (each with
+ * its conversation's rewrite and both participants' feed rows), so each round is one group
+ * transaction; CPU per commit over `rounds` rounds after `warmup`. Far steadier on a shared
+ * machine than the end-to-end rate, so a change to the store's cost shows here first.
+ */
+async function storeCommits(args: {
+  conversations: number;
+  rounds: number;
+  warmup: number;
+}): Promise<{ cpuUsPerCommit: number; commitsPerSec: number }> {
+  const d = mkdtempSync(join(tmpdir(), 'fw-bench-store-'));
+  const store = new SqliteStore({ path: join(d, 'store.sqlite') });
+  try {
+    const convs = Array.from({ length: args.conversations }, () => {
+      const a = newUserId('a');
+      const b = newUserId('b');
+      const { _deleted, ...c } = draftConversation(a, b);
+      return { a, b, c, seq: 0 };
+    });
+    for (const x of convs) {
+      const r = await store.commit([{ collection: 'conversations', doc: x.c, expectedSeq: null, audience: [x.a, x.b] }]);
+      x.seq = r.docs[0]!.doc.seq;
+    }
+    const round = () =>
+      Promise.all(
+        convs.map(async (x) => {
+          const { _deleted, ...m } = draftMessage(x.c.id, x.a, x.b);
+          const r = await store.commit([
+            { collection: 'messages', doc: m, expectedSeq: null, audience: [x.a, x.b] },
+            { collection: 'conversations', doc: { ...x.c, lastMessage: m.id }, expectedSeq: x.seq, audience: [x.a, x.b] },
+          ]);
+          x.seq = r.docs[1]!.doc.seq;
+        }),
+      );
+    for (let i = 0; i < args.warmup; i++) await round();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < args.rounds; i++) await round();
+    const seconds = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    const commits = args.rounds * args.conversations;
+    return { cpuUsPerCommit: (c.user + c.system) / commits, commitsPerSec: commits / seconds };
+  } finally {
+    await store.close();
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+
 async function rawSqlite(args: { rows: number }): Promise<{ rowsPerSec: number; cpuUsPerRow: number; seconds: number }> {
   const d = mkdtempSync(join(tmpdir(), 'fw-bench-raw-'));
   try {
@@ -223,6 +272,7 @@ serveRpc(
     stop,
     seed,
     rawSqlite,
+    storeCommits,
     /** Memory after a full GC (the host runs with --expose-gc). */
     mem: async () => {
       gc();

@@ -14,14 +14,16 @@ interface Cfg {
   durationMs: number;
   warmupMs: number;
   rawRows: number;
+  /** Rounds of the store-only figure (one one-message commit per conversation each). */
+  storeRounds: number;
 }
 
 const config = (mode: Ctx['mode']): Cfg =>
   mode === 'smoke'
-    ? { conversations: 10, durationMs: 1000, warmupMs: 300, rawRows: 2000 }
+    ? { conversations: 10, durationMs: 1000, warmupMs: 300, rawRows: 2000, storeRounds: 20 }
     : mode === 'quick'
-      ? { conversations: 100, durationMs: 1500, warmupMs: 500, rawRows: 5000 }
-      : { conversations: 100, durationMs: 8000, warmupMs: 2000, rawRows: 30_000 };
+      ? { conversations: 100, durationMs: 1500, warmupMs: 500, rawRows: 5000, storeRounds: 150 }
+      : { conversations: 100, durationMs: 8000, warmupMs: 2000, rawRows: 30_000, storeRounds: 800 };
 
 const perTransaction = (s: { transactions: number; commits: number } | null) => (s ? num(s.commits / Math.max(1, s.transactions), 1) : '?');
 const cpuMs = (a: { user: number; system: number }, b: { user: number; system: number }) => (b.user - a.user + b.system - a.system) / 1000;
@@ -32,9 +34,16 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   const [host, gen] = await Promise.all([startServerHost('throughput-server'), startLoadGen('throughput-load')]);
   const variants: Record<string, any> = {};
   let raw: { rowsPerSec: number; cpuUsPerRow: number; seconds: number };
+  let store: { cpuUsPerCommit: number; commitsPerSec: number };
   try {
     raw = await host.call('rawSqlite', { rows: cfg.rawRows });
     ctx.log(`  raw better-sqlite3: ${num(raw.rowsPerSec)} rows/s, ${num(raw.cpuUsPerRow, 1)} µs CPU per row`);
+    store = await host.call('storeCommits', {
+      conversations: cfg.conversations,
+      rounds: cfg.storeRounds,
+      warmup: Math.ceil(cfg.storeRounds / 10),
+    });
+    ctx.log(`  store only: ${num(store.commitsPerSec)} one-message commits/s, ${num(store.cpuUsPerCommit, 1)} µs CPU per commit`);
     const cases = [
       { name: 'single', inflight: 1, batch: 1, label: '1-row pushes, one in flight per sender' },
       { name: 'batch50', inflight: 1, batch: 50, label: '50-row pushes (RxDB batching a backlog)' },
@@ -99,6 +108,16 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       met: null,
       detail: true,
     },
+    {
+      scenario: 'throughput',
+      figure: `Store only: CPU per one-message commit with its conversation's rewrite, ${cfg.conversations} per group transaction (vs raw 1-row transaction)`,
+      ours: `${num(store.cpuUsPerCommit, 1)} µs (${num(store.commitsPerSec)} commits/s)`,
+      baseline: `${num(raw.cpuUsPerRow, 1)} µs`,
+      ratio: ratioOf(store.cpuUsPerCommit, raw.cpuUsPerRow),
+      target: '',
+      met: null,
+      detail: true,
+    },
   ];
   if (variants.batch50) {
     const b = variants.batch50;
@@ -129,7 +148,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   return {
     scenario: 'throughput',
     rows,
-    details: { config: cfg, raw, variants },
+    details: { config: cfg, raw, store, variants },
     notes: [
       'Closed loop: every sender keeps its pushes in flight back to back; a message counts when the ack says it was stored. Fan-out = messages received by the recipients’ sockets per second. Delivery receipts are off here (scenario 1 has them).',
     ],
