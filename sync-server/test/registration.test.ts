@@ -7,28 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import { AUTH_ROUTES } from '@fetchwork/shared-schema';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_REGISTRATION_LIMITS } from '../src/auth/account-service';
 import type { Mail, Mailer } from '../src/mail';
 import { confirmationToken, mailsTo, postAuth, readMails, registerAndConfirm, waitForMail } from './support/accounts';
-import { api, connect, pull, startTestServer, type TestServer } from './support/test-server';
+import { api, connect, median, pull, type TestServer, undoneAfterEach } from './support/test-server';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function serve(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const server = await startTestServer(options);
-  cleanups.push(() => server.stop());
-  return server;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
+const { serve, defer } = undoneAfterEach();
 
 let n = 0;
 const freshEmail = (tag = 'new') => `${tag}-${++n}-${randomBytes(4).toString('hex')}@example.com`;
@@ -122,7 +107,7 @@ describe('register answers the same for new and registered emails', () => {
       },
     };
     const server = await serve({ mailer: stuck });
-    cleanups.push(() => release());
+    defer(() => release());
     const started = performance.now();
     expect((await register(server, freshEmail())).status).toBe(202);
     expect(performance.now() - started).toBeLessThan(2_000);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { newConversationDoc } from '@fetchwork/shared-schema';
 import { io as ioClient } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/store/sqlite-store';
 import { registerAndConfirm } from './support/accounts';
 import { draftMessage } from './support/docs';
@@ -18,30 +18,16 @@ import {
   api,
   type ClientSocket,
   connect,
+  median,
   newUserId,
   push,
-  startTestServer,
   type TestServer,
   tokenFor,
+  undoneAfterEach,
   waitFor,
 } from './support/test-server';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function serve(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const server = await startTestServer(options);
-  cleanups.push(() => server.stop());
-  return server;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
+const { serve, defer } = undoneAfterEach();
 
 const login = (server: TestServer, email: string, password: string) =>
   api(server, 'POST', '/api/auth/login', undefined, { email, password });
@@ -195,13 +181,13 @@ describe('/metrics is not public', () => {
 
   it('npm run server in production without METRICS_TOKEN: /metrics is off; with it, token-protected', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fw-metrics-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    defer(() => rmSync(dir, { recursive: true, force: true }));
     const env = { NODE_ENV: 'production', FILES_DIR: join(dir, 'files') };
     const [off, guarded] = await Promise.all([
       startServerProcess({ ...env, SQLITE_PATH: join(dir, 'off.sqlite') }),
       startServerProcess({ ...env, SQLITE_PATH: join(dir, 'guarded.sqlite'), METRICS_TOKEN }),
     ]);
-    cleanups.push(
+    defer(
       () => off.stop(),
       () => guarded.stop(),
     );
@@ -258,7 +244,7 @@ describe('legacy 24-hex conversation ids: a message push does not tell whether t
     await server.store.commit([{ collection: 'conversations', doc, expectedSeq: null, audience: doc.participants }]);
 
     const sockets: ClientSocket[] = [];
-    cleanups.push(() => {
+    defer(() => {
       for (const s of sockets) s.close();
     });
     const open = async (id: string) => {

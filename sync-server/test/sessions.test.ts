@@ -5,7 +5,7 @@ import { AUTH_REQUEST_HEADER, AUTH_ROUTES, type SessionResponse } from '@fetchwo
 import jwt from 'jsonwebtoken';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OWN_TOKEN_CLAIMS } from '../src/auth/tokens';
-import { registerAndConfirm } from './support/accounts';
+import { type AuthAnswer, postAuth, registerAndConfirm } from './support/accounts';
 import { redisAvailable, TEST_REDIS_URL } from './support/redis';
 import {
   type ClientSocket,
@@ -32,37 +32,17 @@ async function server(options: Parameters<typeof startTestServer>[0] = {}): Prom
   return s;
 }
 
-interface Answer {
-  status: number;
-  body: any;
-  /** The refresh cookie's Set-Cookie line, if the answer set or cleared it. */
-  setCookie: string | null;
-  headers: Headers;
-}
-
 /** A browser-like call of an auth route: JSON, the auth header, and a cookie if given. */
-async function call(
+function call(
   s: { url: string },
   path: string,
   init: { body?: unknown; cookie?: string | null; bearer?: string; header?: boolean } = {},
-): Promise<Answer> {
-  const res = await fetch(`${s.url}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(init.header === false ? {} : { [AUTH_REQUEST_HEADER]: '1' }),
-      ...(init.cookie ? { cookie: `fw_refresh=${init.cookie}` } : {}),
-      ...(init.bearer ? { authorization: `Bearer ${init.bearer}` } : {}),
-    },
-    body: JSON.stringify(init.body ?? {}),
+): Promise<AuthAnswer> {
+  return postAuth(s.url, path, init.body ?? {}, {
+    ...(init.header === false ? {} : { [AUTH_REQUEST_HEADER]: '1' }),
+    ...(init.cookie ? { cookie: `fw_refresh=${init.cookie}` } : {}),
+    ...(init.bearer ? { authorization: `Bearer ${init.bearer}` } : {}),
   });
-  const text = await res.text();
-  return {
-    status: res.status,
-    body: text ? JSON.parse(text) : null,
-    setCookie: res.headers.getSetCookie().find((c) => c.startsWith('fw_refresh=')) ?? null,
-    headers: res.headers,
-  };
 }
 
 const cookieValue = (setCookie: string | null) => /^fw_refresh=([^;]*)/.exec(setCookie ?? '')?.[1] ?? null;

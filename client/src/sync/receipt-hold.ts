@@ -1,7 +1,6 @@
-import type { MessageDoc, Wire } from '@fetchwork/shared-schema';
-import type { Subscription } from 'rxjs';
+import type { MessageDoc } from '@fetchwork/shared-schema';
 import type { MessageCollection } from '../db/collections';
-import type { StreamBatch, StreamHold } from './stream-buffer';
+import { UnchangedHold } from './unchanged-hold';
 
 /** Recently stored messages to the user whose stamps may wait (enough for any receipt's echo). */
 const REMEMBERED = 2_000;
@@ -19,32 +18,8 @@ const REMEMBERED = 2_000;
  * any other change (an edit, a deletion, a read made elsewhere), is applied at once, with
  * everything held before it.
  */
-export class ReceiptStampHold implements StreamHold<Wire<MessageDoc>> {
-  /** Message id → what of it may not wait, as this replica holds it (most recent last). */
-  private readonly held = new Map<string, string>();
-  private readonly sub: Subscription;
-
-  constructor(
-    collection: MessageCollection,
-    private readonly userId: string,
-    readonly ms: number,
-  ) {
-    this.sub = collection.$.subscribe((e) => {
-      const doc = e.documentData as MessageDoc | undefined;
-      if (!doc || doc.recipient !== userId) return;
-      this.held.delete(doc.id);
-      this.held.set(doc.id, identity(doc));
-      if (this.held.size > REMEMBERED) this.held.delete(this.held.keys().next().value as string);
-    });
-  }
-
-  mayWait(batch: StreamBatch<Wire<MessageDoc>>): boolean {
-    return batch.documents.every((d) => !d._deleted && d.recipient === this.userId && this.held.get(d.id) === identity(d));
-  }
-
-  stop(): void {
-    this.sub.unsubscribe();
-  }
+export function receiptStampHold(collection: MessageCollection, userId: string, ms: number): UnchangedHold<MessageDoc> {
+  return new UnchangedHold(collection, { ms, identity, concerns: (m) => m.recipient === userId, remember: REMEMBERED });
 }
 
 /** Everything but the server's stamps (deliveredAt, readAt, updatedAt, seq). */

@@ -1,7 +1,6 @@
-import type { ConversationDoc, Wire } from '@fetchwork/shared-schema';
-import type { Subscription } from 'rxjs';
+import type { ConversationDoc } from '@fetchwork/shared-schema';
 import type { ConversationCollection } from '../db/collections';
-import type { StreamBatch, StreamHold } from './stream-buffer';
+import { UnchangedHold } from './unchanged-hold';
 
 /**
  * Which streamed conversation changes may wait (stream-buffer.ts, `hold`).
@@ -15,35 +14,8 @@ import type { StreamBatch, StreamHold } from './stream-buffer';
  * conversation. Anything else is applied at once: a conversation this replica does not hold, or
  * holds unconfirmed (seq 0), or whose participants, names, job or state changed.
  */
-export class ConversationSummaryHold implements StreamHold<Wire<ConversationDoc>> {
-  /** Conversation id → what of it may not wait, as this replica holds it. */
-  private readonly held = new Map<string, string>();
-  private readonly sub: Subscription;
-
-  constructor(
-    collection: ConversationCollection,
-    readonly ms: number,
-  ) {
-    this.sub = collection.$.subscribe((e) => {
-      const doc = e.documentData as ConversationDoc | undefined;
-      if (doc) this.held.set(doc.id, identity(doc));
-    });
-    collection
-      .find()
-      .exec()
-      .then((docs) => {
-        for (const d of docs) if (!this.held.has(d.id)) this.held.set(d.id, identity(d.toJSON() as ConversationDoc));
-      })
-      .catch(() => undefined);
-  }
-
-  mayWait(batch: StreamBatch<Wire<ConversationDoc>>): boolean {
-    return batch.documents.every((d) => !d._deleted && this.held.get(d.id) === identity(d));
-  }
-
-  stop(): void {
-    this.sub.unsubscribe();
-  }
+export function conversationSummaryHold(collection: ConversationCollection, ms: number): UnchangedHold<ConversationDoc> {
+  return new UnchangedHold(collection, { ms, identity, preload: true });
 }
 
 /** The fields a summary change leaves alone (everything but lastMessage, lastActivity, unreadCount, updatedAt, seq). */

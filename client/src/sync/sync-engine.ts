@@ -10,10 +10,10 @@ import { createConversationGate } from './conversation-gate';
 import { ConversationPages } from './conversation-pages';
 import { HistoryBackfill } from './history-backfill';
 import { OutboxSweeper, type TrackedCollection, trackOutbox } from './outbox-tracker';
-import { ReceiptStampHold } from './receipt-hold';
+import { receiptStampHold } from './receipt-hold';
 import { recordRefusals } from './refusals';
 import type { SyncSocket } from './socket';
-import { ConversationSummaryHold } from './summary-hold';
+import { conversationSummaryHold } from './summary-hold';
 import { composeGates, holdPendingUploads } from './upload-gate';
 
 export interface SyncEngineOptions {
@@ -65,9 +65,9 @@ export class SyncEngine {
     const signal = this.abort.signal;
     const id = (name: CollectionName) => `fetchwork-v${PROTOCOL_VERSION}-${name}-${o.serverUrl}`;
     const summaryHold =
-      tuning.conversationSummaryHoldMs > 0 ? new ConversationSummaryHold(db.conversations, tuning.conversationSummaryHoldMs) : null;
+      tuning.conversationSummaryHoldMs > 0 ? conversationSummaryHold(db.conversations, tuning.conversationSummaryHoldMs) : null;
     if (summaryHold) this.subs.add(() => summaryHold.stop());
-    const receiptHold = tuning.receiptStampHoldMs > 0 ? new ReceiptStampHold(db.messages, o.userId, tuning.receiptStampHoldMs) : null;
+    const receiptHold = tuning.receiptStampHoldMs > 0 ? receiptStampHold(db.messages, o.userId, tuning.receiptStampHoldMs) : null;
     if (receiptHold) this.subs.add(() => receiptHold.stop());
     this.conversations = new CollectionSync({
       name: 'conversations',

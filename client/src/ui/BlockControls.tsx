@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { useBlocked, useBlocks, useConnectionState } from '../hooks';
 import type { InboxBlocks } from '../inbox-api';
+import { useModalDialog } from './useModalDialog';
 import './blocks.css';
 
 const NEEDS_CONNECTION = 'Blocking and unblocking need a connection.';
@@ -85,25 +86,16 @@ interface DialogProps {
 
 /** A native modal <dialog> like SignOutDialog: the page behind is inert, Escape cancels. */
 function BlockDialog({ blocks, userId, name, open, onClose }: DialogProps) {
-  const ref = useRef<HTMLDialogElement>(null);
+  const ref = useModalDialog(open, {
+    reset: () => setError(null),
+    // The safe choice first: a stray Enter must not block someone.
+    focus: () => cancel.current,
+  });
   const cancel = useRef<HTMLButtonElement>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const titleId = useId();
   const textId = useId();
-
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) {
-      setError(null);
-      dialog.showModal();
-      // The safe choice first: a stray Enter must not block someone.
-      cancel.current?.focus();
-    } else if (!open && dialog.open) {
-      dialog.close();
-    }
-  }, [open]);
 
   const confirm = async () => {
     setBusy(true);

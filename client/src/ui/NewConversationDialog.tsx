@@ -1,6 +1,7 @@
-import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
+import { type FormEvent, useId, useState } from 'react';
 import { useInbox } from '../hooks';
 import { DEMO_USERS } from './demo-users';
+import { useModalDialog } from './useModalDialog';
 
 /** Same rule as the server's user id validator: letters, digits, _ and -. */
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -17,7 +18,13 @@ interface Props {
  */
 export function NewConversationDialog({ open, onClose, onCreated }: Props) {
   const inbox = useInbox();
-  const ref = useRef<HTMLDialogElement>(null);
+  const ref = useModalDialog(open, {
+    reset: () => {
+      setWho('');
+      setJob('');
+      setError(null);
+    },
+  });
   const [who, setWho] = useState('');
   const [job, setJob] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -25,19 +32,6 @@ export function NewConversationDialog({ open, onClose, onCreated }: Props) {
   const whoId = useId();
   const jobId = useId();
   const errorId = useId();
-
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) {
-      setWho('');
-      setJob('');
-      setError(null);
-      dialog.showModal();
-    } else if (!open && dialog.open) {
-      dialog.close();
-    }
-  }, [open]);
 
   const resolveParticipant = (input: string): string | null => {
     const value = input.trim();

@@ -1,8 +1,9 @@
-import { useEffect, useId, useRef, useState } from 'react';
+import { useId, useState } from 'react';
 import { useConnectionState } from '../hooks';
 import type { NotificationsController } from '../notifications/controller';
 import type { PushAvailability } from '../notifications/push-subscription';
 import { useMuted, useNotificationSettings, useNotifications, usePromptWanted, usePushAvailability } from '../notifications/react';
+import { useModalDialog } from './useModalDialog';
 import './notifications.css';
 
 function BellIcon({ off = false }: { off?: boolean }) {
@@ -79,7 +80,7 @@ export function NotificationsButton() {
 }
 
 function NotificationSettingsDialog({ n, open, onClose }: { n: NotificationsController; open: boolean; onClose: () => void }) {
-  const ref = useRef<HTMLDialogElement>(null);
+  const ref = useModalDialog(open, { reset: () => setError(null) });
   const titleId = useId();
   const previewsId = useId();
   const previewsHintId = useId();
@@ -87,17 +88,6 @@ function NotificationSettingsDialog({ n, open, onClose }: { n: NotificationsCont
   const push = usePushAvailability();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) {
-      setError(null);
-      dialog.showModal();
-    } else if (!open && dialog.open) {
-      dialog.close();
-    }
-  }, [open]);
 
   const run = async (action: () => Promise<string | null>) => {
     setBusy(true);

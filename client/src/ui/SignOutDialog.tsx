@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { useConnectionState, useUnsentWork } from '../hooks';
 import type { ConnectionState, UnsentWork } from '../inbox-api';
+import { useModalDialog } from './useModalDialog';
 
 interface Props {
   open: boolean;
@@ -37,25 +38,16 @@ function waitingFor(connection: ConnectionState): string | null {
 export function SignOutDialog({ open, onCancel, onSignOut }: Props) {
   const work = useUnsentWork();
   const connection = useConnectionState();
-  const ref = useRef<HTMLDialogElement>(null);
+  const ref = useModalDialog(open, {
+    reset: () => setSending(null),
+    focus: () => (first.current && !first.current.disabled ? first.current : cancel.current),
+  });
   const first = useRef<HTMLButtonElement>(null);
   const cancel = useRef<HTMLButtonElement>(null);
   /** While sending first: how many messages there were to send when it began. */
   const [sending, setSending] = useState<{ total: number } | null>(null);
   const titleId = useId();
   const textId = useId();
-
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) {
-      setSending(null);
-      dialog.showModal();
-      (first.current && !first.current.disabled ? first.current : cancel.current)?.focus();
-    } else if (!open && dialog.open) {
-      dialog.close();
-    }
-  }, [open]);
 
   // The button that started it is gone: keep the focus in the dialog.
   useEffect(() => {

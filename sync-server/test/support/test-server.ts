@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ClientToServerEvents, ServerToClientEvents } from '@fetchwork/shared-schema';
 import jwt from 'jsonwebtoken';
 import { io as ioClient, type Socket } from 'socket.io-client';
+import { afterEach } from 'vitest';
 import { DEFAULT_REGISTRATION_LIMITS } from '../../src/auth/account-service';
 import { OWN_TOKEN_CLAIMS } from '../../src/auth/tokens';
 import { createDiskStorage } from '../../src/files/storage';
@@ -204,4 +205,34 @@ export function collectStream(socket: ClientSocket): any[] {
   const events: any[] = [];
   socket.on('sync:stream', (e) => events.push(e));
   return events;
+}
+
+/**
+ * Work undone after each test of the file that calls this, last first: `serve` starts a test
+ * server stopped that way, `defer` adds anything else.
+ */
+export function undoneAfterEach(): {
+  serve(options?: Parameters<typeof startTestServer>[0]): Promise<TestServer>;
+  defer(...undo: (() => unknown)[]): void;
+} {
+  const undos: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const undo of undos.splice(0).reverse()) await undo();
+  });
+  return {
+    async serve(options = {}) {
+      const server = await startTestServer(options);
+      undos.push(() => server.stop());
+      return server;
+    },
+    defer(...undo) {
+      undos.push(...undo);
+    },
+  };
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
