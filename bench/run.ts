@@ -96,7 +96,7 @@ export async function main(argv = process.argv.slice(2)): Promise<RunResult> {
   console.log(`machine: ${machineLine(machine)}`);
   const scenarios: ScenarioResult[] = [];
   const errors: RunResult['errors'] = [];
-  if (!opts.noBrowser && opts.only.some((s) => s === 'initial-sync' || s === 'peer')) {
+  if (!opts.noBrowser && opts.only.some((s) => s === 'initial-sync' || s === 'peer' || s === 'files')) {
     try {
       await ensureBenchPage((l) => console.log(`[browser]${l}`));
       process.env.BENCH_PAGE_READY = '1';

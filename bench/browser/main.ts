@@ -13,11 +13,15 @@ import { type CreateInboxOptions, createInbox } from '../../client/src/inbox/cre
 import { type FirstSyncExpectation, type FirstSyncResult, measureFirstSync } from '../lib/first-sync';
 import { rawBulkPut } from '../lib/raw-dexie';
 import { openStockReplica } from '../lib/stock-replica';
+import { makeUploadFile, rawPut, tusUpload } from './uploads';
 
 let lastDocs: object[] = [];
 const phase = (what: string) => console.log(`[bench page] ${what}`);
 
 const bench = {
+  makeUploadFile,
+  tusUpload,
+  rawPut,
   /**
    * A new device: opens a fresh replica for the user and measures it until it is usable and
    * until its full history is stored and in sync, or until `capMs` (see lib/first-sync.ts).

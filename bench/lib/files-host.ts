@@ -30,6 +30,9 @@ const { SqliteStore } = await load<{ SqliteStore: typeof SqliteStoreClass }>('st
 const { createDiskStorage } = await load<{ createDiskStorage: typeof CreateDiskStorage }>('files', 'storage', 'index.ts');
 const { createLogger } = await load<{ createLogger: (level: string) => any }>('logger.ts');
 
+/** As our server answers preflights (CORS_PREFLIGHT_MAX_AGE_S in sync-server/src/http/app.ts). */
+const PREFLIGHT_MAX_AGE_S = 600;
+
 let dir: string | null = null;
 let ours: RunningServer | null = null;
 let raw: HttpServer | null = null;
@@ -114,6 +117,18 @@ async function start(): Promise<{ ours: string; raw: string; dir: string }> {
   // The baseline: stream the body to a file on the same disk, answer 204 when it is written.
   const rawDir = join(dir, 'raw');
   raw = createServer((req, res) => {
+    // The browser part of the scenario PUTs from the bench page's origin: CORS as our server answers it.
+    res.setHeader('access-control-allow-origin', '*');
+    if (req.method === 'OPTIONS') {
+      res
+        .writeHead(204, {
+          'access-control-allow-methods': 'PUT',
+          'access-control-allow-headers': 'content-type',
+          'access-control-max-age': String(PREFLIGHT_MAX_AGE_S),
+        })
+        .end();
+      return;
+    }
     const name = /^\/raw\/([\w-]+)$/.exec(req.url ?? '')?.[1];
     if (req.method !== 'PUT' || !name) {
       res.writeHead(404).end();

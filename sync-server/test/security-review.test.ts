@@ -156,6 +156,23 @@ describe('Socket.io handshakes are checked against CLIENT_ORIGIN on every transp
   });
 });
 
+describe('CORS preflights', () => {
+  it('a configured origin may cache the answer for 10 minutes; another origin gets no allowance', async () => {
+    const server = await serve({ corsOrigins: ['http://localhost:3000'] });
+    const preflight = (origin: string) =>
+      fetch(`${server.url}/api/files/uploads/some-upload`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization, upload-offset' },
+      });
+    const allowed = await preflight('http://localhost:3000');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+    expect(allowed.headers.get('access-control-max-age')).toBe('600');
+    const other = await preflight('https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
 describe('/metrics is not public', () => {
   const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
   const get = (server: { url: string }, auth?: string) => fetch(`${server.url}/metrics`, { headers: auth ? { authorization: auth } : {} });

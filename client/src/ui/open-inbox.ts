@@ -1,4 +1,4 @@
-import { API_URL } from '../config';
+import { API_URL, UPLOAD_CHUNK_BYTES } from '../config';
 import type { InboxHandle } from '../inbox/create-inbox';
 import type { SessionUser } from '../inbox-api';
 
@@ -26,6 +26,7 @@ export async function openInbox(
     notifications: { deviceKey: session.deviceKey, deviceKept: session.persistent },
     devMode,
     presence: (socket) => createPresenceClient(socket),
+    ...(UPLOAD_CHUNK_BYTES ? { files: { upload: { chunkSize: UPLOAD_CHUNK_BYTES } } } : {}),
   });
 }
 

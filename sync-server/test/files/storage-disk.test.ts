@@ -1,8 +1,12 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Upload } from '@tus/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiskStorage } from '../../src/files/storage/disk-storage';
+import { UPLOAD_WRITE_BYTES } from '../../src/files/storage/disk-uploads';
 import { registerFileStorageContractTests } from './storage-contract';
 
 let root: string;
@@ -33,5 +37,37 @@ describe('disk storage specifics', () => {
     const storage = createDiskStorage({ directory, uploadExpiryMs: 0 });
     await rm(directory, { recursive: true });
     await expect(storage.ping()).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('a body cut by an error still has all that arrived written (in pieces), and the upload resumes from there', async () => {
+    const directory = await mkdtemp(join(root, 'cut-'));
+    const storage = createDiskStorage({ directory, uploadExpiryMs: 0 });
+    const bytes = randomBytes(4 * UPLOAD_WRITE_BYTES);
+    const arrived = 3 * UPLOAD_WRITE_BYTES + UPLOAD_WRITE_BYTES / 2;
+    await storage.uploads.create(new Upload({ id: 'cut', size: bytes.length, offset: 0 }));
+    async function* cut() {
+      for (let at = 0; at < arrived; at += 64 * 1024) yield bytes.subarray(at, Math.min(at + 64 * 1024, arrived));
+      throw new Error('connection reset');
+    }
+    await expect(storage.uploads.write(Readable.from(cut()), 'cut', 0)).rejects.toBeDefined();
+    const offset = (await storage.uploads.getUpload('cut')).offset;
+    // Including the half piece still gathering and the pieces queued for the disk when the body failed.
+    expect(offset).toBe(arrived);
+    expect(await storage.uploads.write(Readable.from([bytes.subarray(offset)]), 'cut', offset)).toBe(bytes.length);
+    expect((await storage.readHead('cut', bytes.length)).equals(bytes)).toBe(true);
+  });
+
+  it('upload metadata kept in memory agrees with the directory: another storage over it, a declared length, a removal', async () => {
+    const directory = await mkdtemp(join(root, 'meta-'));
+    const storage = createDiskStorage({ directory, uploadExpiryMs: 0 });
+    await storage.uploads.create(new Upload({ id: 'later', offset: 0, metadata: { filename: 'a.pdf' } }));
+    await storage.uploads.declareUploadLength('later', 10);
+    expect(await storage.uploads.getUpload('later')).toMatchObject({ size: 10, offset: 0, metadata: { filename: 'a.pdf' } });
+    // A restarted server reads what the first one wrote.
+    const restarted = createDiskStorage({ directory, uploadExpiryMs: 0 });
+    expect(await restarted.uploads.getUpload('later')).toMatchObject({ size: 10, offset: 0, metadata: { filename: 'a.pdf' } });
+    await storage.delete('later');
+    await expect(storage.uploads.getUpload('later')).rejects.toMatchObject({ status_code: 404 });
+    await expect(stat(join(directory, 'later.json'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

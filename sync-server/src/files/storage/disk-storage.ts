@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, mkdirSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { buffer as collect } from 'node:stream/consumers';
-import { FileConfigstore, FileStore } from '@tus/file-store';
-import { isPathInsideDirectory, type KvStore, Upload } from '@tus/utils';
+import { isPathInsideDirectory } from '@tus/utils';
+import { DiskUploads, UploadInfoStore } from './disk-uploads';
 import { FileNotFoundError, type FileStorage } from './port';
 
 export interface DiskStorageOptions {
@@ -23,7 +23,8 @@ export function createDiskStorage({ directory, uploadExpiryMs }: DiskStorageOpti
   const derivedRoot = path.join(root, DERIVED);
   // FileStore creates its directory in a callback that throws out of band; creating it here fails at startup instead.
   mkdirSync(derivedRoot, { recursive: true });
-  const store = new FileStore({ directory: root, configstore: new UploadInfoStore(root), expirationPeriodInMilliseconds: uploadExpiryMs });
+  const infos = new UploadInfoStore(root);
+  const store = new DiskUploads(root, infos, uploadExpiryMs);
 
   const uploadPath = (key: string): string => {
     if (key === DERIVED || key.startsWith(`${DERIVED}/`)) throw new FileNotFoundError(key);
@@ -77,6 +78,7 @@ export function createDiskStorage({ directory, uploadExpiryMs }: DiskStorageOpti
       const derived = orNothing(() => inside(derivedRoot, key));
       const targets = [upload, upload && `${upload}.json`, derived].filter((target) => target !== undefined);
       await Promise.all(targets.map((target) => rm(target, { force: true })));
+      if (upload) infos.forget(key);
     },
     deleteExpired: () => store.deleteExpired(),
     async ping() {
@@ -87,40 +89,6 @@ export function createDiskStorage({ directory, uploadExpiryMs }: DiskStorageOpti
     },
     async close() {},
   };
-}
-
-/**
- * The tus `.json` metadata of each upload, as FileStore keeps it, with two corrections FileStore.deleteExpired
- * depends on: the stored `offset` is the one from creation (0) and is never updated by writes, so `get` reports the
- * bytes actually on disk (otherwise every completed upload counts as incomplete and expires); and `list` pairs
- * `<id>` with `<id>.json` exactly instead of relying on the two being adjacent after a locale sort.
- */
-class UploadInfoStore implements KvStore<Upload> {
-  private readonly files: FileConfigstore;
-
-  constructor(private readonly directory: string) {
-    this.files = new FileConfigstore(directory);
-  }
-
-  async get(id: string): Promise<Upload | undefined> {
-    const info = await this.files.get(id);
-    if (!info) return undefined;
-    const bytes = await stat(path.join(this.directory, id)).catch(() => undefined);
-    return bytes?.isFile() ? new Upload({ ...info, offset: bytes.size }) : info;
-  }
-
-  set(id: string, upload: Upload): Promise<void> {
-    return this.files.set(id, upload);
-  }
-
-  delete(id: string): Promise<void> {
-    return this.files.delete(id);
-  }
-
-  async list(): Promise<string[]> {
-    const names = new Set(await readdir(this.directory));
-    return [...names].filter((name) => name.endsWith('.json') && names.has(name.slice(0, -5))).map((name) => name.slice(0, -5));
-  }
 }
 
 function inside(root: string, key: string): string {
