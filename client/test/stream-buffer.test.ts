@@ -45,6 +45,27 @@ describe('StreamBuffer', () => {
     expect(buffer.counts.resyncs).toBe(0);
   });
 
+  test('while blocked (a message sent ahead of its local write) batches and the pull for a gap wait; the last unblock hands them on', () => {
+    const { buffer, out } = setup();
+    const first = buffer.block();
+    const second = buffer.block();
+    buffer.batch(batch(11));
+    buffer.batch(batch(12));
+    expect(out).toEqual([]);
+    first();
+    first(); // twice is once
+    expect(out).toEqual([]);
+    second();
+    expect(seqsOf(out)).toEqual([[11, 12]]);
+    process(buffer);
+
+    const third = buffer.block();
+    buffer.batch(batch(12)); // at or below the position: a gap
+    expect(out).toHaveLength(1);
+    third();
+    expect(seqsOf(out)).toEqual([[11, 12], 'RESYNC']);
+  });
+
   test('nothing is handed while RxDB pushes, and nothing twice', () => {
     const { buffer, out } = setup();
     buffer.activity(false, true);

@@ -62,6 +62,8 @@ export class InboxCommandHandlers {
     private readonly outbox: OutboxStore,
     private readonly unsent: UnsentMessages,
     private readonly writes: OwnMessageWrites | null = null,
+    /** The leader tab's replication may push a new message while it is being stored (sync/send-ahead.ts). */
+    private readonly sendAhead: ((doc: MessageDoc, conversation: ConversationDoc, stored: Promise<unknown>) => void) | null = null,
   ) {}
 
   async createConversation(participantId: string, jobId?: string | null, participantName?: string): Promise<string> {
@@ -113,7 +115,9 @@ export class InboxCommandHandlers {
     });
     // Counted as unsent from the moment it is stored (seq 0): no bookkeeping write.
     await this.unsent.cover(doc.createdAt);
-    await this.db.messages.insert(doc);
+    const stored = this.db.messages.insert(doc);
+    this.sendAhead?.(doc, conv, stored);
+    await stored;
     this.writes?.inserted(doc, conv);
     return toMessageView(doc, this.user.id, null);
   }

@@ -194,7 +194,14 @@ class InboxImpl implements InboxHandle {
       unsentIds$: this.unsent.ids$,
       isLeader$: this.isLeader$,
     });
-    this.commands = new InboxCommandHandlers(database, options.user, this.outbox, this.unsent, this.notifications?.messageWrites);
+    this.commands = new InboxCommandHandlers(
+      database,
+      options.user,
+      this.outbox,
+      this.unsent,
+      this.notifications?.messageWrites,
+      (doc, conversation, stored) => this.engine.value?.sendAhead(doc, conversation, stored),
+    );
     this.files = openFiles(options, database, this.commands);
     // Any tab may send, so every tab keeps the limits fresh; a failure keeps the known ones.
     this.limitsSub = this.files

@@ -4,6 +4,7 @@ import {
   type DocsByCollection,
   type HistoryCursor,
   isErrorBody,
+  type PushResult,
   type PushRow,
   type RejectedRow,
   type StreamEvent,
@@ -26,6 +27,7 @@ import {
 import { EchoRepair } from './echo-repair';
 import { classifyPushResult, RetryLaterError } from './push-outcome';
 import { request, ServerError } from './request';
+import { SendAhead } from './send-ahead';
 import { withoutUnchangedServerCopies } from './server-copy';
 import { ServerDocWriter } from './server-doc-writer';
 import type { SyncSocket } from './socket';
@@ -56,6 +58,8 @@ export interface SyncTuning {
   conversationSummaryHoldMs: number;
   /** How long streamed stamps on the user's received messages may wait to be stored together (receipt-hold.ts); 0: never. */
   receiptStampHoldMs: number;
+  /** Push a new text message as it is written, before RxDB's upstream sees it (send-ahead.ts). */
+  sendAhead: boolean;
 }
 
 export interface InitialSyncProgress {
@@ -123,6 +127,8 @@ export class CollectionSync<C extends CollectionName> {
   /** Stores server documents that arrive outside this replication (history, pages). */
   readonly writer: ServerDocWriter<C>;
   readonly name: C;
+  /** New documents pushed as they are written, before RxDB's upstream sees them (send-ahead.ts). */
+  private readonly ahead: SendAhead<C>;
 
   constructor(private readonly o: CollectionSyncOptions<C>) {
     this.name = o.name;
@@ -138,6 +144,15 @@ export class CollectionSync<C extends CollectionName> {
       o.hold ?? null,
     );
     this.writer = new ServerDocWriter<C>(() => this.state?.internalReplicationState, o.collection.database);
+    this.ahead = new SendAhead<C>({
+      send: (doc) => {
+        this.echoes.pushedIds([doc.id]);
+        return request(o.socket, 'sync:push', { collection: o.name, rows: [{ newDocumentState: doc }] }, o.tuning.ackTimeoutMs, o.signal);
+      },
+      blockStream: () => this.streamBuffer.block(),
+      accepted: (ids) => this.accepted.next(ids),
+      expiryMs: o.tuning.ackTimeoutMs,
+    });
     this.echoes = new EchoRepair(o.collection, () => this.state?.internalReplicationState);
     const onStream = (event: StreamEvent) => {
       if (event.collection !== o.name) return;
@@ -310,16 +325,26 @@ export class CollectionSync<C extends CollectionName> {
 
   private async push(rxRows: RxReplicationWriteToMasterRow<Doc<C>>[]): Promise<Wire<Doc<C>>[]> {
     const o = this.o;
-    let rows = await withoutUnchangedServerCopies(rxRows.map(toPushRow) as PushRow<C>[], this.state.internalReplicationState);
-    if (o.beforePush) {
-      const gated = await o.beforePush(rows);
+    // Rows sent ahead are on the wire already: only their answer is still to come.
+    const { ahead, rest: fresh } = this.ahead.take(rxRows.map(toPushRow) as PushRow<C>[]);
+    let rest = await withoutUnchangedServerCopies(fresh, this.state.internalReplicationState);
+    if (o.beforePush && rest.length > 0) {
+      const gated = await o.beforePush(rest);
       if (gated.failed.length > 0) await o.recordFailures(gated.failed);
-      rows = gated.rows;
+      rest = gated.rows;
     }
+    const rows = [...ahead.map((a) => a.row), ...rest];
     if (rows.length === 0) return [];
     // Before sending: the server streams the commit before it answers.
-    this.echoes.pushedIds(rows.map((r) => r.newDocumentState.id));
-    const result = await request(o.socket, 'sync:push', { collection: o.name, rows }, o.tuning.ackTimeoutMs, o.signal);
+    this.echoes.pushedIds(rest.map((r) => r.newDocumentState.id));
+    const [answers, restResult] = await Promise.all([
+      Promise.all(ahead.map((a) => a.answer)),
+      rest.length > 0 ? request(o.socket, 'sync:push', { collection: o.name, rows: rest }, o.tuning.ackTimeoutMs, o.signal) : null,
+    ]);
+    const result: PushResult = {
+      conflicts: [...answers.flatMap((a) => a.conflicts), ...(restResult?.conflicts ?? [])],
+      rejected: [...answers.flatMap((a) => a.rejected), ...(restResult?.rejected ?? [])],
+    };
     const outcome = classifyPushResult<Wire<Doc<C>>>(result, this.attempts, o.tuning.maxRetryAttempts);
     for (const row of rows) {
       if (!outcome.retry.some((r) => r.id === row.newDocumentState.id)) this.attempts.delete(row.newDocumentState.id);
@@ -328,7 +353,8 @@ export class CollectionSync<C extends CollectionName> {
     // A refusal without an id may concern any row: then none counts as stored here.
     if (!refused.some((r) => r.id === null)) {
       const notStored = new Set<string | null>([...refused.map((r) => r.id), ...outcome.conflicts.map((c) => c.id)]);
-      const stored = rows.map((r) => r.newDocumentState.id).filter((id) => !notStored.has(id));
+      // Rows sent ahead were announced when their answer came.
+      const stored = rest.map((r) => r.newDocumentState.id).filter((id) => !notStored.has(id));
       if (stored.length > 0) this.accepted.next(stored);
     }
     if (outcome.failed.length > 0) await o.recordFailures(outcome.failed);
@@ -336,7 +362,23 @@ export class CollectionSync<C extends CollectionName> {
     return outcome.conflicts;
   }
 
+  /**
+   * Pushes a document this tab is writing now, a creation, before RxDB's upstream sees it
+   * (send-ahead.ts); `stored` is the local write. The caller checks that nothing written
+   * earlier is still waiting to be pushed (`upstreamIdle`).
+   */
+  sendAhead(doc: Wire<Doc<C>>, stored: Promise<unknown>): void {
+    this.ahead.send(doc, stored);
+  }
+
+  /** RxDB's upstream has nothing to push, and nothing sent ahead is waiting for it. */
+  get upstreamIdle(): boolean {
+    const internal = this.state.internalReplicationState;
+    return !!internal && !internal.events.active.up.getValue() && this.ahead.pending === 0;
+  }
+
   async stop(): Promise<void> {
+    this.ahead.clear();
     this.detach();
     this.streamBuffer.close();
     this.repairSub.unsubscribe();

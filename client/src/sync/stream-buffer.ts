@@ -74,6 +74,8 @@ export class StreamBuffer<T extends { seq: number }> {
   /** When the oldest buffered batch arrived, while every buffered batch may wait (see `hold`). */
   private heldSince: number | null = null;
   private holdTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Callers of `block` not yet done. */
+  private blocks = 0;
 
   /**
    * @param accepted how many sink items RxDB has taken into its downstream queue so far
@@ -202,6 +204,22 @@ export class StreamBuffer<T extends { seq: number }> {
     this.release();
   }
 
+  /**
+   * Holds everything back (batches and a pull for a gap) until the returned function is called:
+   * a message sent ahead of its local write (send-ahead.ts) must reach RxDB from the server only
+   * after RxDB has stored and pushed it.
+   */
+  block(): () => void {
+    this.blocks++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.blocks--;
+      this.flush();
+    };
+  }
+
   /** Nothing buffered, handed, asked for or out (tests). */
   get settled(): boolean {
     return !this.resyncWanted && !this.resyncQueued && !this.handed && this.pullsOut === 0 && this.pending === 0;
@@ -266,6 +284,7 @@ export class StreamBuffer<T extends { seq: number }> {
       this.release();
       return;
     }
+    if (this.blocks > 0) return;
     if (this.resyncWanted) {
       // Not while RxDB holds stream events back (a push): the pull must be queued now, before
       // anything else is handed.

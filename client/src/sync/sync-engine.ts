@@ -1,4 +1,4 @@
-import { type CollectionName, type MessageDoc, PROTOCOL_VERSION, type Wire } from '@fetchwork/shared-schema';
+import { type CollectionName, type ConversationDoc, type MessageDoc, PROTOCOL_VERSION, type Wire } from '@fetchwork/shared-schema';
 import { combineLatest, debounceTime, filter, map, type Observable, Subscription } from 'rxjs';
 import type { InboxDatabase } from '../db/collections';
 import type { HistoryStore } from '../db/history-store';
@@ -42,6 +42,7 @@ export const DEFAULT_TUNING: SyncTuning = {
   deliveryGraceMs: 250,
   conversationSummaryHoldMs: 1_500,
   receiptStampHoldMs: 1_500,
+  sendAhead: true,
 };
 
 /**
@@ -59,9 +60,13 @@ export class SyncEngine {
   readonly uploader: Uploader | null;
   private readonly abort = new AbortController();
   private readonly subs = new Subscription();
+  private readonly socket: SyncSocket;
+  private readonly tuning: SyncTuning;
 
   constructor(o: SyncEngineOptions) {
     const { db, socket, tuning, outbox, history } = o;
+    this.socket = socket;
+    this.tuning = tuning;
     const signal = this.abort.signal;
     const id = (name: CollectionName) => `fetchwork-v${PROTOCOL_VERSION}-${name}-${o.serverUrl}`;
     const summaryHold =
@@ -160,6 +165,19 @@ export class SyncEngine {
   }
 
   /** Progress of the very first sync of this replica (null once a checkpoint exists). */
+  /**
+   * A text message this tab is writing now (`stored`: its local write) goes to the server at once
+   * when nothing written before it is still to be pushed, so it cannot overtake one; otherwise,
+   * and for file messages (they wait for their uploads) or a conversation the server does not
+   * know yet, RxDB's upstream pushes it as usual.
+   */
+  sendAhead(doc: MessageDoc, conversation: ConversationDoc, stored: Promise<unknown>): void {
+    if (!this.tuning.sendAhead || !this.socket.connected || this.abort.signal.aborted) return;
+    if (conversation.seq === 0 || doc.messageType !== 'text' || doc.attachments.length > 0) return;
+    if (!this.conversations.upstreamIdle || !this.messages.upstreamIdle) return;
+    this.messages.sendAhead({ ...doc, _deleted: false }, stored);
+  }
+
   initialSync$(): Observable<InitialSyncProgress | null> {
     return combineLatest([this.conversations.initialSync$, this.messages.initialSync$]).pipe(
       map(([a, b]) =>
