@@ -61,9 +61,11 @@ export class SendAhead<C extends CollectionName> {
       timer: setTimeout(() => this.forget(doc.id), this.o.expiryMs),
     };
     this.entries.set(doc.id, entry);
-    answer.then(
-      (result) => {
-        if (this.entries.get(doc.id) === entry && isStored(result, doc.id)) this.o.accepted([doc.id]);
+    // Told once the local write is done too: the answer usually comes first, and a sent tick for a
+    // message not yet in the replica would only re-render the list without it.
+    Promise.all([answer, stored]).then(
+      ([result]) => {
+        if (isStored(result, doc.id)) this.o.accepted([doc.id]);
       },
       () => undefined,
     );
