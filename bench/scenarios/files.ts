@@ -10,6 +10,11 @@
  * (raw, tus, raw, tus, …) after an unmeasured warm-up of each; each upload's bytes are deleted
  * right after it (so hardly any reach the disk itself: both kinds write into the page cache).
  *
+ * (1b) The same upload from Chromium, where users upload from: the bench page
+ * (browser/uploads.ts) runs tus-js-client with the app's uploader settings against a `fetch` PUT
+ * of the same Blob to the same raw server, interleaved; diagnostic rows repeat both parts with
+ * 8 MiB PATCHes (a deployment behind a proxy that limits request bodies).
+ *
  * (2) The extra time a message with an image attachment takes to reach the recipient compared
  * with a text message, Node-side, socket to socket (lightweight protocol clients, no replica, no
  * screen): sender uploads a ≈ 200 KB PNG with tus and pushes the message carrying the server's

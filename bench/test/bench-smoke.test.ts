@@ -45,6 +45,8 @@ test('bench --smoke: latency and throughput produce finite ratios and result fil
   expect(md).toMatch(/cores, Node v\d+/);
 });
 
+const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium';
+
 test('bench --smoke: files (tus vs raw PUT, image vs text message) produces finite ratios', { timeout: 120_000 }, () => {
   const out = join(dir, 'files');
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--only=files', `--results-dir=${out}`], {
@@ -62,11 +64,16 @@ test('bench --smoke: files (tus vs raw PUT, image vs text message) produces fini
   const rows = (result.rows as { scenario: string; figure: string; ratio: unknown; detail?: boolean }[]).filter(
     (r) => r.scenario === 'files',
   );
-  expect(rows.filter((r) => !r.detail)).toHaveLength(2);
+  // Node upload, image vs text message, and with a browser the upload from Chromium.
+  const browser = existsSync(CHROMIUM);
+  expect(rows.filter((r) => !r.detail)).toHaveLength(browser ? 3 : 2);
+  if (browser) {
+    const uploads = scenario.details.browserUploads as { raw: number[]; tus: number[] };
+    expect(uploads.tus.length).toBeGreaterThan(0);
+    expect(uploads.raw.length).toBe(uploads.tus.length);
+  }
   for (const row of rows) expect(Number.isFinite(row.ratio), row.figure).toBe(true);
 });
-
-const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium';
 
 test.skipIf(!existsSync(CHROMIUM))(
   'bench --smoke: screen to screen in two Chromium profiles measures every message and writes its rows',

@@ -164,7 +164,6 @@ export class SyncEngine {
     return combineLatest([this.conversations.state.active$, this.messages.state.active$]).pipe(map(([a, b]) => a || b));
   }
 
-  /** Progress of the very first sync of this replica (null once a checkpoint exists). */
   /**
    * A text message this tab is writing now (`stored`: its local write) goes to the server at once
    * when nothing written before it is still to be pushed, so it cannot overtake one; otherwise,
@@ -178,6 +177,7 @@ export class SyncEngine {
     this.messages.sendAhead({ ...doc, _deleted: false }, stored);
   }
 
+  /** Progress of the very first sync of this replica (null once a checkpoint exists). */
   initialSync$(): Observable<InitialSyncProgress | null> {
     return combineLatest([this.conversations.initialSync$, this.messages.initialSync$]).pipe(
       map(([a, b]) =>
