@@ -37,8 +37,8 @@ test('a new message leaves before its local write ends, and reaches the server e
   const pushes = outgoingMessagePushes(a);
   const m = await a.sendMessage(conv, 'sent ahead');
   // Out before the command returned, which is when its IndexedDB write has ended: RxDB's
-  // upstream would only start then.
-  expect(pushes).toEqual([[m.id]]);
+  // upstream would only start then. (Other pushes, an echo repair say, may come and go.)
+  expect(pushes.filter((ids) => ids.includes(m.id))).toEqual([[m.id]]);
 
   await until(a.messages$(conv, 10), (ms) => (ms.find((x) => x.id === m.id)?.seq ?? 0) > 0, "Alice's replica holds the server's copy");
   await until(b.messages$(conv, 10), (ms) => ms.some((x) => x.id === m.id && x.content === 'sent ahead'), 'Bob has it');
@@ -46,7 +46,9 @@ test('a new message leaves before its local write ends, and reaches the server e
   // RxDB's upstream took the row sent ahead instead of pushing it again.
   expect(pushes.flat().filter((id) => id === m.id)).toHaveLength(1);
   const mine = (await until(a.messages$(conv, 10), () => true, 'read')).find((x) => x.id === m.id);
-  expect(mine).toMatchObject({ status: 'sent', failure: null });
+  // Sent, or further along by now (Bob's replica reports it delivered).
+  expect(['sent', 'delivered', 'read']).toContain(mine?.status);
+  expect(mine?.failure).toBeNull();
 });
 
 test('an edit made before the upstream took the message ends on the server as edited', async () => {
@@ -63,20 +65,24 @@ test('a push sent ahead whose answer is lost to a disconnect goes out again thro
   const { a, b, conv } = await twoUsers();
   const pushes = outgoingMessagePushes(a);
   // The answer is lost: the socket drops right after the push left.
-  const cut = (event: string) => {
-    if (event !== 'sync:push') return;
+  let dropped: Promise<unknown> = Promise.resolve();
+  const cut = (event: string, payload: { rows?: { newDocumentState: { content?: string } }[] }) => {
+    if (event !== 'sync:push' || payload?.rows?.[0]?.newDocumentState.content !== 'answer lost') return;
     a.socket.offAnyOutgoing(cut);
+    dropped = new Promise((resolve) => a.socket.once('disconnect', resolve));
     setTimeout(() => a.socket.disconnect(), 0);
   };
   a.socket.onAnyOutgoing(cut);
-  const sending = a.sendMessage(conv, 'answer lost');
-  const m = await sending;
-  expect(pushes[0]).toEqual([m.id]);
+  const m = await a.sendMessage(conv, 'answer lost');
+  expect(pushes.filter((ids) => ids.includes(m.id))).toEqual([[m.id]]);
+  await dropped;
   a.socket.connect();
   await until(b.messages$(conv, 10), (ms) => ms.filter((x) => x.id === m.id).length === 1, 'Bob has it, once');
   await until(a.connection$, (s) => s.status === 'online' && s.pendingWrites === 0, 'nothing pending');
   const mine = (await until(a.messages$(conv, 10), () => true, 'read')).find((x) => x.id === m.id);
-  expect(mine).toMatchObject({ status: 'sent', failure: null });
+  // Sent, or further along by now (Bob's replica reports it delivered).
+  expect(['sent', 'delivered', 'read']).toContain(mine?.status);
+  expect(mine?.failure).toBeNull();
   expect(mine!.seq).toBeGreaterThan(0);
 });
 
