@@ -20,12 +20,14 @@ test('an expiring token is renewed over the open socket: no reconnect, no auth:e
   server.current.io.on('connection', (s) => {
     if (s.data.user.id === alice.id) aliceHandshakes += 1;
   });
-  // Every token lives 3 s: without renewal the socket would be cut twice in this test.
+  // Every token lives 5 s (4–5 s: claims are in whole seconds), renewed with a quarter of it left:
+  // without renewal the socket would be cut twice in this test. Shorter tokens left a margin a
+  // loaded CI machine could miss (3 s: 0.75 s, and auth:expired came once).
   let issued = 0;
   const a = await openDevice(server.url, alice, {
     getToken: () => {
       issued += 1;
-      return tokenFor(alice.id, { name: 'Alice', expiresInSeconds: 3 });
+      return tokenFor(alice.id, { name: 'Alice', expiresInSeconds: 5 });
     },
   });
   let expired = false;
@@ -38,7 +40,7 @@ test('an expiring token is renewed over the open socket: no reconnect, no auth:e
   const states: ConnectionState['status'][] = [];
   const sub = a.connection$.subscribe((s) => states.push(s.status));
   const sent: string[] = [];
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 12; i++) {
     sent.push((await a.sendMessage(conv, `message ${i}`)).id);
     await new Promise((r) => setTimeout(r, 900));
   }
