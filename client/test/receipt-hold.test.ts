@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { closeAllDevices, makeUser, openDevice, until } from './support/devices';
+import { closeAllDevices, makeUser, openDevice, outgoingMessagePushes, until } from './support/devices';
 import { type RestartableServer, startRestartableServer } from './support/server';
 
 let server: RestartableServer;
@@ -9,16 +9,22 @@ beforeAll(async () => {
 afterEach(closeAllDevices);
 afterAll(() => server.dispose());
 
-test("the server's stamp on a received message waits on the recipient's replica while the sender sees it at once; an edit is applied at once and takes it along", async () => {
+/** Alice sends Bob one message; Bob's replica holds streamed stamps far longer than a test runs. */
+async function toBobHolding(text: string) {
   const alice = makeUser('Alice');
   const bob = makeUser('Bob');
-  // A hold far longer than the test: whatever Bob stores before it ends was not held.
+  // Whatever Bob stores before the hold ends was not held.
   const [a, b] = await Promise.all([
     openDevice(server.url, alice),
     openDevice(server.url, bob, { tuning: { receiptStampHoldMs: 10 * 60_000 } }),
   ]);
   const conv = await a.createConversation(bob.id);
-  const sent = await a.sendMessage(conv, 'hello');
+  const sent = await a.sendMessage(conv, text);
+  return { a, b, bob, conv, sent };
+}
+
+test("the server's stamp on a received message waits on the recipient's replica while the sender sees it at once; an edit is applied at once and takes it along", async () => {
+  const { a, b, bob, conv, sent } = await toBobHolding('hello');
   const bobsCopy = b.database.messages.findOne(sent.id).$;
   await until(bobsCopy, (d) => d !== null && d.seq > 0, "the message in Bob's replica");
 
@@ -54,19 +60,8 @@ test('the stamps on messages to someone else are never held: the sender stores t
 });
 
 test("the echo of the recipient's own read waits too, and is not written back and pushed again meanwhile", async () => {
-  const alice = makeUser('Alice');
-  const bob = makeUser('Bob');
-  const [a, b] = await Promise.all([
-    openDevice(server.url, alice),
-    openDevice(server.url, bob, { tuning: { receiptStampHoldMs: 10 * 60_000 } }),
-  ]);
-  const conv = await a.createConversation(bob.id);
-  const sent = await a.sendMessage(conv, 'read me');
-  const pushedIds: string[] = [];
-  b.socket.onAnyOutgoing((event: string, payload: { collection?: string; rows?: { newDocumentState: { id: string } }[] }) => {
-    if (event === 'sync:push' && payload.collection === 'messages')
-      pushedIds.push(...(payload.rows ?? []).map((r) => r.newDocumentState.id));
-  });
+  const { a, b, bob, conv, sent } = await toBobHolding('read me');
+  const pushes = outgoingMessagePushes(b);
   await until(b.database.messages.findOne(sent.id).$, (d) => d !== null && d.seq > 0, "the message in Bob's replica");
   await b.markConversationRead(conv);
   await until(a.messages$(conv, 50), (ms) => ms.find((m) => m.id === sent.id)?.status === 'read', 'Alice sees it read');
@@ -75,7 +70,7 @@ test("the echo of the recipient's own read waits too, and is not written back an
   const later = await a.createConversation(bob.id, 'job-read-echo');
   await until(b.database.conversations.findOne(later).$, (d) => d !== null, "a later conversation in Bob's replica");
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  expect(pushedIds.filter((id) => id === sent.id)).toHaveLength(1);
+  expect(pushes.flat().filter((id) => id === sent.id)).toHaveLength(1);
   const bobs = await b.database.messages.findOne(sent.id).exec();
   expect(bobs?.isRead).toBe(true);
   expect(bobs?.readAt).not.toBe((await a.database.messages.findOne(sent.id).exec())?.readAt);

@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import type { InboxHandle } from '../src/inbox/create-inbox';
-import { closeAllDevices, makeUser, openDevice, until } from './support/devices';
+import { closeAllDevices, makeUser, openDevice, outgoingMessagePushes, until } from './support/devices';
 import { type RestartableServer, startRestartableServer } from './support/server';
 
 let server: RestartableServer;
@@ -9,15 +8,6 @@ beforeAll(async () => {
 });
 afterEach(closeAllDevices);
 afterAll(() => server.dispose());
-
-/** Every `sync:push` of messages this device's socket sends: the ids of its rows, in order. */
-function outgoingMessagePushes(device: InboxHandle): string[][] {
-  const pushes: string[][] = [];
-  device.socket.onAnyOutgoing((event: string, payload: { collection?: string; rows?: { newDocumentState: { id: string } }[] }) => {
-    if (event === 'sync:push' && payload?.collection === 'messages') pushes.push((payload.rows ?? []).map((r) => r.newDocumentState.id));
-  });
-  return pushes;
-}
 
 /** Alice and Bob with a conversation the server has confirmed, Alice's replication idle. */
 async function twoUsers() {

@@ -62,6 +62,15 @@ export async function closeAllDevices(): Promise<void> {
   await Promise.all([...open].map((i) => i.close()));
 }
 
+/** Every `sync:push` of messages this device's socket sends: the ids of its rows, in order. */
+export function outgoingMessagePushes(device: InboxHandle): string[][] {
+  const pushes: string[][] = [];
+  device.socket.onAnyOutgoing((event: string, payload: { collection?: string; rows?: { newDocumentState: { id: string } }[] }) => {
+    if (event === 'sync:push' && payload?.collection === 'messages') pushes.push((payload.rows ?? []).map((r) => r.newDocumentState.id));
+  });
+  return pushes;
+}
+
 /** The first value of `source` that satisfies `check`, or a timeout error naming `what`. */
 export function until<T>(source: Observable<T>, check: (value: T) => boolean, what: string, ms = 15_000): Promise<T> {
   return firstValueFrom(
