@@ -11,7 +11,7 @@ import { io } from 'socket.io-client';
 import { getInboxStorage } from '../../client/src/db/dexie-storage';
 import { type CreateInboxOptions, createInbox } from '../../client/src/inbox/create-inbox';
 import { type FirstSyncExpectation, type FirstSyncResult, measureFirstSync } from '../lib/first-sync';
-import { rawBulkPut } from '../lib/raw-dexie';
+import { rawBulkPut, rawRxLayoutBulkPut } from '../lib/raw-dexie';
 import { openStockReplica } from '../lib/stock-replica';
 import { makeUploadFile, rawPut, tusUpload } from './uploads';
 
@@ -74,6 +74,11 @@ const bench = {
     socket.close();
     lastDocs = docs;
     return { ms: performance.now() - t0, count: docs.length };
+  },
+
+  /** Diagnostic: the same bulkPut into RxDB's table layout (call before `raw`, which forgets the documents). */
+  async rawRxLayout(o: { name: string }) {
+    return rawRxLayoutBulkPut(lastDocs, { name: o.name });
   },
 
   /** Raw Dexie bulkPut of the documents `download` fetched. */

@@ -63,6 +63,7 @@ export async function runBrowser(
         }),
       );
       const dl = await page.evaluate((o) => (window as any).bench.download(o), { serverUrl, token: u.token });
+      const rawRx = await page.evaluate((o) => (window as any).bench.rawRxLayout(o), { name: `bench-raw-rx-${u.userId}` });
       const raw = await page.evaluate((o) => (window as any).bench.raw(o), { name: `bench-raw-${u.userId}` });
       const f: BrowserSync = {
         n: u.n,
@@ -77,11 +78,13 @@ export async function runBrowser(
         partial: ours.partial,
         rawMs: raw.ms,
         rawCount: raw.count,
+        rawRxMs: rawRx.ms,
+        rawRxCount: rawRx.count,
         downloadMs: dl.ms,
         leaderMs: ours.leaderMs,
       };
       ctx.log(
-        `  Chromium ${num(u.n)}: ours ${firstSyncLine(f)}, full history ${syncCell(u.n, ours.ms, ours.count, ours.partial)} (leader after ${num(ours.leaderMs)} ms, ${ours.walkUpdates} walk updates); raw bulkPut ${syncCell(u.n, raw.ms)}; raw download ${num(dl.ms)} ms`,
+        `  Chromium ${num(u.n)}: ours ${firstSyncLine(f)}, full history ${syncCell(u.n, ours.ms, ours.count, ours.partial)} (leader after ${num(ours.leaderMs)} ms, ${ours.walkUpdates} walk updates); raw bulkPut ${syncCell(u.n, raw.ms)} (into RxDB's table layout ${syncCell(u.n, rawRx.ms)}); raw download ${num(dl.ms)} ms`,
       );
       if (i === 0 && diagnostic) {
         const stock = await profiled(page, `chromium-stock-initial-sync-${u.n}`, () =>

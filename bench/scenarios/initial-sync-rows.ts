@@ -74,6 +74,18 @@ export function syncRows(ctx: Ctx, browser: BrowserSync[], node: SyncFigure[]): 
     const open = openOldestRow('Chromium', f);
     if (open) rows.push(open);
     rows.push(fullHistoryRow('Chromium', f, true, false));
+    if (f.rawRxMs !== undefined && f.rawRxCount !== undefined) {
+      rows.push({
+        scenario: 'initial-sync',
+        figure: `Diagnostic: Chromium ${size(f.n)}, the raw bulkPut into the table RxDB's Dexie storage builds (its six indexes, documents with _meta and _rev) vs the raw bulkPut (three indexes): what the replica's layout costs before any replication code`,
+        ours: syncCell(f.n, f.rawRxMs, f.rawRxCount),
+        baseline: syncCell(f.n, f.rawMs, f.rawCount),
+        ratio: ratioOf(docsPerSec(f.rawRxCount, f.rawRxMs), docsPerSec(f.rawCount, f.rawMs)),
+        target: '',
+        met: null,
+        detail: true,
+      });
+    }
     if (f.stockMs !== undefined) {
       rows.push({
         scenario: 'initial-sync',

@@ -95,6 +95,9 @@ export interface SyncFigure {
   partial: boolean;
   rawMs: number;
   rawCount: number;
+  /** The same bulkPut into RxDB's table layout (diagnostic, Chromium). */
+  rawRxMs?: number;
+  rawRxCount?: number;
   downloadMs?: number;
   leaderMs?: number;
 }

@@ -22,6 +22,10 @@
  * load between other users on the same server (lightweight protocol clients in a child
  * process, bench/lib/load-gen.ts; for the relay, raw clients on the relay).
  *
+ * Alice and Bob each have `contacts` other conversations, started by other people (one message
+ * each, over REST) before they sign in: the conversation list is a freelancer's, not a single row,
+ * and what one message costs it is part of the figure.
+ *
  * Per phase also: main-thread CPU per message in each page (CDP Performance.getMetrics in
  * thread time), WebSocket frames per message, and what first brought each message into Bob's
  * page (a stream event or a pull answer). Before each message the bench scrolls Alice's list
@@ -38,7 +42,7 @@ import type { Worker } from '../../chaos/lib/ipc';
 import { registerAndConfirm } from '../../sync-server/test/support/accounts';
 import { ensureAppBuild, type ServedApp, serveAppBuild } from '../lib/app-build';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../lib/browser';
-import { draftMessage, PAYLOAD_TEXT } from '../lib/docs';
+import { draftMessage, newUserId, PAYLOAD_TEXT, tokenFor } from '../lib/docs';
 import { summarizeBySource } from '../lib/profile-sources';
 import { type Ctx, ms, num, type Row, ratioOf, type ScenarioResult, triple } from '../lib/report';
 import { type Summary, sleep, summarize, waitUntil } from '../lib/stats';
@@ -53,6 +57,8 @@ export interface ScreenConfig {
   warmup: number;
   loadRate: number;
   conversations: number;
+  /** Other conversations in Alice's and in Bob's list (each started by another person). */
+  contacts: number;
   loadWarmupMs: number;
   drainMs: number;
   loadedDrainMs: number;
@@ -69,6 +75,7 @@ export function screenConfig(mode: Ctx['mode']): ScreenConfig {
       warmup: 3,
       loadRate: 100,
       conversations: 10,
+      contacts: 5,
       loadWarmupMs: 500,
       drainMs: 5000,
       loadedDrainMs: 8000,
@@ -82,6 +89,7 @@ export function screenConfig(mode: Ctx['mode']): ScreenConfig {
       warmup: 5,
       loadRate: 500,
       conversations: 100,
+      contacts: 30,
       loadWarmupMs: 1500,
       drainMs: 5000,
       loadedDrainMs: 15_000,
@@ -94,6 +102,7 @@ export function screenConfig(mode: Ctx['mode']): ScreenConfig {
     warmup: 8,
     loadRate: 500,
     conversations: 100,
+    contacts: 30,
     loadWarmupMs: 2000,
     drainMs: 5000,
     loadedDrainMs: 15_000,
@@ -340,6 +349,25 @@ async function register(server: { url: string; mailDir: string }, name: string):
   const password = 'bench-password-123';
   const { user } = await registerAndConfirm(server, { name, email, password });
   return { id: user.id, name, email, password };
+}
+
+/** `n` other people each start a conversation with `userId` and write one message (REST). */
+async function seedContacts(url: string, userId: string, n: number): Promise<void> {
+  const post = async (path: string, token: string, body: object) => {
+    const res = await fetch(`${url}/api/messages${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { data: { id: string } }).data;
+  };
+  for (let i = 0; i < n; i++) {
+    const contact = newUserId();
+    const token = tokenFor(contact, `Client ${i + 1}`);
+    const conversation = await post('/conversations', token, { participantId: userId });
+    await post(`/conversations/${encodeURIComponent(conversation.id)}/messages`, token, { content: `Hello, about job ${i + 1}` });
+  }
 }
 
 /** The sign-in screen as a person uses it (selectors of client/e2e/support/browser.ts). */
@@ -622,6 +650,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     const { url: relayUrl } = await relayHost.call<{ url: string }>('start', { kind: 'raw' });
     app = await serveAppBuild(appDir, url);
     const [alice, bob] = await Promise.all([register({ url, mailDir }, 'Alice'), register({ url, mailDir }, 'Bob')]);
+    await Promise.all([seedContacts(url, alice.id, cfg.contacts), seedContacts(url, bob.id, cfg.contacts)]);
     const [A, B] = await Promise.all([openProfile('Alice', app.url, ctx.log), openProfile('Bob', app.url, ctx.log)]);
     profiles.push(A, B);
     await Promise.all([signIn(A.page, alice), signIn(B.page, bob)]);

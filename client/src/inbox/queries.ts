@@ -10,7 +10,7 @@ type FailureMap = Map<string, Failure>;
 
 const RECENT_MESSAGES = 200;
 
-const plain = <T>(doc: { toJSON(): unknown }) => doc.toJSON() as T;
+type RxDoc = { toJSON(): unknown };
 
 /**
  * Reactive reads over the local replica; every number here is computed locally, so it is
@@ -18,7 +18,8 @@ const plain = <T>(doc: { toJSON(): unknown }) => doc.toJSON() as T;
  * still arriving). Shared observables are created once per inbox.
  */
 export class InboxQueries {
-  private readonly views = new WeakMap<object, { failure: Failure | undefined; acknowledged: boolean; view: MessageView }>();
+  private readonly views = new WeakMap<RxDoc, { failure: Failure | undefined; acknowledged: boolean; view: MessageView }>();
+  private readonly plainData = new WeakMap<RxDoc, unknown>();
   readonly failures$: Observable<FailureMap>;
   /** Unread messages to the signed-in user, per conversation. */
   readonly unreadByConversation$: Observable<Map<string, number>>;
@@ -60,7 +61,7 @@ export class InboxQueries {
         return counts;
       }),
     );
-    const conversations$ = share(db.conversations.find().$.pipe(map((docs) => docs.map((d) => plain<ConversationDoc>(d)))));
+    const conversations$ = share(db.conversations.find().$.pipe(map((docs) => docs.map((d) => this.plain<ConversationDoc>(d)))));
     this.unreadByConversation$ = share(
       historyIncomplete$.pipe(
         distinctUntilChanged(),
@@ -125,30 +126,56 @@ export class InboxQueries {
         ];
         return db.messages.findByIds(ids).$.pipe(
           map((found) => {
-            const latest = new Map<string, MessageDoc>();
+            const latest = new Map<string, { doc: RxDoc; data: MessageDoc }>();
             for (const doc of found.values()) {
-              const m = plain<MessageDoc>(doc);
-              const cur = latest.get(m.conversation);
-              if (!cur || m.createdAt > cur.createdAt || (m.createdAt === cur.createdAt && m.id > cur.id)) latest.set(m.conversation, m);
+              const m = this.plain<MessageDoc>(doc);
+              const cur = latest.get(m.conversation)?.data;
+              if (!cur || m.createdAt > cur.createdAt || (m.createdAt === cur.createdAt && m.id > cur.id))
+                latest.set(m.conversation, { doc, data: m });
             }
             return { convs, latest };
           }),
         );
       }),
     );
+    // A conversation whose document, unread count and last message did not change keeps its view
+    // object, and a list in which no view changed is not emitted again: every message changes one
+    // row, and the memoised rows (and the open pane) skip the rest.
+    const conversationViews = new Map<
+      string,
+      { conversation: ConversationDoc; unread: number; last: MessageView | null; view: ConversationView }
+    >();
     this.conversationViews$ = share(
-      combineLatest([lastMessages$, this.unreadByConversation$, this.failures$]).pipe(
-        map(([{ convs, latest }, unread, failures]) =>
-          convs
-            .map((c) => {
-              const last = latest.get(c.id);
-              const lastView = last ? toMessageView(last, userId, failures.get(last.id)) : null;
-              return toConversationView(c, userId, unread.get(c.id) ?? 0, lastView, fallbackName);
-            })
-            .sort(compareConversations),
-        ),
+      combineLatest([lastMessages$, this.unreadByConversation$, this.failures$, this.acknowledged$]).pipe(
+        map(([{ convs, latest }, unread, failures, acknowledged]) => {
+          const seen = new Set<string>();
+          const views = convs.map((c) => {
+            seen.add(c.id);
+            const last = latest.get(c.id);
+            const lastView = last ? this.view(last.doc, failures.get(last.data.id), acknowledged.has(last.data.id)) : null;
+            const count = unread.get(c.id) ?? 0;
+            const cached = conversationViews.get(c.id);
+            if (cached && cached.conversation === c && cached.unread === count && cached.last === lastView) return cached.view;
+            const view = toConversationView(c, userId, count, lastView, fallbackName);
+            conversationViews.set(c.id, { conversation: c, unread: count, last: lastView, view });
+            return view;
+          });
+          for (const id of conversationViews.keys()) if (!seen.has(id)) conversationViews.delete(id);
+          return views.sort(compareConversations);
+        }),
+        distinctUntilChanged((a, b) => a.length === b.length && a.every((v, i) => v === b[i])),
       ),
     );
+  }
+
+  /** A document's plain data, copied once per stored revision (RxDB hands out one RxDocument per revision). */
+  private plain<T>(doc: RxDoc): T {
+    let data = this.plainData.get(doc);
+    if (!data) {
+      data = doc.toJSON();
+      this.plainData.set(doc, data);
+    }
+    return data as T;
   }
 
   /** The newest `limit` messages, oldest first (sorted by server time once known). */
@@ -167,10 +194,10 @@ export class InboxQueries {
    * One view object per stored revision (RxDB hands out one RxDocument per revision): a new
    * message re-renders its own bubble, not the whole window, and is not copied again.
    */
-  private view(doc: { toJSON(): unknown }, failure: Failure | undefined, acknowledged: boolean): MessageView {
+  private view(doc: RxDoc, failure: Failure | undefined, acknowledged: boolean): MessageView {
     const cached = this.views.get(doc);
     if (cached && cached.failure === failure && cached.acknowledged === acknowledged) return cached.view;
-    const view = toMessageView(plain<MessageDoc>(doc), this.userId, failure, acknowledged);
+    const view = toMessageView(this.plain<MessageDoc>(doc), this.userId, failure, acknowledged);
     this.views.set(doc, { failure, acknowledged, view });
     return view;
   }

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useEffect, useRef } from 'react';
+import { memo, useCallback, useEffect, useRef } from 'react';
 import { useOnline } from '../hooks';
 import type { ConversationView } from '../inbox-api';
 import { Avatar } from './Avatar';
@@ -34,6 +34,14 @@ export function ConversationList({ conversations, openId, onOpen, selecting, sel
   });
   const roving = useRovingFocus({ count: conversations.length, virtualizer, containerRef: scrollRef });
   const { setActive } = roving;
+  // One handler for every row, so that a memoised row whose conversation did not change skips rendering.
+  const openAt = useCallback(
+    (index: number, id: string) => {
+      setActive(index);
+      onOpen(id);
+    },
+    [setActive, onOpen],
+  );
 
   // Keep the tab stop on the open conversation as the list re-sorts under it.
   const openIndex = openId ? conversations.findIndex((c) => c.id === openId) : -1;
@@ -70,11 +78,9 @@ export function ConversationList({ conversations, openId, onOpen, selecting, sel
                 tabbable={item.index === roving.activeIndex}
                 selecting={selecting}
                 checked={selected.has(c.id)}
-                onOpen={() => {
-                  setActive(item.index);
-                  onOpen(c.id);
-                }}
-                onToggle={() => onToggle(c.id)}
+                index={item.index}
+                onOpen={openAt}
+                onToggle={onToggle}
                 now={now}
               />
             </li>
@@ -91,8 +97,9 @@ interface RowProps {
   tabbable: boolean;
   selecting: boolean;
   checked: boolean;
-  onOpen: () => void;
-  onToggle: () => void;
+  index: number;
+  onOpen: (index: number, id: string) => void;
+  onToggle: (id: string) => void;
   now: number;
 }
 
@@ -102,10 +109,13 @@ const ConversationRow = memo(function ConversationRow({
   tabbable,
   selecting,
   checked,
+  index,
   onOpen,
   onToggle,
   now,
 }: RowProps) {
+  const openRow = () => onOpen(index, c.id);
+  const toggleRow = () => onToggle(c.id);
   const online = useOnline(c.otherUserId);
   const otherName = contactName(c);
   const last = c.lastMessageView;
@@ -126,7 +136,7 @@ const ConversationRow = memo(function ConversationRow({
           type="checkbox"
           className="row-check"
           checked={checked}
-          onChange={onToggle}
+          onChange={toggleRow}
           tabIndex={tabbable ? 0 : -1}
           aria-label={`Select conversation with ${otherName}`}
         />
@@ -137,7 +147,7 @@ const ConversationRow = memo(function ConversationRow({
         data-roving
         tabIndex={tabbable ? 0 : -1}
         aria-current={open ? 'true' : undefined}
-        onClick={selecting ? onToggle : onOpen}
+        onClick={selecting ? toggleRow : openRow}
       >
         <Avatar userId={c.otherUserId} name={otherName} online={online} />
         <span className="conversation-text">

@@ -7,9 +7,10 @@ import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationList } from './ConversationList';
 import { HistoryProgress } from './HistoryProgress';
 import { useAnnounce } from './LiveAnnouncer';
-import { MessagePane } from './MessagePane';
+import { MessagePane, type PaneConversation } from './MessagePane';
 import { NewConversationDialog } from './NewConversationDialog';
 import { NotificationPrompt, NotificationsButton } from './NotificationSettings';
+import { contactName } from './participant-name';
 import { SearchResults } from './SearchResults';
 import { SignOutDialog } from './SignOutDialog';
 import { useNow } from './useNow';
@@ -110,6 +111,20 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
 
   const byId = useMemo(() => new Map<string, ConversationView>((conversations ?? []).map((c) => [c.id, c])), [conversations]);
   const openConversation = openId ? byId.get(openId) : undefined;
+  // The pane's own fields only: a new message changes the conversation's view (its last message,
+  // unread count) but not the pane, which then re-renders for its messages alone.
+  const paneId = openConversation?.id;
+  const paneOther = openConversation?.otherUserId;
+  const paneName = openConversation ? contactName(openConversation) : undefined;
+  const paneJob = openConversation?.job ?? null;
+  const paneConversation = useMemo<PaneConversation | undefined>(
+    () =>
+      paneId !== undefined && paneOther !== undefined && paneName !== undefined
+        ? { id: paneId, otherUserId: paneOther, otherName: paneName, job: paneJob }
+        : undefined,
+    [paneId, paneOther, paneName, paneJob],
+  );
+  const closePane = useCallback(() => open(null), [open]);
 
   const toggle = useCallback((id: string) => {
     setSelected((prev) => {
@@ -234,7 +249,7 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
             <ConversationList
               conversations={conversations}
               openId={openId}
-              onOpen={(id) => open(id)}
+              onOpen={open}
               selecting={selecting}
               selected={selected}
               onToggle={toggle}
@@ -248,13 +263,13 @@ export function InboxScreen({ onSignOut, onSignInAgain }: Props) {
           </footer>
         </aside>
         <main className="main" id="composer-anchor" tabIndex={-1}>
-          {openConversation ? (
+          {paneConversation ? (
             <MessagePane
-              key={openConversation.id}
-              conversation={openConversation}
+              key={paneConversation.id}
+              conversation={paneConversation}
               focusMessageId={focusMessageId}
               onFocusHandled={onFocusHandled}
-              onBack={() => open(null)}
+              onBack={closePane}
               now={now}
             />
           ) : openId && !conversations ? (

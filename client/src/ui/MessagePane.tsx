@@ -1,14 +1,13 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { type DragEvent, memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useHistoryProgress, useInbox, useMessageWindow, useOnline, useTyping } from '../hooks';
-import type { ConversationView, MessageView } from '../inbox-api';
+import type { MessageView } from '../inbox-api';
 import { Avatar } from './Avatar';
 import { BlockButton, BlockedNote } from './BlockControls';
 import { Composer } from './Composer';
 import { dayKey, dayLabel, fullDateTime, pluralize, shortId, timeOfDay } from './format';
 import { MessageAttachments } from './MessageAttachments';
 import { BackgroundSendNote, MuteButton } from './NotificationSettings';
-import { contactName } from './participant-name';
 import { refusalText } from './refusal-text';
 import { StatusTicks } from './StatusTicks';
 import { useAttachmentDraft } from './useAttachmentDraft';
@@ -28,8 +27,16 @@ interface Row {
   day: { label: string; iso: string } | null;
 }
 
+/** What the pane shows of its conversation (not the last message or unread count, which change with every message). */
+export interface PaneConversation {
+  id: string;
+  otherUserId: string;
+  otherName: string;
+  job: string | null;
+}
+
 interface Props {
-  conversation: ConversationView;
+  conversation: PaneConversation;
   /** A message to bring into view (from search), then forgotten through onFocusHandled. */
   focusMessageId: string | null;
   onFocusHandled: () => void;
@@ -37,13 +44,14 @@ interface Props {
   now: number;
 }
 
-export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBack, now }: Props) {
+/** Memoised: the inbox re-renders for every change to any conversation; the pane only for its own. */
+export const MessagePane = memo(function MessagePane({ conversation, focusMessageId, onFocusHandled, onBack, now }: Props) {
   const inbox = useInbox();
   const [limit, setLimit] = useState(PAGE);
   const loaded = useMessageWindow(conversation.id, limit);
   const messages = loaded?.messages;
   const online = useOnline(conversation.otherUserId);
-  const otherName = contactName(conversation);
+  const otherName = conversation.otherName;
   const typingUsers = useTyping(conversation.id);
   const [editing, setEditing] = useState<MessageView | null>(null);
   const [selecting, setSelecting] = useState(false);
@@ -316,7 +324,7 @@ export function MessagePane({ conversation, focusMessageId, onFocusHandled, onBa
       />
     </section>
   );
-}
+});
 
 function messageTime(m: MessageView): string {
   return m.sentAt ?? m.createdAt;
