@@ -1,6 +1,7 @@
 import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
 import { combineLatest, distinctUntilChanged, map, type Observable, of, shareReplay, switchMap } from 'rxjs';
 import type { InboxDatabase } from '../db/collections';
+import { docsByIds$ } from '../db/docs-by-ids';
 import type { Failure, OutboxStore } from '../db/outbox-store';
 import type { UnsentMessages } from '../db/unsent-messages';
 import type { ConversationView, MessageView } from '../inbox-api';
@@ -93,7 +94,7 @@ export class InboxQueries {
         switchMap((ids) =>
           ids.length === 0
             ? of([] as string[])
-            : db.messages.findByIds(ids).$.pipe(map((found) => [...found.values()].filter((d) => d.sender === userId).map((d) => d.id))),
+            : docsByIds$(db.messages, ids).pipe(map((found) => [...found.values()].filter((d) => d.sender === userId).map((d) => d.id))),
         ),
       );
     this.unsentMessageIds$ = share(
@@ -124,7 +125,7 @@ export class InboxQueries {
         const ids = [
           ...new Set([...convs.flatMap((c) => (c.lastMessage ? [c.lastMessage] : [])), ...localIds, ...unsentIds, ...recentIds]),
         ];
-        return db.messages.findByIds(ids).$.pipe(
+        return docsByIds$(db.messages, ids).pipe(
           map((found) => {
             const latest = new Map<string, { doc: RxDoc; data: MessageDoc }>();
             for (const doc of found.values()) {

@@ -12,6 +12,7 @@ import {
   type RxStorageInstanceReplicationState,
   writeDocToDocState,
 } from 'rxdb';
+import { insertAbsent } from '../db/insert-absent';
 import { isServerCopy } from './server-copy';
 
 type Doc<C extends CollectionName> = DocsByCollection[C];
@@ -85,7 +86,8 @@ export class ServerDocWriter<C extends CollectionName> {
     const identifierHash = await state.input.hashFunction(state.input.identifier);
     const context = await state.downstreamBulkWriteFlag;
     // RxDB's storage wrapper replaces an inserted document's _meta (the mark) and _rev; the
-    // instance below it stores them as given. Without it, every document goes the careful way.
+    // instance below it stores them as given (insertAbsent: without reading them first). Without
+    // it, every document goes the careful way.
     const raw = (state.input.forkInstance as { originalStorageInstance?: RxStorageInstance<Doc<C>, unknown, unknown> })
       .originalStorageInstance;
     if (!raw) {
@@ -95,13 +97,9 @@ export class ServerDocWriter<C extends CollectionName> {
     const revision = createRevision(this.database.token);
     const inserts: BulkWriteRow<Doc<C>>[] = [];
     for (const master of newest.values()) inserts.push({ document: fromMaster(master, undefined, identifierHash, revision) });
-    const inserted = await this.database.lockedRun(() => raw.bulkWrite(inserts, context));
-    if (inserted.error.length === 0) return inserts.length;
-    const held: RxDocumentData<Doc<C>>[] = [];
-    for (const e of inserted.error) {
-      if (e.status !== 409 || !e.documentInDb) throw new Error(`storing a document failed (status ${e.status})`);
-      held.push(e.documentInDb);
-    }
+    const present = await this.database.lockedRun(() => insertAbsent(raw, inserts, context));
+    if (present.length === 0) return inserts.length;
+    const held = await raw.findDocumentsById(present, true);
     const masters = held.map((d) => newest.get(d.id) as Wire<Doc<C>>);
     return inserts.length - held.length + (await this.careful(state, masters, held, identifierHash, context));
   }
