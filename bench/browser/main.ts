@@ -66,6 +66,11 @@ const bench = {
     let checkpoint: unknown = null;
     for (;;) {
       const res: any = await socket.timeout(60_000).emitWithAck('sync:pull', { collection: 'messages', checkpoint, batchSize: 1000 });
+      // Back-to-back pulls can exceed the socket's event rate (100/s): wait as a client would.
+      if (res.error?.code === 'RATE_LIMITED') {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
       if (res.error) throw new Error(res.error.code);
       for (const d of res.documents) docs.push(d);
       checkpoint = res.checkpoint;

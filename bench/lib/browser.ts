@@ -14,7 +14,8 @@ import { chromium, type Page } from 'playwright-core';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const PAGE_DIR = join(ROOT, 'bench', 'browser');
-const DIST = join(PAGE_DIR, 'dist');
+// A page bundling another copy of client/src (BENCH_CLIENT_SRC, vite.config.ts) lives beside it.
+const DIST = join(PAGE_DIR, process.env.BENCH_CLIENT_SRC ? 'dist-client-copy' : 'dist');
 export const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = [
   '--headless',
@@ -34,7 +35,7 @@ export function newestMtime(path: string): number {
   if (!st.isDirectory()) return st.mtimeMs;
   let newest = 0;
   for (const entry of readdirSync(path)) {
-    if (entry === 'dist' || entry === 'node_modules') continue;
+    if (entry === 'dist' || entry === 'dist-client-copy' || entry === 'node_modules') continue;
     newest = Math.max(newest, newestMtime(join(path, entry)));
   }
   return newest;
@@ -50,7 +51,7 @@ export async function ensureBenchPage(log: (l: string) => void): Promise<void> {
   const sources = [
     PAGE_DIR,
     ...['raw-dexie.ts', 'first-sync.ts', 'stock-replica.ts'].map((f) => join(ROOT, 'bench', 'lib', f)),
-    join(ROOT, 'client', 'src'),
+    process.env.BENCH_CLIENT_SRC ? resolve(process.env.BENCH_CLIENT_SRC) : join(ROOT, 'client', 'src'),
     join(ROOT, 'shared-schema', 'src'),
   ];
   if (existsSync(built) && statSync(built).mtimeMs > Math.max(...sources.map(newestMtime))) return;

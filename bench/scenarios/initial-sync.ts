@@ -67,6 +67,11 @@ export async function rawDownload(url: string, userId: string, batchSize = 1000)
   let checkpoint: { seq: number } | null = null;
   for (;;) {
     const res: any = await socket.timeout(60_000).emitWithAck('sync:pull', { collection: 'messages', checkpoint, batchSize });
+    // 100 pulls back to back can exceed the socket's event rate (100/s): wait as a client would.
+    if (res.error?.code === 'RATE_LIMITED') {
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
     if (res.error) throw new Error(res.error.code);
     docs.push(...res.documents);
     checkpoint = res.checkpoint;
