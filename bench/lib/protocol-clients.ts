@@ -45,7 +45,11 @@ export class OursClient {
   constructor(
     readonly userId: string,
     private readonly token: string,
-    private readonly options: { receipts: boolean; onReceived?: Received },
+    private readonly options: {
+      receipts: boolean;
+      onReceived?: Received;
+      onStream?: (collection: string, docs: Wire<MessageDoc>[]) => void;
+    },
   ) {}
 
   async connect(url: string): Promise<void> {
@@ -57,6 +61,7 @@ export class OursClient {
         return;
       }
       this.streamedDocs += e.documents.length;
+      this.options.onStream?.(e.collection, e.documents);
       this.apply(e.collection, e.documents);
       this.cursor[e.collection] = e.checkpoint.seq;
     });
