@@ -799,7 +799,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   }
   details.phases = phases;
   notes.push(
-    'Two persistent Chromium profiles (two browser processes, on-disk IndexedDB) on the production build of client/ (not minified, for readable profiles), signed in through the sign-in screen; Alice types with Playwright (fill + Enter in the composer). Screen: Enter keydown in A → the bubble in B’s DOM (MutationObserver). Sent: Enter → A’s bubble shows data-status sent (or later). Relay: emit in A → its text appended to B’s DOM; ack back in A for sent.',
+    `Two persistent Chromium profiles (two browser processes, on-disk IndexedDB) on the production build of client/ (not minified, for readable profiles), signed in through the sign-in screen, each with ${cfg.contacts} other conversations in the list (started by other people over REST); Alice types with Playwright (fill + Enter in the composer). Screen: Enter keydown in A → the bubble in B’s DOM (MutationObserver). Sent: Enter → A’s bubble shows data-status sent (or later). Relay: emit in A → its text appended to B’s DOM; ack back in A for sent.`,
   );
   return { scenario: 'screen-to-screen', rows: screenRows(cfg, phases), details, notes, durationMs: performance.now() - t0 };
 }
