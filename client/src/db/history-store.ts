@@ -1,6 +1,7 @@
 import { type CollectionName, type HistoryCursor, jsonEqual } from '@fetchwork/shared-schema';
-import { combineLatest, concatMap, distinctUntilChanged, filter, map, type Observable, startWith } from 'rxjs';
+import { combineLatest, concatMap, distinctUntilChanged, map, type Observable } from 'rxjs';
 import type { InboxDatabase } from './collections';
+import { localDocChanges$ } from './local-doc-changes';
 
 /**
  * Where the walk of a collection's older history stands on this device (recent-first sync, see
@@ -52,17 +53,9 @@ export class HistoryStore {
     return doc ? (doc.toJSON().data as HistoryState) : null;
   }
 
-  /**
-   * Not RxDB's `getLocal$`: it runs two asynchronous steps for every change event of every
-   * collection of the database, and the walk writes a thousand documents a page (a third of the
-   * page's main-thread time went to RxJS bookkeeping in the Chromium profile). This reads the
-   * state again only on a change event of this local document (any tab's).
-   */
+  /** The walk's state, read again on every write of it (any tab's; see localDocChanges$). */
   state$(collection: CollectionName): Observable<HistoryState | null> {
-    const id = localId(collection);
-    return this.db.$.pipe(
-      filter((ev) => ev.isLocal && ev.documentId === id),
-      startWith(null),
+    return localDocChanges$(this.db, localId(collection)).pipe(
       concatMap((): Promise<HistoryState | null> => this.state(collection)),
       distinctUntilChanged<HistoryState | null>(jsonEqual),
     );

@@ -1,7 +1,8 @@
 import type { MessageDoc } from '@fetchwork/shared-schema';
 import type { RxChangeEvent } from 'rxdb';
-import { BehaviorSubject, filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject, concatMap, filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
 import type { InboxDatabase } from './collections';
+import { localDocChanges$ } from './local-doc-changes';
 
 const LOCAL_ID = 'unsent-since';
 /**
@@ -56,18 +57,20 @@ export class UnsentMessages {
       }),
     );
     this.subs.push(
-      db.getLocal$<UnsentSince>(LOCAL_ID).subscribe((doc) => {
-        const since = doc ? (doc.toJSON().data as UnsentSince).since : null;
-        if (since === null) {
-          this.initialising ??= this.initialise().catch(() => undefined);
-          return;
-        }
-        this.mark.next(since);
-        if (!this.started) {
-          this.started = true;
-          this.load(since).catch(() => undefined);
-        }
-      }),
+      localDocChanges$(db, LOCAL_ID)
+        .pipe(concatMap(() => db.getLocal<UnsentSince>(LOCAL_ID)))
+        .subscribe((doc) => {
+          const since = doc ? (doc.toJSON().data as UnsentSince).since : null;
+          if (since === null) {
+            this.initialising ??= this.initialise().catch(() => undefined);
+            return;
+          }
+          this.mark.next(since);
+          if (!this.started) {
+            this.started = true;
+            this.load(since).catch(() => undefined);
+          }
+        }),
     );
     this.ids$ = this.unsent.pipe(
       filter((set): set is Map<string, string> => set !== null),
