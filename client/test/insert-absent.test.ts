@@ -1,28 +1,10 @@
-import { type MessageDoc, newMessageDoc } from '@fetchwork/shared-schema';
-import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
+import type { MessageDoc } from '@fetchwork/shared-schema';
 import { type BulkWriteRow, createRevision, now, type RxDocumentData, type RxStorageInstance } from 'rxdb';
-import { afterEach, describe, expect, test } from 'vitest';
-import { openInboxDatabase } from '../src/db/database';
-import { getInboxStorage } from '../src/db/dexie-storage';
+import { describe, expect, test } from 'vitest';
 import { insertAbsent } from '../src/db/insert-absent';
+import { testDatabases, testMessage } from './support/test-database';
 
-const closers: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
-
-async function openDb() {
-  const db = await openInboxDatabase({
-    name: `absent-${crypto.randomUUID()}`,
-    storage: getInboxStorage({ indexedDB, IDBKeyRange }),
-    multiInstance: false,
-  });
-  closers.push(() => db.close());
-  return db;
-}
-
-const message = (content: string): MessageDoc =>
-  newMessageDoc({ id: crypto.randomUUID(), conversation: 'c.a.b', sender: 'a', recipient: 'b', content, at: new Date().toISOString() });
+const dbs = testDatabases();
 
 const row = (doc: MessageDoc, token: string): BulkWriteRow<MessageDoc> => ({
   document: { ...doc, _deleted: false, _attachments: {}, _meta: { lwt: now() }, _rev: createRevision(token) } as RxDocumentData<MessageDoc>,
@@ -30,14 +12,14 @@ const row = (doc: MessageDoc, token: string): BulkWriteRow<MessageDoc> => ({
 
 describe('insertAbsent', () => {
   test('inserts the new documents, leaves the present ones as they are and names them, and the collection sees the inserts', async () => {
-    const db = await openDb();
-    const kept = message('stored before');
+    const db = await dbs.open();
+    const kept = testMessage('stored before');
     await db.messages.insert(kept);
     const storage = db.messages.storageInstance as unknown as { originalStorageInstance: RxStorageInstance<MessageDoc, unknown, unknown> };
-    const fresh = [message('one'), message('two'), message('three')];
+    const fresh = [testMessage('one'), testMessage('two'), testMessage('three')];
     const live: string[][] = [];
     const sub = db.messages.find().$.subscribe((docs) => live.push(docs.map((d) => d.content).sort()));
-    closers.push(async () => sub.unsubscribe());
+    dbs.onClose(() => sub.unsubscribe());
 
     const present = await insertAbsent(
       storage.originalStorageInstance,
@@ -55,13 +37,13 @@ describe('insertAbsent', () => {
   });
 
   test('nothing new: nothing written, every id named', async () => {
-    const db = await openDb();
-    const a = message('a');
+    const db = await dbs.open();
+    const a = testMessage('a');
     await db.messages.insert(a);
     const storage = db.messages.storageInstance as unknown as { originalStorageInstance: RxStorageInstance<MessageDoc, unknown, unknown> };
     const events: number[] = [];
     const sub = db.messages.eventBulks$.subscribe((b) => events.push(b.events.length));
-    closers.push(async () => sub.unsubscribe());
+    dbs.onClose(() => sub.unsubscribe());
     expect(await insertAbsent(storage.originalStorageInstance, [row({ ...a, content: 'b' }, db.token)], 'test-context')).toEqual([a.id]);
     expect(events).toEqual([]);
     expect((await db.messages.findOne(a.id).exec())?.content).toBe('a');

@@ -1,40 +1,20 @@
-import { newMessageDoc } from '@fetchwork/shared-schema';
-import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
-import { afterEach, describe, expect, test } from 'vitest';
-import { openInboxDatabase } from '../src/db/database';
-import { getInboxStorage } from '../src/db/dexie-storage';
+import { describe, expect, test } from 'vitest';
 import { localDocChanges$ } from '../src/db/local-doc-changes';
+import { testDatabases, testMessage } from './support/test-database';
 
-const closers: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
+const dbs = testDatabases();
 
 describe('localDocChanges$', () => {
   test('a cue at once and on every write of its local document, none for other writes', async () => {
-    const db = await openInboxDatabase({
-      name: `local-${crypto.randomUUID()}`,
-      storage: getInboxStorage({ indexedDB, IDBKeyRange }),
-      multiInstance: false,
-    });
-    closers.push(() => db.close());
+    const db = await dbs.open();
     let cues = 0;
     const sub = localDocChanges$(db, 'watched').subscribe(() => {
       cues += 1;
     });
-    closers.push(async () => sub.unsubscribe());
+    dbs.onClose(() => sub.unsubscribe());
     expect(cues).toBe(1);
     await db.upsertLocal('other', { n: 1 });
-    await db.messages.insert(
-      newMessageDoc({
-        id: crypto.randomUUID(),
-        conversation: 'c.a.b',
-        sender: 'a',
-        recipient: 'b',
-        content: 'hi',
-        at: new Date().toISOString(),
-      }),
-    );
+    await db.messages.insert(testMessage('hi'));
     await new Promise((r) => setTimeout(r, 20));
     expect(cues).toBe(1);
     await db.upsertLocal('watched', { n: 1 });
