@@ -1,6 +1,6 @@
 import { type MessageDoc, mergeMessage, type Wire } from '@fetchwork/shared-schema';
 import type { RxConflictHandlerInput } from 'rxdb';
-import { filter, firstValueFrom } from 'rxjs';
+import { concatMap, filter, firstValueFrom, timer } from 'rxjs';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import type { InboxHandle } from '../src/inbox/create-inbox';
 import type { MessageStatus } from '../src/inbox-api';
@@ -43,6 +43,13 @@ test('concurrent edits from two devices and a read by the recipient merge as the
   );
   a1.reconnect();
   await until(b1.messages$(conv, 10), (ms) => ms[0]?.content === 'edit from A1', 'A1 edit reaches B1');
+  // B1's read may still be on its way (its push meets A1's edit and is merged and pushed again):
+  // A2 comes back once the server holds both, so its conflict is against that state.
+  await until(
+    timer(0, 25).pipe(concatMap(() => serverMessages(server, alice.id))),
+    ([s]) => s?.content === 'edit from A1' && s.isRead,
+    'A1 edit and B1 read on the server',
+  );
   a2.reconnect();
   const { input, output } = await a2Conflict;
   const expected = mergeMessage(
