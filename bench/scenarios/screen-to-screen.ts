@@ -34,9 +34,11 @@
  * BENCH_BROWSER_PROF=<dir>: after the measured phases, a short idle phase with a CPU profile
  * of B's page (and one of A's), summarised into the scenario's details.
  */
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newMessageId } from '@fetchwork/shared-schema';
 import { type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
 import type { Worker } from '../../chaos/lib/ipc';
 import { registerAndConfirm } from '../../sync-server/test/support/accounts';
@@ -44,6 +46,7 @@ import { ensureAppBuild, type ServedApp, serveAppBuild } from '../lib/app-build'
 import { CHROMIUM, CHROMIUM_FLAGS } from '../lib/browser';
 import { draftMessage, newUserId, PAYLOAD_TEXT, tokenFor } from '../lib/docs';
 import { summarizeBySource } from '../lib/profile-sources';
+import { RestClient } from '../lib/protocol-clients';
 import { type Ctx, ms, num, type Row, ratioOf, type ScenarioResult, triple } from '../lib/report';
 import { type Summary, sleep, summarize, waitUntil } from '../lib/stats';
 import { startLoadGen, startServerHost } from '../lib/workers';
@@ -353,20 +356,11 @@ async function register(server: { url: string; mailDir: string }, name: string):
 
 /** `n` other people each start a conversation with `userId` and write one message (REST). */
 async function seedContacts(url: string, userId: string, n: number): Promise<void> {
-  const post = async (path: string, token: string, body: object) => {
-    const res = await fetch(`${url}/api/messages${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { data: { id: string } }).data;
-  };
   for (let i = 0; i < n; i++) {
     const contact = newUserId();
-    const token = tokenFor(contact, `Client ${i + 1}`);
-    const conversation = await post('/conversations', token, { participantId: userId });
-    await post(`/conversations/${encodeURIComponent(conversation.id)}/messages`, token, { content: `Hello, about job ${i + 1}` });
+    const client = new RestClient(contact, tokenFor(contact, `Client ${i + 1}`), url);
+    const conversation = await client.createConversation(userId);
+    await client.send(conversation, newMessageId(), `Hello, about job ${i + 1}`);
   }
 }
 

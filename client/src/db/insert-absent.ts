@@ -26,13 +26,13 @@ export async function insertAbsent<T>(
   rows: BulkWriteRow<T>[],
   context: string,
 ): Promise<string[]> {
-  const primaryPath = (instance as { primaryPath?: string }).primaryPath as Extract<keyof T, string>;
   if (!(instance instanceof RxStorageInstanceDexie)) {
     const result = await instance.bulkWrite(rows, context);
     for (const e of result.error) if (e.status !== 409) throw new Error(`storing a document failed (status ${e.status})`);
     return result.error.map((e) => e.documentId);
   }
   if (instance.closed) throw new Error('the storage instance is closed');
+  const primaryPath = instance.primaryPath as Extract<keyof T, string>;
   const state = await instance.internals;
   const present = new Set<string>();
   await state.dexieDb.transaction('rw', state.dexieTable, async () => {
