@@ -173,6 +173,18 @@ describe('recent-first sync of a new device', () => {
     expect(outgoing.pushedRows).toBe(0);
   });
 
+  test('messages the bootstrap and the walk store undelivered are reported delivered', async () => {
+    // Sent while the owner had no device: none is delivered yet.
+    const { owner } = await seedHistory(4, 30);
+    const toOwner = async () =>
+      (await server.current.store.pullFeed(owner.id, 'messages', 0, 100_000)).filter((m) => m.recipient === owner.id);
+    expect((await toOwner()).filter((m) => m.deliveredAt !== null)).toHaveLength(0);
+    const device = await openDevice(server.url, owner, { tuning: SMALL_PAGES });
+    await historyDone(device);
+    await waitFor(async () => (await toOwner()).every((m) => m.deliveredAt !== null), 'every message to the owner stamped delivered');
+    expect(await toOwner()).toHaveLength(60);
+  });
+
   test('a reload in the middle of the walk resumes from its saved cursor, without a second bootstrap', async () => {
     const { owner } = await seedHistory(6, 60);
     const name = `resume-${owner.id}`;

@@ -8,7 +8,7 @@ const RETRY_MS = 1_000;
 
 export interface AutoDeliveryOptions {
   messages: MessageCollection;
-  /** Every document the messages replication stored from the server (pulled or streamed). */
+  /** Every document stored from the server: pulled or streamed by the replication, or stored by its writer (bootstrap, history, pages). */
   received$: Observable<MessageDoc>;
   userId: string;
   socket: SyncSocket;

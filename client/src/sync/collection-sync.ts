@@ -10,7 +10,7 @@ import {
   type StreamEvent,
   type Wire,
 } from '@fetchwork/shared-schema';
-import type { RxCollection, RxReplicationPullStreamItem, RxReplicationWriteToMasterRow } from 'rxdb';
+import { type RxCollection, type RxReplicationPullStreamItem, type RxReplicationWriteToMasterRow, setCheckpoint } from 'rxdb';
 import { type RxReplicationState, replicateRxCollection } from 'rxdb/plugins/replication';
 import {
   BehaviorSubject,
@@ -29,7 +29,7 @@ import { classifyPushResult, RetryLaterError } from './push-outcome';
 import { request, ServerError } from './request';
 import { SendAhead } from './send-ahead';
 import { withoutUnchangedServerCopies } from './server-copy';
-import { ServerDocWriter } from './server-doc-writer';
+import { ReplicationStoppedError, ServerDocWriter } from './server-doc-writer';
 import type { SyncSocket } from './socket';
 import { StreamBuffer, type StreamHold } from './stream-buffer';
 
@@ -232,7 +232,7 @@ export class CollectionSync<C extends CollectionName> {
       if (err instanceof ServerError && err.code === 'INVALID_CHECKPOINT') {
         // The server lost its data (restored backup, new store): read its feed from the start.
         this.streamBuffer.pullStarted(false);
-        answer = await this.pullOnce(null, batchSize);
+        answer = await this.pullOnce(null, batchSize, { replicaHoldsData: true });
       } else {
         throw err;
       }
@@ -240,9 +240,9 @@ export class CollectionSync<C extends CollectionName> {
     this.pullRetry = false;
     const progress = this.initial.value;
     if (progress && !progress.done) {
-      this.initial.next({ received: progress.received + answer.documents.length, done: answer.documents.length < batchSize });
+      this.initial.next({ received: progress.received + answer.received, done: answer.documents.length < batchSize });
     }
-    return answer;
+    return { documents: answer.documents, checkpoint: answer.checkpoint };
   }
 
   /**
@@ -268,9 +268,17 @@ export class CollectionSync<C extends CollectionName> {
     await Promise.race([settled, aborted]);
   }
 
-  private async pullOnce(checkpoint: Checkpoint | null, batchSize: number) {
+  /**
+   * `replicaHoldsData`: a pull from the start after the server lost its data. The replica's
+   * documents may carry sequences the server no longer has, so a bootstrap answer goes RxDB's
+   * own way (its states replace the replica's) instead of the writer's, which keeps a copy with
+   * a higher sequence.
+   */
+  private async pullOnce(checkpoint: Checkpoint | null, batchSize: number, { replicaHoldsData = false } = {}) {
     const o = this.o;
     const bootstrap = checkpoint === null && o.bootstrap;
+    // A new replica's bootstrap is stored here and RxDB gets an empty answer: it pulls no more.
+    const storedHere = bootstrap && !replicaHoldsData;
     // The stream buffer learns of the answer as it arrives, before the stream events after it.
     let told = false;
     const tell = (answer: unknown) => {
@@ -278,19 +286,25 @@ export class CollectionSync<C extends CollectionName> {
       told = true;
       if (isErrorBody(answer)) return this.streamBuffer.pullFailed(false);
       const result = answer as { documents: unknown[]; checkpoint: Checkpoint | null };
+      const more = !storedHere && result.documents.length >= batchSize;
       // Where the server put this socket's cursor: a bootstrap always sets it, a pull of an empty feed leaves it.
-      this.streamBuffer.pullAnswered(result.checkpoint?.seq ?? (bootstrap ? 0 : null), result.documents.length >= batchSize);
+      this.streamBuffer.pullAnswered(result.checkpoint?.seq ?? (bootstrap ? 0 : null), more);
     };
     try {
       const result = bootstrap
         ? await this.bootstrap(bootstrap)
         : await request(o.socket, 'sync:pull', { collection: o.name, checkpoint, batchSize }, o.tuning.ackTimeoutMs, o.signal, tell);
       tell(result);
-      this.echoes.saw(result.documents as unknown as Wire<Doc<C>>[]);
-      return {
-        documents: result.documents as unknown as Wire<Doc<C>>[],
-        checkpoint: (result.checkpoint ?? checkpoint) as Checkpoint,
-      };
+      const documents = result.documents as unknown as Wire<Doc<C>>[];
+      this.echoes.saw(documents);
+      const answerCheckpoint = (result.checkpoint ?? checkpoint) as Checkpoint;
+      if (storedHere)
+        return {
+          documents: await this.storeBootstrap(documents, result.checkpoint),
+          checkpoint: answerCheckpoint,
+          received: documents.length,
+        };
+      return { documents, checkpoint: answerCheckpoint, received: documents.length };
     } catch (err) {
       if (!told) {
         told = true;
@@ -301,10 +315,25 @@ export class CollectionSync<C extends CollectionName> {
   }
 
   /**
-   * The newest documents and the checkpoint they are current at, handed to RxDB like a pull
-   * answer (so RxDB stores them with their master states and its checkpoint). The history walk
-   * below that checkpoint is recorded first: a crash before RxDB stores the checkpoint just
-   * bootstraps again.
+   * A new replica's bootstrap, stored as the history walk stores its pages (ServerDocWriter:
+   * one insert per document, no master-state rows) instead of RxDB's downstream (four reads and
+   * two writes per document), then RxDB's checkpoint. This runs inside RxDB's downstream task,
+   * so no stream batch is applied meanwhile. A crash before the checkpoint is stored bootstraps
+   * again, and the writer keeps what it holds. Returns what RxDB still has to store: nothing.
+   */
+  private async storeBootstrap(documents: Wire<Doc<C>>[], checkpoint: Checkpoint | null): Promise<Wire<Doc<C>>[]> {
+    const state = this.state.internalReplicationState;
+    if (!state) throw new ReplicationStoppedError();
+    await this.writer.writeInDownstream(documents);
+    // RxDB stores a checkpoint only with documents; an empty feed has none to store.
+    if (checkpoint) await setCheckpoint(state, 'down', checkpoint);
+    return [];
+  }
+
+  /**
+   * The newest documents and the checkpoint they are current at (storeBootstrap stores them, or
+   * RxDB as a pull answer). The history walk below that checkpoint is recorded first: a crash
+   * before the checkpoint is stored just bootstraps again.
    */
   private async bootstrap(options: NonNullable<CollectionSyncOptions<C>['bootstrap']>) {
     const o = this.o;

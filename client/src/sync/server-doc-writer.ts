@@ -12,6 +12,7 @@ import {
   type RxStorageInstanceReplicationState,
   writeDocToDocState,
 } from 'rxdb';
+import { type Observable, Subject } from 'rxjs';
 import { insertAbsent } from '../db/insert-absent';
 import { isServerCopy } from './server-copy';
 
@@ -49,6 +50,8 @@ type State<C extends CollectionName> = RxStorageInstanceReplicationState<Doc<C>>
  *   server through the shared conflict handler.
  */
 export class ServerDocWriter<C extends CollectionName> {
+  private readonly stored = new Subject<Wire<Doc<C>>>();
+
   /**
    * @param database the collection's database: its token names revisions, and its lock keeps
    *   a write from racing the database's close, as RxDB's own storage wrapper does.
@@ -76,6 +79,26 @@ export class ServerDocWriter<C extends CollectionName> {
     return task;
   }
 
+  /** The server states this writer stored, as RxDB's `received$` has those its replication stores. */
+  get stored$(): Observable<Wire<Doc<C>>> {
+    return this.stored.asObservable();
+  }
+
+  private announce(docs: ReadonlyMap<string, Wire<Doc<C>>>, ids: ReadonlySet<string>): void {
+    for (const id of ids) this.stored.next(docs.get(id) as Wire<Doc<C>>);
+  }
+
+  /**
+   * The same for a caller that already runs inside RxDB's downstream queue (its pull handler),
+   * which `write` would wait on for ever.
+   */
+  writeInDownstream(docs: readonly Wire<Doc<C>>[]): Promise<number> {
+    const state = this.replication();
+    if (!state) return Promise.reject(new ReplicationStoppedError());
+    if (docs.length === 0) return Promise.resolve(0);
+    return this.persist(state, docs);
+  }
+
   private async persist(state: State<C>, incoming: readonly Wire<Doc<C>>[]): Promise<number> {
     if (state.events.canceled.getValue()) throw new ReplicationStoppedError();
     const newest = new Map<string, Wire<Doc<C>>>();
@@ -92,16 +115,19 @@ export class ServerDocWriter<C extends CollectionName> {
       .originalStorageInstance;
     if (!raw) {
       const local = await state.input.forkInstance.findDocumentsById([...newest.keys()], true);
-      return this.careful(state, [...newest.values()], local, identifierHash, context);
+      return this.careful(state, [...newest.values()], local, identifierHash, context, newest);
     }
     const revision = createRevision(this.database.token);
     const inserts: BulkWriteRow<Doc<C>>[] = [];
     for (const master of newest.values()) inserts.push({ document: fromMaster(master, undefined, identifierHash, revision) });
     const present = await this.database.lockedRun(() => insertAbsent(raw, inserts, context));
+    const absent = new Set(newest.keys());
+    for (const id of present) absent.delete(id);
+    this.announce(newest, absent);
     if (present.length === 0) return inserts.length;
     const held = await raw.findDocumentsById(present, true);
     const masters = held.map((d) => newest.get(d.id) as Wire<Doc<C>>);
-    return inserts.length - held.length + (await this.careful(state, masters, held, identifierHash, context));
+    return inserts.length - held.length + (await this.careful(state, masters, held, identifierHash, context, newest));
   }
 
   /**
@@ -114,6 +140,7 @@ export class ServerDocWriter<C extends CollectionName> {
     localDocs: readonly RxDocumentData<Doc<C>>[],
     identifierHash: string,
     context: string,
+    incoming: ReadonlyMap<string, Wire<Doc<C>>>,
   ): Promise<number> {
     const fork = new Map(localDocs.map((d) => [d.id, d]));
     const assumed = await getAssumedMasterState(
@@ -144,6 +171,9 @@ export class ServerDocWriter<C extends CollectionName> {
     // A 409 is a local write that came in between: it is pushed and settled like any other.
     const failed = forkResult.error.filter((e) => e.status !== 409);
     if (failed.length > 0) throw new Error(`storing ${failed.length} documents failed (status ${failed[0]?.status})`);
+    const written = new Set(forkRows.map((r) => r.document.id));
+    for (const e of forkResult.error) written.delete(e.documentId);
+    this.announce(incoming, written);
     return forkRows.length - forkResult.error.length;
   }
 }

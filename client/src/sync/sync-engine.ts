@@ -1,5 +1,5 @@
 import { type CollectionName, type ConversationDoc, type MessageDoc, PROTOCOL_VERSION, type Wire } from '@fetchwork/shared-schema';
-import { combineLatest, debounceTime, filter, map, type Observable, Subscription } from 'rxjs';
+import { combineLatest, debounceTime, filter, map, merge, type Observable, Subscription } from 'rxjs';
 import type { InboxDatabase } from '../db/collections';
 import type { HistoryStore } from '../db/history-store';
 import type { OutboxStore } from '../db/outbox-store';
@@ -149,7 +149,8 @@ export class SyncEngine {
     this.subs.add(
       startAutoDelivery({
         messages: db.messages,
-        received$: this.messages.state.received$ as Observable<MessageDoc>,
+        // The bootstrap, the history walk and conversation pages are stored by the writer, past RxDB.
+        received$: merge(this.messages.state.received$, this.messages.writer.stored$) as Observable<MessageDoc>,
         userId: o.userId,
         socket,
         ackTimeoutMs: tuning.ackTimeoutMs,
