@@ -324,7 +324,7 @@ export class CollectionSync<C extends CollectionName> {
   private async storeBootstrap(documents: Wire<Doc<C>>[], checkpoint: Checkpoint | null): Promise<Wire<Doc<C>>[]> {
     const state = this.state.internalReplicationState;
     if (!state) throw new ReplicationStoppedError();
-    await this.writer.writeInDownstream(documents);
+    await this.writer.writeBootstrap(documents);
     // RxDB stores a checkpoint only with documents; an empty feed has none to store.
     if (checkpoint) await setCheckpoint(state, 'down', checkpoint);
     return [];

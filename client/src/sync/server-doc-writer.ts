@@ -51,6 +51,8 @@ type State<C extends CollectionName> = RxStorageInstanceReplicationState<Doc<C>>
  */
 export class ServerDocWriter<C extends CollectionName> {
   private readonly stored = new Subject<Wire<Doc<C>>>();
+  /** What `writeBootstrap` stored: id → seq. */
+  private readonly bootstrapped = new Map<string, number>();
 
   /**
    * @param database the collection's database: its token names revisions, and its lock keeps
@@ -89,14 +91,18 @@ export class ServerDocWriter<C extends CollectionName> {
   }
 
   /**
-   * The same for a caller that already runs inside RxDB's downstream queue (its pull handler),
-   * which `write` would wait on for ever.
+   * A bootstrap answer, from RxDB's pull handler: it already runs inside RxDB's downstream queue,
+   * which `write` would wait on for ever. What it stores is remembered (id → seq): the walk's
+   * first pages repeat those documents, and a failed insert per document cost more than storing
+   * the rest of the page (fake-indexeddb: 600 ms for a page of 1,000 against 70 ms).
    */
-  writeInDownstream(docs: readonly Wire<Doc<C>>[]): Promise<number> {
+  async writeBootstrap(docs: readonly Wire<Doc<C>>[]): Promise<number> {
     const state = this.replication();
-    if (!state) return Promise.reject(new ReplicationStoppedError());
-    if (docs.length === 0) return Promise.resolve(0);
-    return this.persist(state, docs);
+    if (!state) throw new ReplicationStoppedError();
+    if (docs.length === 0) return 0;
+    const written = await this.persist(state, docs);
+    for (const d of docs) this.bootstrapped.set(d.id, Math.max(d.seq, this.bootstrapped.get(d.id) ?? 0));
+    return written;
   }
 
   private async persist(state: State<C>, incoming: readonly Wire<Doc<C>>[]): Promise<number> {
@@ -104,8 +110,10 @@ export class ServerDocWriter<C extends CollectionName> {
     const newest = new Map<string, Wire<Doc<C>>>();
     for (const doc of incoming) {
       const seen = newest.get(doc.id);
-      if (!seen || seen.seq < doc.seq) newest.set(doc.id, doc);
+      // The replica holds the bootstrap's state or a newer one (a document's seq only grows).
+      if ((!seen || seen.seq < doc.seq) && (this.bootstrapped.get(doc.id) ?? -1) < doc.seq) newest.set(doc.id, doc);
     }
+    if (newest.size === 0) return 0;
     const identifierHash = await state.input.hashFunction(state.input.identifier);
     const context = await state.downstreamBulkWriteFlag;
     // RxDB's storage wrapper replaces an inserted document's _meta (the mark) and _rev; the
@@ -143,17 +151,20 @@ export class ServerDocWriter<C extends CollectionName> {
     incoming: ReadonlyMap<string, Wire<Doc<C>>>,
   ): Promise<number> {
     const fork = new Map(localDocs.map((d) => [d.id, d]));
+    // As new already: nothing to read. The walk's first page repeats the bootstrap's documents;
+    // reading their master states cost more than storing the rest of the page.
+    const newer = masters.filter((m) => (fork.get(m.id)?.seq ?? -1) < m.seq);
+    if (newer.length === 0) return 0;
     const assumed = await getAssumedMasterState(
       state,
-      masters.map((d) => d.id),
+      newer.map((d) => d.id),
     );
     const forkRows: BulkWriteRow<Doc<C>>[] = [];
     const metaRows: Awaited<ReturnType<typeof getMetaWriteRow<Doc<C>>>>[] = [];
-    for (const master of masters) {
+    for (const master of newer) {
       const local = fork.get(master.id);
       const meta = assumed[master.id];
       if (local) {
-        if (local.seq >= master.seq) continue;
         const isMasters =
           (meta !== undefined &&
             state.input.conflictHandler.isEqual(meta.docData, writeDocToDocState(local, false, false), 'fetchwork-history')) ||
