@@ -31,6 +31,12 @@ describe('docsByIds$', () => {
     await settle();
     expect(answers).toHaveLength(3);
     expect(answers[2]!.get(a)?.content).toBe('edited');
+    expect(answers[2]!.get(b)?.content).toBe('second');
+
+    await (await db.messages.findOne(b).exec())!.remove();
+    await settle();
+    expect(answers).toHaveLength(4);
+    expect([...answers[3]!.keys()]).toEqual([a]);
   });
 
   test('no ids: an empty answer at once', async () => {

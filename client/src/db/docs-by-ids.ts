@@ -1,5 +1,5 @@
 import type { RxCollection, RxDocument } from 'rxdb';
-import { filter, Observable, of } from 'rxjs';
+import { Observable, of } from 'rxjs';
 
 /**
  * The documents with these ids, again whenever one of them is written: what RxDB's
@@ -8,17 +8,20 @@ import { filter, Observable, of } from 'rxjs';
  * a hash set of all `ids` for every document it checks: with the conversation list's few hundred
  * last-message ids, storing one history page of 1,000 messages made hundreds of thousands of set
  * insertions (6–9 % of the page's main thread in the Chromium initial-sync profile). Here a write
- * costs one Set lookup per changed document.
+ * costs one Set lookup per changed document, and one of the wanted ones no read.
  */
 export function docsByIds$<T>(collection: RxCollection<T>, ids: readonly string[]): Observable<Map<string, RxDocument<T>>> {
   if (ids.length === 0) return of(new Map<string, RxDocument<T>>());
   const wanted = new Set(ids);
   const list = [...wanted];
-  // A read is never abandoned for a newer one: under a stream of writes (a history walk storing
-  // a page while the previous read waits for it) every read would be, and nothing would show.
-  // A write during a read brings one more read after it, and what the first read found is shown
-  // meanwhile.
   return new Observable((subscriber) => {
+    // What was found, kept current from the write events once the first read has answered:
+    // an event carries the document's new state, so a write costs no read (with 650 ids, each
+    // history page that held one of them made a read of all 650).
+    let current: Map<string, RxDocument<T>> | null = null;
+    // A read is never abandoned for a newer one: under a stream of writes (a history walk storing
+    // a page while the read waits for it) every read would be, and nothing would show. A write
+    // during the read brings one more read after it; what the first one found is shown meanwhile.
     let reading = false;
     let again = false;
     const read = () => {
@@ -32,6 +35,7 @@ export function docsByIds$<T>(collection: RxCollection<T>, ids: readonly string[
         (found) => {
           reading = false;
           if (subscriber.closed) return;
+          current = found;
           subscriber.next(found);
           if (again) read();
         },
@@ -39,8 +43,19 @@ export function docsByIds$<T>(collection: RxCollection<T>, ids: readonly string[
       );
     };
     // Subscribed before the first read starts: a write it misses is one announced after it.
-    const writes = collection.eventBulks$.pipe(filter((bulk) => bulk.events.some((e) => wanted.has(e.documentId)))).subscribe({
-      next: read,
+    const writes = collection.eventBulks$.subscribe({
+      next: (bulk) => {
+        const mine = bulk.events.filter((e) => wanted.has(e.documentId));
+        if (mine.length === 0) return;
+        if (current === null || reading) return read();
+        const next = new Map(current);
+        for (const e of mine) {
+          if (e.operation === 'DELETE' || e.documentData._deleted) next.delete(e.documentId);
+          else next.set(e.documentId, collection._docCache.getCachedRxDocument(e.documentData));
+        }
+        current = next;
+        subscriber.next(next);
+      },
       error: (err) => subscriber.error(err),
       complete: () => subscriber.complete(),
     });
