@@ -52,3 +52,22 @@ test('a message shows sent when the server acknowledges it, before the server co
   const stored = await until(a.messages$(conv, 50), (ms) => ms.some((m) => m.id === message.id && m.seq > 0), 'the server copy');
   expect(stored.find((m) => m.id === message.id)?.status).toBe('sent');
 });
+
+test('a backlog (a reconnect catch-up) is reported delivered without waiting the grace', async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  // A grace longer than the test may take: only the backlog rule can report these in time.
+  const [a, b] = await Promise.all([openDevice(server.url, alice), openDevice(server.url, bob, { tuning: { deliveryGraceMs: 600_000 } })]);
+  const conv = await a.createConversation(bob.id);
+  await until(b.conversations$(), (cs) => cs.length === 1, 'Bob has the conversation');
+  b.socket.disconnect();
+  // As many as the backlog threshold: one pull after the reconnect brings them all.
+  for (let i = 0; i < 20; i++) await a.sendMessage(conv, `missed ${i}`);
+  b.reconnect();
+  const seen = await until(
+    a.messages$(conv, 50),
+    (ms) => ms.length === 20 && ms.every((m) => m.status === 'delivered'),
+    'Alice sees all 20 delivered',
+  );
+  expect(seen).toHaveLength(20);
+});
