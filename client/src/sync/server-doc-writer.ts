@@ -86,8 +86,8 @@ export class ServerDocWriter<C extends CollectionName> {
     return this.stored.asObservable();
   }
 
-  private announce(docs: ReadonlyMap<string, Wire<Doc<C>>>, ids: ReadonlySet<string>): void {
-    for (const id of ids) this.stored.next(docs.get(id) as Wire<Doc<C>>);
+  private announce(docs: Iterable<Wire<Doc<C>>>, written: ReadonlySet<string>): void {
+    for (const doc of docs) if (written.has(doc.id)) this.stored.next(doc);
   }
 
   /**
@@ -123,7 +123,7 @@ export class ServerDocWriter<C extends CollectionName> {
       .originalStorageInstance;
     if (!raw) {
       const local = await state.input.forkInstance.findDocumentsById([...newest.keys()], true);
-      return this.careful(state, [...newest.values()], local, identifierHash, context, newest);
+      return this.careful(state, [...newest.values()], local, identifierHash, context);
     }
     const revision = createRevision(this.database.token);
     const inserts: BulkWriteRow<Doc<C>>[] = [];
@@ -131,11 +131,11 @@ export class ServerDocWriter<C extends CollectionName> {
     const present = await this.database.lockedRun(() => insertAbsent(raw, inserts, context));
     const absent = new Set(newest.keys());
     for (const id of present) absent.delete(id);
-    this.announce(newest, absent);
+    this.announce(newest.values(), absent);
     if (present.length === 0) return inserts.length;
     const held = await raw.findDocumentsById(present, true);
     const masters = held.map((d) => newest.get(d.id) as Wire<Doc<C>>);
-    return inserts.length - held.length + (await this.careful(state, masters, held, identifierHash, context, newest));
+    return inserts.length - held.length + (await this.careful(state, masters, held, identifierHash, context));
   }
 
   /**
@@ -148,7 +148,6 @@ export class ServerDocWriter<C extends CollectionName> {
     localDocs: readonly RxDocumentData<Doc<C>>[],
     identifierHash: string,
     context: string,
-    incoming: ReadonlyMap<string, Wire<Doc<C>>>,
   ): Promise<number> {
     const fork = new Map(localDocs.map((d) => [d.id, d]));
     // As new already: nothing to read. The walk's first page repeats the bootstrap's documents;
@@ -184,7 +183,7 @@ export class ServerDocWriter<C extends CollectionName> {
     if (failed.length > 0) throw new Error(`storing ${failed.length} documents failed (status ${failed[0]?.status})`);
     const written = new Set(forkRows.map((r) => r.document.id));
     for (const e of forkResult.error) written.delete(e.documentId);
-    this.announce(incoming, written);
+    this.announce(newer, written);
     return forkRows.length - forkResult.error.length;
   }
 }
