@@ -18,7 +18,7 @@ export function docsByIds$<T>(collection: RxCollection<T>, ids: readonly string[
     // What was found, kept current from the write events once the first read has answered:
     // an event carries the document's new state, so a write costs no read (with 650 ids, each
     // history page that held one of them made a read of all 650).
-    let current: Map<string, RxDocument<T>> | null = null;
+    let current = new Map<string, RxDocument<T>>();
     // A read is never abandoned for a newer one: under a stream of writes (a history walk storing
     // a page while the read waits for it) every read would be, and nothing would show. A write
     // during the read brings one more read after it; what the first one found is shown meanwhile.
@@ -47,7 +47,8 @@ export function docsByIds$<T>(collection: RxCollection<T>, ids: readonly string[
       next: (bulk) => {
         const mine = bulk.events.filter((e) => wanted.has(e.documentId));
         if (mine.length === 0) return;
-        if (current === null || reading) return read();
+        // The read under way (the first one included) may or may not see this write.
+        if (reading) return read();
         const next = new Map(current);
         for (const e of mine) {
           if (e.operation === 'DELETE' || e.documentData._deleted) next.delete(e.documentId);

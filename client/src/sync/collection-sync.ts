@@ -298,13 +298,8 @@ export class CollectionSync<C extends CollectionName> {
       const documents = result.documents as unknown as Wire<Doc<C>>[];
       this.echoes.saw(documents);
       const answerCheckpoint = (result.checkpoint ?? checkpoint) as Checkpoint;
-      if (storedHere)
-        return {
-          documents: await this.storeBootstrap(documents, result.checkpoint),
-          checkpoint: answerCheckpoint,
-          received: documents.length,
-        };
-      return { documents, checkpoint: answerCheckpoint, received: documents.length };
+      if (storedHere) await this.storeBootstrap(documents, result.checkpoint);
+      return { documents: storedHere ? [] : documents, checkpoint: answerCheckpoint, received: documents.length };
     } catch (err) {
       if (!told) {
         told = true;
@@ -319,15 +314,14 @@ export class CollectionSync<C extends CollectionName> {
    * one insert per document, no master-state rows) instead of RxDB's downstream (four reads and
    * two writes per document), then RxDB's checkpoint. This runs inside RxDB's downstream task,
    * so no stream batch is applied meanwhile. A crash before the checkpoint is stored bootstraps
-   * again, and the writer keeps what it holds. Returns what RxDB still has to store: nothing.
+   * again, and the writer keeps what it holds. RxDB then gets an answer without documents.
    */
-  private async storeBootstrap(documents: Wire<Doc<C>>[], checkpoint: Checkpoint | null): Promise<Wire<Doc<C>>[]> {
+  private async storeBootstrap(documents: Wire<Doc<C>>[], checkpoint: Checkpoint | null): Promise<void> {
     const state = this.state.internalReplicationState;
     if (!state) throw new ReplicationStoppedError();
     await this.writer.writeBootstrap(documents);
     // RxDB stores a checkpoint only with documents; an empty feed has none to store.
     if (checkpoint) await setCheckpoint(state, 'down', checkpoint);
-    return [];
   }
 
   /**
