@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeHeapSnapshot } from 'node:v8';
 import { LIMITS, type MessageDoc, messageConflictHandler, messageRxSchema } from '@fetchwork/shared-schema';
 import Database from 'better-sqlite3';
 import { createRxDatabase, type RxDatabase } from 'rxdb';
@@ -282,6 +283,11 @@ serveRpc(
       return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
     },
     cpu: () => process.cpuUsage(),
+    /** A heap snapshot after a full GC (bench/lib/heap-per-socket.ts compares two). */
+    heapSnapshot: (args: { path: string }) => {
+      gc();
+      return writeHeapSnapshot(args.path);
+    },
     sockets: () => (ours ? ours.io.engine.clientsCount : raw ? raw.io.engine.clientsCount : peer ? -1 : 0),
     storeStats: () => (ours?.store instanceof SqliteStore ? { ...ours.store.commitStats } : null),
   },

@@ -21,19 +21,20 @@ import { createLogMailer, type Mailer, MailQueue } from './mail';
 import { MessagingService } from './messaging/messaging-service';
 import { type NotificationService, type NotificationsOptions, startNotifications } from './notifications';
 import { createMetrics, type Metrics, type MetricsAccess } from './observability/metrics';
-import { registerHistoryHandlers } from './realtime/history-handlers';
+import { historyHandlers } from './realtime/history-handlers';
 import { InFlight } from './realtime/in-flight';
-import { registerNotificationHandlers } from './realtime/notification-handlers';
+import { notificationHandlers } from './realtime/notification-handlers';
 import { originCheck } from './realtime/origin-check';
 import { OutboundBatch } from './realtime/outbound-batch';
 import { createPresenceStore, type Presence, type PresenceOptions, startPresence } from './realtime/presence';
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions, RateLimits } from './realtime/rate-limits';
-import { registerReceiptHandlers } from './realtime/receipt-handlers';
+import { receiptHandlers } from './realtime/receipt-handlers';
 import { type RedisWiring, wireRedis } from './realtime/redis-wiring';
 import { installSessionRevocation, installSocketAuth } from './realtime/socket-auth';
 import { installSocketLimits } from './realtime/socket-limits';
 import { startStreamDispatcher } from './realtime/stream-dispatcher';
-import { registerSyncHandlers } from './realtime/sync-handlers';
+import { attachHandlers } from './realtime/shared-handlers';
+import { syncHandlers } from './realtime/sync-handlers';
 import { type SyncServer, userRoom } from './realtime/types';
 import type { SyncStore } from './store/port';
 import { type ChangeBus, LocalChangeBus } from './sync/change-bus';
@@ -235,11 +236,14 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
         .catch((err: unknown) => log.warn({ err }, 'could not remove the push subscriptions of an ended session'));
   });
   installSocketLimits(io, limits, metrics, log);
+  const socketHandlers = [
+    syncHandlers(sync, log, inFlight, outbound),
+    historyHandlers(history, log, inFlight),
+    receiptHandlers(messaging, log, inFlight),
+    notificationHandlers(notifications.focus, log),
+  ];
   io.on('connection', (socket) => {
-    registerSyncHandlers(socket, sync, log, inFlight, outbound);
-    registerHistoryHandlers(socket, history, log, inFlight);
-    registerReceiptHandlers(socket, messaging, log, inFlight);
-    registerNotificationHandlers(socket, notifications.focus, log);
+    for (const handlers of socketHandlers) attachHandlers(socket, handlers);
   });
   const presence = startPresence(io, { presenceStore, store, bus, log, blocks }, options.presence);
   const stopDispatcher = startStreamDispatcher(io, bus, outbound);

@@ -3,6 +3,7 @@ import type { AccessTokens } from '../auth/access-tokens';
 import type { AuthUser } from '../auth/tokens';
 import type { Logger } from '../logger';
 import { checkProtocolVersion } from './protocol-version';
+import { attachHandlers, type SocketHandlers } from './shared-handlers';
 import type { SyncServer, SyncSocket } from './types';
 import { sessionRoom, userRoom } from './types';
 
@@ -48,33 +49,42 @@ export function installSocketAuth(io: SyncServer, access: AccessTokens, log: Log
     next();
   });
 
+  /** `auth:renew`, shared by every socket (shared-handlers.ts). */
+  const renew = function (this: SyncSocket, payload: unknown, ack: unknown) {
+    const answer = typeof ack === 'function' ? ack : () => {};
+    const parsed = authRenewPayloadSchema.safeParse(payload);
+    if (!parsed.success) return answer(errorBody('VALIDATION_FAILED', 'auth:renew carries { token }'));
+    const result = access.verify(parsed.data.token);
+    if (!result.ok) return answer(errorBody(result.reason === 'revoked' ? 'SESSION_REVOKED' : 'UNAUTHORIZED', `token ${result.reason}`));
+    if (result.user.id !== this.data.user.id) return answer(errorBody('FORBIDDEN', 'a renewed token must be for the same user'));
+    const previous = this.data.user.sessionId;
+    if (previous !== result.user.sessionId) {
+      if (previous) void this.leave(sessionRoom(previous));
+      if (result.user.sessionId) void this.join(sessionRoom(result.user.sessionId));
+    }
+    this.data.user = result.user;
+    armExpiry(this, options.renewGraceMs);
+    options.identified(result.user);
+    answer({ expiresAt: result.user.expiresAt });
+  };
+  const handlers: SocketHandlers = {
+    events: { 'auth:renew': renew },
+    disconnect(this: SyncSocket) {
+      clearTimeout(this.data.expiry);
+    },
+  };
+
   io.on('connection', (socket) => {
     const { user } = socket.data;
     void socket.join(userRoom(user.id));
     if (user.sessionId) void socket.join(sessionRoom(user.sessionId));
-    const expiry = armExpiry(socket, options.renewGraceMs);
+    armExpiry(socket, options.renewGraceMs);
     socket.use((packet, next) => {
       if (packet[0] === 'auth:renew' || !expired(socket)) return next();
       const last = packet[packet.length - 1];
       if (typeof last === 'function') (last as (answer: unknown) => void)(errorBody('UNAUTHORIZED', 'token expired: send auth:renew'));
     });
-    socket.on('auth:renew', (payload, ack) => {
-      const answer = typeof ack === 'function' ? ack : () => {};
-      const parsed = authRenewPayloadSchema.safeParse(payload);
-      if (!parsed.success) return answer(errorBody('VALIDATION_FAILED', 'auth:renew carries { token }'));
-      const result = access.verify(parsed.data.token);
-      if (!result.ok) return answer(errorBody(result.reason === 'revoked' ? 'SESSION_REVOKED' : 'UNAUTHORIZED', `token ${result.reason}`));
-      if (result.user.id !== socket.data.user.id) return answer(errorBody('FORBIDDEN', 'a renewed token must be for the same user'));
-      const previous = socket.data.user.sessionId;
-      if (previous !== result.user.sessionId) {
-        if (previous) void socket.leave(sessionRoom(previous));
-        if (result.user.sessionId) void socket.join(sessionRoom(result.user.sessionId));
-      }
-      socket.data.user = result.user;
-      expiry.rearm();
-      options.identified(result.user);
-      answer({ expiresAt: result.user.expiresAt });
-    });
+    attachHandlers(socket, handlers);
     options.identified(user);
     log.debug({ userId: user.id, socketId: socket.id }, 'socket connected');
   });
@@ -85,30 +95,27 @@ const expired = (socket: SyncSocket) => {
   return expiresAt !== null && expiresAt <= Date.now();
 };
 
-/** Watches the socket's token: `auth:expired` at expiry, a disconnect after the grace unless renewed. */
-function armExpiry(socket: SyncSocket, graceMs: number): { rearm(): void } {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    const { expiresAt } = socket.data.user;
-    if (expiresAt === null || socket.disconnected) return;
-    const delay = expiresAt - Date.now();
-    if (delay > 0) {
-      timer = setTimeout(arm, Math.min(delay, MAX_TIMER_MS));
-    } else {
-      socket.emit('auth:expired');
-      timer = setTimeout(
-        () => {
-          if (expired(socket)) socket.disconnect(true);
-        },
-        Math.max(0, graceMs + delay),
-      );
-    }
-    timer.unref?.();
-  };
-  arm();
-  socket.once('disconnect', () => clearTimeout(timer));
-  return { rearm: arm };
+/**
+ * Watches the socket's token: `auth:expired` at expiry, a disconnect after the grace unless
+ * renewed. The timer (in `socket.data.expiry`) calls back with its arguments, not a closure.
+ */
+function armExpiry(socket: SyncSocket, graceMs: number): void {
+  clearTimeout(socket.data.expiry);
+  socket.data.expiry = undefined;
+  const { expiresAt } = socket.data.user;
+  if (expiresAt === null || socket.disconnected) return;
+  const delay = expiresAt - Date.now();
+  if (delay > 0) {
+    socket.data.expiry = setTimeout(armExpiry, Math.min(delay, MAX_TIMER_MS), socket, graceMs);
+  } else {
+    socket.emit('auth:expired');
+    socket.data.expiry = setTimeout(disconnectIfExpired, Math.max(0, graceMs + delay), socket);
+  }
+  socket.data.expiry.unref();
+}
+
+function disconnectIfExpired(socket: SyncSocket): void {
+  if (expired(socket)) socket.disconnect(true);
 }
 
 /**

@@ -2,7 +2,7 @@ import { type ClientToServerEvents, errorBody } from '@fetchwork/shared-schema';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import type { RateLimits } from './rate-limits';
-import type { SyncServer } from './types';
+import type { SyncServer, SyncSocket } from './types';
 
 const CLIENT_EVENTS: ReadonlySet<unknown> = new Set([
   'sync:pull',
@@ -25,6 +25,11 @@ const CLIENT_EVENTS: ReadonlySet<unknown> = new Set([
  * the client events with exactly one payload (VALIDATION_FAILED).
  */
 export function installSocketLimits(io: SyncServer, limits: RateLimits, metrics: Metrics, log: Logger): void {
+  // Shared by every socket (shared-handlers.ts); the user's id cannot change on a socket.
+  const closeSocket = function (this: SyncSocket) {
+    limits.closeSocket(this.data.user.id);
+  };
+  const uncount = () => metrics.connectedSockets.dec();
   io.use((socket, next) => {
     const { user } = socket.data;
     if (!limits.openSocket(user.id)) {
@@ -33,7 +38,7 @@ export function installSocketLimits(io: SyncServer, limits: RateLimits, metrics:
       next(new Error('too many connections'));
       return;
     }
-    socket.once('disconnect', () => limits.closeSocket(user.id));
+    socket.on('disconnect', closeSocket);
     next();
   });
 
@@ -41,7 +46,7 @@ export function installSocketLimits(io: SyncServer, limits: RateLimits, metrics:
     // Cut already (a token that expired during the handshake): its disconnect has fired.
     if (socket.disconnected) return;
     metrics.connectedSockets.inc();
-    socket.once('disconnect', () => metrics.connectedSockets.dec());
+    socket.on('disconnect', uncount);
     socket.use((packet, next) => {
       limits.refuseSocketEvent(socket.id, socket.data.user.id).then(
         (refused) => {

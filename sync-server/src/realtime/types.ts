@@ -17,6 +17,8 @@ export interface SocketData {
   cursors: Partial<Record<CollectionName, number>>;
   /** The protocol version the client speaks (checked at the handshake): what to answer an older one differently. */
   protocolVersion: number;
+  /** The token's expiry timer (socket-auth.ts); this instance's own, nothing sends `data` to another. */
+  expiry?: NodeJS.Timeout;
 }
 
 export type SyncServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

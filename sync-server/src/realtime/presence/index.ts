@@ -3,7 +3,8 @@ import type { BlockService } from '../../blocks/block-service';
 import type { Logger } from '../../logger';
 import type { SyncStore } from '../../store/port';
 import type { ChangeBus } from '../../sync/change-bus';
-import type { SyncServer } from '../types';
+import { attachHandlers, type SocketHandlers } from '../shared-handlers';
+import type { SyncServer, SyncSocket } from '../types';
 import { ConversationDirectory } from './conversation-directory';
 import { MemoryPresenceStore } from './memory-presence-store';
 import { GRACE_TIMER_PREFIX, PresenceService } from './presence-service';
@@ -58,18 +59,21 @@ export function startPresence(
     throttleMs: options.typingThrottleMs ?? PRESENCE_DEFAULTS.typingThrottleMs,
   });
 
+  const handlers: SocketHandlers = {
+    ...typing.handlers,
+    disconnect(this: SyncSocket) {
+      typing.disconnected(this);
+      presence.disconnected(this);
+      directory.release(this.data.user.id);
+    },
+  };
   io.on('connection', (socket) => {
     // An earlier connection handler may already have cut it (expired token): its disconnect
     // event has fired, so counting it in now would keep it online forever.
     if (socket.disconnected) return;
-    const userId = socket.data.user.id;
-    directory.retain(userId);
+    directory.retain(socket.data.user.id);
     presence.connected(socket);
-    typing.register(socket);
-    socket.once('disconnect', () => {
-      presence.disconnected(socket);
-      directory.release(userId);
-    });
+    attachHandlers(socket, handlers);
   });
 
   const unsubscribe = deps.bus.subscribe((event) => {

@@ -1,6 +1,7 @@
 import { type Ack, errorBody, type MessageDoc, parseInput, typingPayloadSchema } from '@fetchwork/shared-schema';
 import type { Logger } from '../../logger';
 import { toErrorBody } from '../sync-handlers';
+import type { SocketHandlers } from '../shared-handlers';
 import type { SyncServer, SyncSocket } from '../types';
 import { userRoom } from '../types';
 import type { ConversationDirectory } from './conversation-directory';
@@ -42,7 +43,11 @@ interface SocketState {
  */
 export class TypingRelay {
   private readonly typing = new Map<string, Typing>();
+  /** Per socket that sent a typing event, from its first one to its disconnect (idle sockets have none). */
   private readonly sockets = new Map<string, SocketState>();
+
+  /** `typing:start` and `typing:stop`, shared by every socket (shared-handlers.ts). */
+  readonly handlers: SocketHandlers;
 
   constructor(
     private readonly io: SyncServer,
@@ -50,22 +55,31 @@ export class TypingRelay {
     private readonly tasks: Tasks,
     private readonly log: Logger,
     private readonly options: TypingOptions,
-  ) {}
+  ) {
+    const relay = this;
+    this.handlers = {
+      events: {
+        'typing:start': function (this: SyncSocket, payload: unknown, ack?: unknown) {
+          relay.receive(this, 'start', payload, ack);
+        },
+        'typing:stop': function (this: SyncSocket, payload: unknown, ack?: unknown) {
+          relay.receive(this, 'stop', payload, ack);
+        },
+      },
+    };
+  }
 
-  register(socket: SyncSocket): void {
-    this.sockets.set(socket.id, { windowStart: 0, eventsInWindow: 0, typing: new Set() });
-    socket.on('typing:start', (payload: unknown, ack?: unknown) => this.receive(socket, 'start', payload, ack));
-    socket.on('typing:stop', (payload: unknown, ack?: unknown) => this.receive(socket, 'stop', payload, ack));
+  /** Ends what the socket was typing; a socket that never sent a typing event has nothing here. */
+  disconnected(socket: SyncSocket): void {
+    if (!this.sockets.has(socket.id)) return;
     // Serial with the socket's typing events, so a start still being checked cannot outlive it.
-    socket.on('disconnect', () => {
-      this.tasks.serial(socketKey(socket.id), 'typing disconnect', async () => {
-        const keys = this.sockets.get(socket.id)?.typing ?? new Set<string>();
-        for (const key of [...keys]) {
-          const entry = this.typing.get(key);
-          if (entry) this.leave(entry, socket.id);
-        }
-        this.sockets.delete(socket.id);
-      });
+    this.tasks.serial(socketKey(socket.id), 'typing disconnect', async () => {
+      const keys = this.sockets.get(socket.id)?.typing ?? new Set<string>();
+      for (const key of [...keys]) {
+        const entry = this.typing.get(key);
+        if (entry) this.leave(entry, socket.id);
+      }
+      this.sockets.delete(socket.id);
     });
   }
 
@@ -85,8 +99,12 @@ export class TypingRelay {
 
   private receive(socket: SyncSocket, kind: 'start' | 'stop', payload: unknown, ack: unknown): void {
     const reply = (typeof ack === 'function' ? ack : () => undefined) as Ack<{ ok: true }>;
-    const state = this.sockets.get(socket.id);
-    if (!state) return;
+    if (socket.disconnected) return;
+    let state = this.sockets.get(socket.id);
+    if (!state) {
+      state = { windowStart: 0, eventsInWindow: 0, typing: new Set() };
+      this.sockets.set(socket.id, state);
+    }
     const now = Date.now();
     if (now - state.windowStart >= 1000) {
       state.windowStart = now;
