@@ -46,7 +46,11 @@ async function main(): Promise<void> {
   }
   const store = config.mongodbUri
     ? await createMongoStore({ uri: config.mongodbUri })
-    : new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
+    : new SqliteStore({
+        path: config.sqlitePath,
+        synchronous: config.sqliteSynchronous,
+        onCheckpointError: (message) => log.error({ message }, 'WAL checkpoint failed'),
+      });
   log.info({ store: config.mongodbUri ? 'mongodb' : 'sqlite' }, 'store opened');
   // The demo (`npm start`) works without configuration; a deployment never makes its own keys
   // (new keys silently invalidate every browser's subscription).

@@ -238,10 +238,12 @@ describe('deleted message text leaves the SQLite files', () => {
 
     expect((await api(server, 'DELETE', `/api/messages/${enc(sent.body.data.id)}`, ta)).status).toBe(200);
     // The store's next checkpoint, then one more write: the first commit after a checkpoint
-    // starts the WAL over.
+    // starts the WAL over. Checkpoints run on their own thread, one at a time, each asked for
+    // when the last one is done: the first to finish may have begun before the delete, the
+    // second began after.
     const store = server.store as SqliteStore;
     const checkpoints = store.checkpoints;
-    await waitFor(() => store.checkpoints > checkpoints, 'a checkpoint');
+    await waitFor(() => store.checkpoints > checkpoints + 1, 'two checkpoints');
     await send(tb, 'later');
     expect(holding()).toEqual([]);
     const list = await api(server, 'GET', `/api/messages/conversations/${enc(conv.id)}`, tb);

@@ -9,6 +9,7 @@ import { SqliteFileRecords } from '../files/sqlite-file-records';
 import { SqlitePushRecords } from '../notifications/sqlite-push-records';
 import { SqliteUserProfiles } from '../users/sqlite-user-profiles';
 import { type CommitResult, type FeedChange, StaleWriteError, type SyncStore, type UserRecord, type WriteOp } from './port';
+import { WalCheckpointer } from './wal-checkpointer';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for throwaway stores. */
@@ -22,19 +23,26 @@ export interface SqliteStoreOptions {
   /** How long a writer waits for another process's write lock before failing. */
   busyTimeoutMs?: number;
   /**
-   * How often the WAL is copied into the database file (a passive checkpoint, which never waits
-   * for other connections) besides SQLite's own every `walAutocheckpointPages`; 0: only those.
-   * Default 60 s. It bounds how long a deleted message's text stays in the WAL (docs/risks.md §9).
+   * How often the WAL is copied into the database file besides when it grows (a passive
+   * checkpoint on the checkpointer's thread, which never waits for other connections); 0: only
+   * when it grows. Default 60 s. It bounds how long a deleted message's text stays in the WAL
+   * (docs/risks.md §9).
    */
   checkpointIntervalMs?: number;
   /**
-   * WAL pages after which a commit checkpoints (SQLite's `wal_autocheckpoint`). Default 10,000
-   * (≈ 40 MB of WAL) instead of SQLite's 1,000: the pages every message touches (its
-   * conversation, the feed heads, the counter) were copied into the database once per 1,000
-   * pages; a store-only driver of one-message commits spent 14–17 % less CPU per commit with
-   * 10,000 (docs/performance.md).
+   * WAL growth (in pages) after which the checkpointer's thread copies it into the database file
+   * (wal-checkpointer.ts). Default 1,000 (≈ 4 MB). 0: no thread; every checkpoint runs inside a
+   * commit, at `walAutocheckpointPages`.
+   */
+  checkpointThresholdPages?: number;
+  /**
+   * WAL pages after which a commit checkpoints itself (SQLite's `wal_autocheckpoint`), on the
+   * event loop: the backstop for when the checkpointer's thread falls behind. Default 10,000
+   * (≈ 40 MB of WAL).
    */
   walAutocheckpointPages?: number;
+  /** Told when a checkpoint on the checkpointer's thread fails (the server logs it). */
+  onCheckpointError?: (message: string) => void;
 }
 
 const SCHEMA = `
@@ -126,11 +134,10 @@ export class SqliteStore implements SyncStore {
   private flushScheduled = false;
   /** Transactions and commits so far: commits ÷ transactions is the grouping achieved. */
   readonly commitStats = { transactions: 0, commits: 0 };
-  /** Periodic checkpoints run so far (see checkpointIntervalMs). */
-  checkpoints = 0;
+  private readonly checkpointer: WalCheckpointer | null;
   private readonly checkpointTimer: NodeJS.Timeout | null;
 
-  constructor(options: SqliteStoreOptions) {
+  constructor(private readonly options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
@@ -265,20 +272,37 @@ export class SqliteStore implements SyncStore {
       return outcomes;
     });
     this.groupTx = (batch) => group.immediate(batch);
+    const thresholdPages = options.checkpointThresholdPages ?? 1_000;
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    this.checkpointer =
+      thresholdPages > 0 && options.path !== ':memory:'
+        ? new WalCheckpointer(
+            options.path,
+            options.synchronous ?? 'NORMAL',
+            thresholdPages * pageSize,
+            () => this.checkpointTail(),
+            (message) => options.onCheckpointError?.(message),
+          )
+        : null;
     const checkpointMs = options.checkpointIntervalMs ?? 60_000;
-    this.checkpointTimer =
-      checkpointMs > 0 && options.path !== ':memory:' ? setInterval(() => this.checkpoint(), checkpointMs).unref() : null;
+    const checkpointer = this.checkpointer;
+    this.checkpointTimer = checkpointer && checkpointMs > 0 ? setInterval(() => checkpointer.request(), checkpointMs).unref() : null;
   }
 
-  /** A passive checkpoint: copies what it can without waiting for readers or writers elsewhere. */
-  private checkpoint(): void {
+  /** The end of a checkpoint made on the checkpointer's thread (see WalCheckpointer's `finish`). */
+  private checkpointTail(): void {
     if (!this.db.open) return;
     try {
       this.db.pragma('wal_checkpoint(PASSIVE)');
-      this.checkpoints += 1;
-    } catch {
-      // Busy or failing I/O: the next tick, or SQLite's own checkpoint, tries again.
+    } catch (err) {
+      // Busy (another process) or failing I/O: the next round, or the autocheckpoint, tries again.
+      this.options.onCheckpointError?.(err instanceof Error ? err.message : String(err));
     }
+  }
+
+  /** Checkpoints finished on the checkpointer's thread so far. */
+  get checkpoints(): number {
+    return this.checkpointer?.completed ?? 0;
   }
 
   private applyOps(ops: readonly WriteOp[], group: GroupState): CommitResult {
@@ -369,6 +393,7 @@ export class SqliteStore implements SyncStore {
     }
     this.commitStats.transactions += 1;
     this.commitStats.commits += batch.length;
+    this.checkpointer?.committed();
     batch.forEach((p, i) => {
       const o = outcomes[i]!;
       if ('ok' in o) p.resolve(o.ok);
@@ -516,6 +541,7 @@ export class SqliteStore implements SyncStore {
     // Commits already requested are written, not dropped.
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     if (this.waiting.length > 0) this.flush();
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }
 }
