@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeHeapSnapshot } from 'node:v8';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LIMITS, type MessageDoc, messageConflictHandler, messageRxSchema } from '@fetchwork/shared-schema';
 import Database from 'better-sqlite3';
 import { createRxDatabase, type RxDatabase } from 'rxdb';
@@ -267,6 +268,10 @@ function gc() {
   }
 }
 
+// Every hosted server's event loop: stalls show here whatever their cause (a checkpoint, GC, a long task).
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+
 serveRpc(
   {
     start,
@@ -283,6 +288,13 @@ serveRpc(
       return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
     },
     cpu: () => process.cpuUsage(),
+    /** How late the event loop ran since the last call (ms; 1 ms resolution), then starts over. */
+    loopDelay: () => {
+      const ms = (ns: number) => ns / 1e6;
+      const out = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
+      loopDelay.reset();
+      return out;
+    },
     /** A heap snapshot after a full GC (bench/lib/heap-per-socket.ts compares two). */
     heapSnapshot: (args: { path: string }) => {
       gc();

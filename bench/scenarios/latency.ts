@@ -59,11 +59,19 @@ interface System {
   close(): Promise<void>;
 }
 
+/** How late the server's event loop ran during a level (ms). */
+interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
 export interface LevelResult {
   rate: number;
   system: string;
   probes: ProbeResult;
   load: any;
+  serverLoop: LoopDelay;
 }
 
 async function startSystem(name: System['name'], cfg: LatencyConfig, log: Ctx['log']): Promise<System> {
@@ -216,12 +224,14 @@ async function runLevel(sys: System, rate: number, cfg: LatencyConfig): Promise<
   // REST: a message is only seen at the next poll, so the drain allows two more polls.
   const drainMs = sys.name === 'rest' ? Math.max(cfg.drainMs, 5000) : cfg.drainMs;
   sys.beforeRun?.();
+  await sys.host.call('loopDelay');
   const [load, probes] = await Promise.all([
     sys.gen.call('run', { rate: rate - probeRate, warmupMs: cfg.warmupMs, measureMs: cfg.measureMs, drainMs, pollIntervalMs: 2000 }),
     sys.prober.run({ rate: probeRate, warmupMs: cfg.warmupMs, measureMs: cfg.measureMs, drainMs, send: sys.send }),
   ]);
+  const serverLoop = await sys.host.call<LoopDelay>('loopDelay');
   sys.afterRun?.();
-  return { rate, system: sys.name, probes, load };
+  return { rate, system: sys.name, probes, load, serverLoop };
 }
 
 export async function run(ctx: Ctx): Promise<ScenarioResult> {
@@ -296,6 +306,22 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       ours: triple(o.load.latency) + (o.load.missing || o.load.errors ? ` (${o.load.missing} missing, ${o.load.errors} errors)` : ''),
       baseline: triple(r.load.latency),
       ratio: ratioOf(o.load.latency.p99, r.load.latency.p99),
+      target: '',
+      met: null,
+      detail: true,
+    });
+  }
+  const loop = (d: LoopDelay) => `${d.p50.toFixed(1)} / ${d.p99.toFixed(1)} / max ${d.max.toFixed(1)} ms`;
+  for (const rate of cfg.levels) {
+    const o = at('ours', rate);
+    const r = at('raw', rate);
+    if (!o || !r) continue;
+    rows.push({
+      scenario: 'latency',
+      figure: `Server event-loop delay during the level, p50 / p99 / max @ ${rate} msg/s (vs the relay's)`,
+      ours: loop(o.serverLoop),
+      baseline: loop(r.serverLoop),
+      ratio: ratioOf(o.serverLoop.p99, r.serverLoop.p99),
       target: '',
       met: null,
       detail: true,
