@@ -31,8 +31,8 @@ export interface SqliteStoreOptions {
   checkpointIntervalMs?: number;
   /**
    * WAL growth (in pages) after which the checkpointer's thread copies it into the database file
-   * (wal-checkpointer.ts). Default 1,000 (≈ 4 MB). 0: no thread; every checkpoint runs inside a
-   * commit, at `walAutocheckpointPages`.
+   * (wal-checkpointer.ts). Default 1,000 (≈ 4 MB). 0: no thread and no periodic checkpoint;
+   * every checkpoint runs inside a commit, at `walAutocheckpointPages`.
    */
   checkpointThresholdPages?: number;
   /**
