@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CLIENT_EVENT_NAMES } from '../src/realtime/socket-limits';
 import type { SyncSocket } from '../src/realtime/types';
 import { connect, newUserId, type TestServer, startTestServer, tokenFor, waitFor } from './support/test-server';
 
@@ -9,19 +10,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await server.stop();
 });
-
-const CLIENT_EVENTS = [
-  'sync:pull',
-  'sync:push',
-  'sync:bootstrap',
-  'sync:history',
-  'sync:page',
-  'messages:delivered',
-  'typing:start',
-  'typing:stop',
-  'notifications:focus',
-  'auth:renew',
-] as const;
 
 const serverSockets = () => [...server.io.of('/').sockets.values()] as SyncSocket[];
 
@@ -36,7 +24,7 @@ describe('socket handlers', () => {
     }
     await waitFor(() => serverSockets().length === 3, 'three server sockets');
     const [first, ...others] = serverSockets();
-    for (const event of [...CLIENT_EVENTS, 'disconnect'] as const) {
+    for (const event of [...CLIENT_EVENT_NAMES, 'disconnect'] as const) {
       const listeners = first!.listeners(event as never);
       expect(listeners.length, event).toBeGreaterThan(0);
       for (const other of others) expect(other.listeners(event as never), event).toEqual(listeners);

@@ -4,7 +4,8 @@ import type { Metrics } from '../observability/metrics';
 import type { RateLimits } from './rate-limits';
 import type { SyncServer, SyncSocket } from './types';
 
-const CLIENT_EVENTS: ReadonlySet<unknown> = new Set([
+/** Every event a client may send; anything else is answered "unknown event". */
+export const CLIENT_EVENT_NAMES = [
   'sync:pull',
   'sync:push',
   'sync:bootstrap',
@@ -15,7 +16,8 @@ const CLIENT_EVENTS: ReadonlySet<unknown> = new Set([
   'typing:stop',
   'notifications:focus',
   'auth:renew',
-] satisfies (keyof ClientToServerEvents)[]);
+] as const satisfies readonly (keyof ClientToServerEvents)[];
+const CLIENT_EVENTS: ReadonlySet<unknown> = new Set(CLIENT_EVENT_NAMES);
 
 /**
  * Per-user connection cap at the handshake, an event rate per socket and per user (across the
