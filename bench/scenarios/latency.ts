@@ -263,30 +263,29 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   // Full runs only: it adds ~15 s, which quick mode cannot spare.
   const diag = ctx.mode === 'full' || process.env.BENCH_DIAGNOSTIC ? await unloaded(ctx, 10) : [];
   const at = (system: string, rate: number) => results.find((r) => r.system === system && r.rate === rate);
-  const rows: Row[] = [];
-  for (const rate of cfg.levels) {
-    const o = at('ours', rate);
-    const r = at('raw', rate);
-    if (!o || !r) continue;
-    const p99 = o.probes.latency.p99;
-    const ratio = ratioOf(p99, r.probes.latency.p99);
-    const targeted = rate === 500 || (ctx.mode === 'smoke' && rate === cfg.levels[0]);
-    rows.push({
-      scenario: 'latency',
-      figure: `Delivery A→B replica, p50/p95/p99 @ ${rate} msg/s (vs raw Socket.io relay)`,
-      ours: triple(o.probes.latency) + (o.probes.missing ? ` (${o.probes.missing} missing)` : ''),
-      baseline: triple(r.probes.latency),
-      ratio,
-      target: rate === 500 ? 'p99 ≤ 3× relay and < 30 ms' : '',
-      met: rate === 500 ? ratio !== null && ratio <= 3 && p99 < 30 && o.probes.missing === 0 : null,
+  /** One row per level that both ours and the baseline system ran. */
+  const perLevel = (baseline: 'raw' | 'rest', row: (o: LevelResult, b: LevelResult, rate: number) => Row): Row[] =>
+    cfg.levels.flatMap((rate) => {
+      const o = at('ours', rate);
+      const b = at(baseline, rate);
+      return o && b ? [row(o, b, rate)] : [];
     });
-    void targeted;
-  }
-  for (const rate of cfg.levels) {
-    const o = at('ours', rate);
-    const rest = at('rest', rate);
-    if (!o || !rest) continue;
-    rows.push({
+  const loop = (d: LoopDelay) => `${d.p50.toFixed(1)} / ${d.p99.toFixed(1)} / max ${d.max.toFixed(1)} ms`;
+  const rows: Row[] = [
+    ...perLevel('raw', (o, r, rate) => {
+      const p99 = o.probes.latency.p99;
+      const ratio = ratioOf(p99, r.probes.latency.p99);
+      return {
+        scenario: 'latency',
+        figure: `Delivery A→B replica, p50/p95/p99 @ ${rate} msg/s (vs raw Socket.io relay)`,
+        ours: triple(o.probes.latency) + (o.probes.missing ? ` (${o.probes.missing} missing)` : ''),
+        baseline: triple(r.probes.latency),
+        ratio,
+        target: rate === 500 ? 'p99 ≤ 3× relay and < 30 ms' : '',
+        met: rate === 500 ? ratio !== null && ratio <= 3 && p99 < 30 && o.probes.missing === 0 : null,
+      };
+    }),
+    ...perLevel('rest', (o, rest, rate) => ({
       scenario: 'latency',
       figure: `Delivery A→B, p50/p95/p99 @ ${rate} msg/s (vs REST polling every 2 s)`,
       ours: triple(o.probes.latency),
@@ -294,13 +293,8 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       ratio: ratioOf(o.probes.latency.p99, rest.probes.latency.p99),
       target: '',
       met: null,
-    });
-  }
-  for (const rate of cfg.levels) {
-    const o = at('ours', rate);
-    const r = at('raw', rate);
-    if (!o || !r) continue;
-    rows.push({
+    })),
+    ...perLevel('raw', (o, r, rate) => ({
       scenario: 'latency',
       figure: `Server path (protocol client → protocol client, ${cfg.conversations} conversations), p50/p95/p99 @ ${rate} msg/s`,
       ours: triple(o.load.latency) + (o.load.missing || o.load.errors ? ` (${o.load.missing} missing, ${o.load.errors} errors)` : ''),
@@ -309,14 +303,8 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       target: '',
       met: null,
       detail: true,
-    });
-  }
-  const loop = (d: LoopDelay) => `${d.p50.toFixed(1)} / ${d.p99.toFixed(1)} / max ${d.max.toFixed(1)} ms`;
-  for (const rate of cfg.levels) {
-    const o = at('ours', rate);
-    const r = at('raw', rate);
-    if (!o || !r) continue;
-    rows.push({
+    })),
+    ...perLevel('raw', (o, r, rate) => ({
       scenario: 'latency',
       figure: `Server event-loop delay during the level, p50 / p99 / max @ ${rate} msg/s (vs the relay's)`,
       ours: loop(o.serverLoop),
@@ -325,8 +313,8 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       target: '',
       met: null,
       detail: true,
-    });
-  }
+    })),
+  ];
   const dOurs = diag.find((d) => d.system === 'ours');
   const dStock = diag.find((d) => d.system === 'stock');
   if (dOurs && dStock) {

@@ -17,15 +17,14 @@ parentPort.on('message', (message) => {
     // Commits go on meanwhile, so one round never reaches the end of the WAL: rounds go on
     // while they still find much to copy, each shorter than the last, and leave the store's own
     // connection a tail of a few pages (wal-checkpointer.ts).
-    let result;
     let done = 0;
     for (let round = 0; round < 8; round++) {
-      [result] = db.pragma('wal_checkpoint(PASSIVE)');
-      const copied = result.checkpointed - done;
-      done = result.checkpointed;
+      const [{ checkpointed }] = db.pragma('wal_checkpoint(PASSIVE)');
+      const copied = checkpointed - done;
+      done = checkpointed;
       if (copied < 64) break;
     }
-    parentPort.postMessage({ ok: true, log: result.log, checkpointed: result.checkpointed });
+    parentPort.postMessage({ ok: true });
   } catch (err) {
     parentPort.postMessage({ ok: false, error: err instanceof Error ? err.message : String(err) });
   }

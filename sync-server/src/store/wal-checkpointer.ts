@@ -44,16 +44,16 @@ export class WalCheckpointer {
     const now = performance.now();
     if (now - this.lastLook < 50) return;
     this.lastLook = now;
-    const size = statSync(`${this.path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+    const size = this.walBytes();
     // Smaller than at the last request: the WAL started over (and was truncated).
     const grown = size >= this.base ? size - this.base : size;
-    if (grown >= this.thresholdBytes) this.request();
+    if (grown >= this.thresholdBytes) this.request(size);
   }
 
   /** A checkpoint now, or right after the one running. */
-  request(): void {
+  request(walBytes = this.walBytes()): void {
     if (this.closed) return;
-    this.base = statSync(`${this.path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+    this.base = walBytes;
     if (this.running) {
       this.again = true;
       return;
@@ -72,6 +72,10 @@ export class WalCheckpointer {
     const timer = setTimeout(() => void worker.terminate(), 5_000);
     await exited;
     clearTimeout(timer);
+  }
+
+  private walBytes(): number {
+    return statSync(`${this.path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
   }
 
   private start(): Worker {
