@@ -21,7 +21,7 @@ afterAll(() => server.dispose());
 
 /** tus's own HTTP stack, recording every request (and optionally slowing PATCHes down). */
 class RecordingStack implements HttpStack {
-  readonly requests: { method: string; url: string; fileId: string | null; bytes: number }[] = [];
+  readonly requests: { method: string; url: string; fileId: string | null; bytes: number; answered: Promise<void> }[] = [];
   patchDelayMs = 0;
   private readonly inner = new DefaultHttpStack({});
 
@@ -30,9 +30,18 @@ class RecordingStack implements HttpStack {
     const send = req.send.bind(req);
     req.send = async (body: unknown) => {
       const bytes = body instanceof Uint8Array ? body.length : 0;
-      this.requests.push({ method, url, fileId: metadataFileId(req.getHeader('Upload-Metadata')), bytes });
-      if (method === 'PATCH' && this.patchDelayMs > 0) await new Promise((r) => setTimeout(r, this.patchDelayMs));
-      return send(body);
+      let settle = () => {};
+      const answered = new Promise<void>((resolve) => {
+        settle = resolve;
+      });
+      // Recorded when sent (what the client asked for), answered when the server has replied.
+      this.requests.push({ method, url, fileId: metadataFileId(req.getHeader('Upload-Metadata')), bytes, answered });
+      try {
+        if (method === 'PATCH' && this.patchDelayMs > 0) await new Promise((r) => setTimeout(r, this.patchDelayMs));
+        return await send(body);
+      } finally {
+        settle();
+      }
     };
     return req;
   }
@@ -43,6 +52,11 @@ class RecordingStack implements HttpStack {
 
   count(method: string, fileId?: string): number {
     return this.requests.filter((r) => r.method === method && (fileId === undefined || r.fileId === fileId)).length;
+  }
+
+  /** Until every request of this method sent so far has its answer (or failed). */
+  async answered(method: string): Promise<void> {
+    await Promise.all(this.requests.filter((r) => r.method === method).map((r) => r.answered));
   }
 }
 
@@ -251,6 +265,8 @@ describe('files in messages', () => {
       (f) => f.length === 0 && stack.count('DELETE') === 1,
       'the upload deleted on the server and forgotten',
     );
+    // The DELETE is counted as it leaves; the server has deleted the file once it answers.
+    await stack.answered('DELETE');
     const res = await api(server, 'GET', `/api/files/${started!.fileId}`, alice.token);
     expect(res.status).toBe(404);
     const patchesAtCancel = stack.count('PATCH');
