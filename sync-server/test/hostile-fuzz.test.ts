@@ -673,13 +673,18 @@ describe('socket events', () => {
             if (f.kind === 'text') engine.write(f.data);
             // A text frame whose bytes are not UTF-8, straight onto the WebSocket.
             else engine.transport.ws.send(f.data, { binary: false });
-            const outcome = await Promise.race([
-              closed,
-              ack(socket, 'sync:pull', { collection: 'messages', checkpoint: null, batchSize: 1 }).then(
-                (answer) => answer,
-                () => 'no answer',
-              ),
-            ]);
+            const probe = () =>
+              Promise.race([
+                closed,
+                ack(socket, 'sync:pull', { collection: 'messages', checkpoint: null, batchSize: 1 }).then(
+                  (answer) => answer,
+                  () => 'no answer',
+                ),
+              ]);
+            let outcome = await probe();
+            // A frame such as "20" is an event with ack id 0, which the server answers (unknown
+            // event); the client takes that answer as its own first ack's. The next probe is not.
+            if (outcome !== 'closed' && outcome?.error) outcome = await probe();
             // Either the server cut this connection, or it is still answering properly.
             if (outcome !== 'closed') expect(outcome.documents, JSON.stringify(outcome)).toEqual([]);
             if (f.kind === 'invalid-utf8') expect(outcome).toBe('closed');

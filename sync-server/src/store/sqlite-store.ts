@@ -72,11 +72,10 @@ CREATE TABLE IF NOT EXISTS conversations (
 CREATE TABLE IF NOT EXISTS feed (
   user_id TEXT NOT NULL,
   collection TEXT NOT NULL,
-  doc_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
-  PRIMARY KEY (user_id, collection, doc_id)
+  doc_id TEXT NOT NULL,
+  PRIMARY KEY (user_id, collection, seq)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS feed_by_seq ON feed (user_id, collection, seq);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO counters (name, value) VALUES ('seq', 0);
 CREATE TABLE IF NOT EXISTS users (
@@ -157,6 +156,7 @@ export class SqliteStore implements SyncStore {
     this.db.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages ?? 10_000}`);
     this.db.exec(SCHEMA);
     dropPerMessageIndexes(this.db);
+    keyFeedBySeq(this.db);
     const db = this.db;
     this.stmt = {
       getMessage: db.prepare<[string], { seq: number; body: string }>('SELECT seq, body FROM messages WHERE id = ?'),
@@ -187,10 +187,11 @@ export class SqliteStore implements SyncStore {
       feedHead: db.prepare<[string, string], { seq: number | null }>(
         'SELECT max(seq) AS seq FROM feed WHERE user_id = ? AND collection = ?',
       ),
-      putFeed: db.prepare(
-        `INSERT INTO feed (user_id, collection, doc_id, seq) VALUES (?, ?, ?, ?)
-         ON CONFLICT (user_id, collection, doc_id) DO UPDATE SET seq = excluded.seq`,
-      ),
+      addFeed: db.prepare<[string, string, number, string]>('INSERT INTO feed (user_id, collection, seq, doc_id) VALUES (?, ?, ?, ?)'),
+      // A rewritten document's entry sits at the seq the write expected (its audience never changes).
+      dropFeedAt: db.prepare<[string, string, number]>('DELETE FROM feed WHERE user_id = ? AND collection = ? AND seq = ?'),
+      // Only if a user joins a document's audience: a scan of that user's feed in the collection.
+      dropFeedOf: db.prepare<[string, string, string]>('DELETE FROM feed WHERE user_id = ? AND collection = ? AND doc_id = ?'),
       pullMessages: db.prepare<[string, number, number], { body: string }>(
         `SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
          WHERE f.user_id = ? AND f.collection = 'messages' AND f.seq > ? ORDER BY f.seq LIMIT ?`,
@@ -346,7 +347,10 @@ export class SqliteStore implements SyncStore {
           feeds.set(key, feed);
         }
         (feed.docs as unknown[]).push(doc);
-        this.stmt.putFeed.run(userId, op.collection, doc.id, seq);
+        if (expectedSeq !== null && this.stmt.dropFeedAt.run(userId, op.collection, expectedSeq).changes === 0) {
+          this.stmt.dropFeedOf.run(userId, op.collection, doc.id);
+        }
+        this.stmt.addFeed.run(userId, op.collection, seq, doc.id);
         group.undo.push([key, group.heads.get(key)]);
         group.heads.set(key, seq);
       }
@@ -560,5 +564,25 @@ function dropPerMessageIndexes(db: Database.Database): void {
         DROP INDEX messages_by_sender;`);
     }
     if (has('messages_unread')) db.exec('DROP INDEX messages_unread;');
+  }).immediate();
+}
+
+/**
+ * Files written before 2026-12-06 keyed the feed by document, with a second index by seq: each
+ * participant's entry of a message dirtied a page of both, one of them at a random place. The
+ * feed is now keyed by seq alone (an entry is appended at the end of the user's range and a
+ * rewritten document's entry found at the seq its write expected); the old table is copied over
+ * once.
+ */
+function keyFeedBySeq(db: Database.Database): void {
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'feed_by_seq'").get() === undefined) return;
+  db.transaction(() => {
+    db.exec(`CREATE TABLE feed_keyed_by_seq (
+        user_id TEXT NOT NULL, collection TEXT NOT NULL, seq INTEGER NOT NULL, doc_id TEXT NOT NULL,
+        PRIMARY KEY (user_id, collection, seq)
+      ) WITHOUT ROWID;
+      INSERT INTO feed_keyed_by_seq (user_id, collection, seq, doc_id) SELECT user_id, collection, seq, doc_id FROM feed;
+      DROP TABLE feed;
+      ALTER TABLE feed_keyed_by_seq RENAME TO feed;`);
   }).immediate();
 }

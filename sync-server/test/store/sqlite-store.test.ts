@@ -75,7 +75,7 @@ describe('SQLite specifics', () => {
       )
       .all('a', 0, 10) as { detail: string }[];
     const details = plan.map((p) => p.detail).join(' | ');
-    expect(details).toMatch(/SEARCH f USING (COVERING )?INDEX feed_by_seq/);
+    expect(details).toMatch(/SEARCH f USING PRIMARY KEY \(user_id=\? AND collection=\? AND seq>\?\)/);
     expect(details).toMatch(/SEARCH m USING PRIMARY KEY/);
     expect(details).not.toMatch(/SCAN|TEMP B-TREE/);
     await store.close();
@@ -92,12 +92,12 @@ describe('SQLite specifics', () => {
         .join(' | ');
     for (const name of ['feedBeforeMessages', 'feedBeforeConversations']) {
       const details = planOf(name, 'a', 10, 10);
-      expect(details, name).toMatch(/SEARCH f USING (COVERING )?INDEX feed_by_seq \(user_id=\? AND collection=\? AND seq<\?\)/);
+      expect(details, name).toMatch(/SEARCH f USING PRIMARY KEY \(user_id=\? AND collection=\? AND seq<\?\)/);
       expect(details, name).toMatch(/SEARCH [mc] USING PRIMARY KEY/);
       expect(details, name).not.toMatch(/SCAN|TEMP B-TREE/);
     }
     const count = planOf('countFeedBefore', 'a', 'messages', 10);
-    expect(count).toMatch(/SEARCH feed USING COVERING INDEX feed_by_seq \(user_id=\? AND collection=\? AND seq<\?\)/);
+    expect(count).toMatch(/SEARCH feed USING PRIMARY KEY \(user_id=\? AND collection=\? AND seq<\?\)/);
     const newest = planOf('newestMessages', 'c', 10, 10);
     expect(newest).toMatch(/SEARCH messages USING INDEX messages_by_conversation \(conversation=\? AND seq<\?\)/);
     expect(newest).not.toMatch(/SCAN|TEMP B-TREE/);
@@ -234,6 +234,62 @@ describe('SQLite specifics', () => {
     expect(indexes).not.toContain('messages_by_sender');
     expect((await store.conversationWriters([conv])).get(conv.id)).toEqual([b]);
     expect(await store.countUnread(a)).toBe(1);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a file from before the feed was keyed by seq: its entries are copied over and pulls and rewrites go on from them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-migrate-feed-'));
+    const path = join(dir, 's.sqlite');
+    const a = 'a'.repeat(24);
+    const b = 'b'.repeat(24);
+    const { _deleted, ...conv } = draftConversation(a, b);
+    const first = new SqliteStore({ path });
+    const created = await first.commit([{ collection: 'conversations', doc: conv, expectedSeq: null, audience: conv.participants }]);
+    for (const text of ['one', 'two']) {
+      const { _deleted: _d, ...m } = draftMessage(conv.id, a, b, text);
+      await first.commit([{ collection: 'messages', doc: m, expectedSeq: null, audience: conv.participants }]);
+    }
+    await first.close();
+    // The earlier layout: keyed by document, a unique index by seq.
+    const raw = new Database(path);
+    raw.exec(`CREATE TABLE old_feed (user_id TEXT NOT NULL, collection TEXT NOT NULL, doc_id TEXT NOT NULL, seq INTEGER NOT NULL,
+        PRIMARY KEY (user_id, collection, doc_id)) WITHOUT ROWID;
+      INSERT INTO old_feed SELECT user_id, collection, doc_id, seq FROM feed;
+      DROP TABLE feed;
+      ALTER TABLE old_feed RENAME TO feed;
+      CREATE UNIQUE INDEX feed_by_seq ON feed (user_id, collection, seq);`);
+    raw.close();
+    const store = new SqliteStore({ path });
+    const db = (store as unknown as { db: import('better-sqlite3').Database }).db;
+    // The table is its own index by seq (WITHOUT ROWID): no other index is left on it.
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'feed'").all()).toEqual([]);
+    expect((await store.pullFeed(b, 'messages', 0, 10)).map((m) => m.content)).toEqual(['one', 'two']);
+    const stored = created.docs[0]!.doc as typeof conv & { seq: number };
+    await store.commit([
+      { collection: 'conversations', doc: { ...stored, unreadCount: { [b]: 2 } }, expectedSeq: stored.seq, audience: conv.participants },
+    ]);
+    const conversations = await store.pullFeed(b, 'conversations', 0, 10);
+    expect(conversations.map((c) => c.unreadCount[b])).toEqual([2]);
+    expect(await store.feedHead(b, 'conversations')).toBe(conversations[0]!.seq);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a user who leaves a document’s audience and joins it again holds one feed entry for it, at its newest seq', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-audience-'));
+    const store = new SqliteStore({ path: join(dir, 's.sqlite') });
+    const a = 'a'.repeat(24);
+    const b = 'b'.repeat(24);
+    const { _deleted, ...conv } = draftConversation(a, b);
+    const { _deleted: _d, ...m } = draftMessage(conv.id, a, b, 'v1');
+    let seq = (await store.commit([{ collection: 'messages', doc: m, expectedSeq: null, audience: [a, b] }])).docs[0]!.doc.seq;
+    seq = (await store.commit([{ collection: 'messages', doc: { ...m, content: 'v2' }, expectedSeq: seq, audience: [a] }])).docs[0]!.doc
+      .seq;
+    const last = await store.commit([{ collection: 'messages', doc: { ...m, content: 'v3' }, expectedSeq: seq, audience: [a, b] }]);
+    const pulled = await store.pullFeed(b, 'messages', 0, 10);
+    expect(pulled.map((x) => [x.content, x.seq])).toEqual([['v3', last.docs[0]!.doc.seq]]);
+    expect(await store.countFeedBefore(b, 'messages', Number.MAX_SAFE_INTEGER)).toBe(1);
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
