@@ -289,51 +289,76 @@ export const loginBodySchema = z.strictObject({
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_DEPTH = 8;
 
+type ScanFinding = { code: 'FORBIDDEN_KEY' | 'VALIDATION_FAILED'; message: string };
+
+/** A lone UTF-16 surrogate: with the `u` flag a proper pair is one code point and does not match. */
+const LONE_SURROGATE = /\p{Cs}/u;
+// ES2024's native check where the runtime has it (Node 20, current browsers); the regex elsewhere.
+const isWellFormed: (s: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : (s) => !LONE_SURROGATE.test(s);
+
+/**
+ * One walk over untrusted input for what must never reach a store or a merge:
+ * - a forbidden key (`__proto__`, `constructor`, `prototype`, `$`-operators) or nesting deeper
+ *   than any valid payload has: FORBIDDEN_KEY, wherever it is (it wins over the next finding);
+ * - a string, key or value, that is not well-formed Unicode: a lone surrogate cannot be encoded
+ *   as UTF-8, so SQLite's text columns and MongoDB's BSON would store something else than was
+ *   acknowledged. VALIDATION_FAILED naming the path of the first one.
+ * `shallow` looks at the top level only (envelopes whose items are parsed one by one). The path
+ * is kept as a stack of keys and joined only for a finding.
+ */
+class InputScan {
+  private readonly path: string[] = [];
+  private illFormed: string | null = null;
+
+  constructor(private readonly shallow: boolean) {}
+
+  run(value: unknown): ScanFinding | null {
+    const forbidden = this.visit(value, 0);
+    if (forbidden) return { code: 'FORBIDDEN_KEY', message: forbidden };
+    if (this.illFormed) return { code: 'VALIDATION_FAILED', message: `${this.illFormed}: must be well-formed Unicode (no lone surrogates)` };
+    return null;
+  }
+
+  private noteString(s: string, key?: string): void {
+    if (this.illFormed !== null || isWellFormed(s)) return;
+    const at = key === undefined ? this.path : [...this.path, key];
+    this.illFormed = at.length === 0 ? 'payload' : at.join('.');
+  }
+
+  private visit(value: unknown, depth: number): string | null {
+    if (typeof value === 'string') {
+      this.noteString(value);
+      return null;
+    }
+    if (value === null || typeof value !== 'object') return null;
+    if (depth > MAX_DEPTH) return 'nesting too deep';
+    for (const key of Object.keys(value)) {
+      if (FORBIDDEN_KEYS.has(key) || key.startsWith('$')) return `key "${key}" is not allowed`;
+      this.noteString(key, key);
+      const child = (value as Record<string, unknown>)[key];
+      if (this.shallow) {
+        if (typeof child === 'string') this.noteString(child, key);
+        continue;
+      }
+      this.path.push(key);
+      const found = this.visit(child, depth + 1);
+      this.path.pop();
+      if (found) return found;
+    }
+    return null;
+  }
+}
+
 /**
  * Finds a key that must never reach a store or a merge (`__proto__`, `constructor`, `prototype`,
  * `$`-operators) or nesting deeper than any valid payload has. Returns a description or null.
  */
-export function findForbiddenKey(value: unknown, depth = 0): string | null {
-  if (value === null || typeof value !== 'object') return null;
-  if (depth > MAX_DEPTH) return 'nesting too deep';
-  for (const key of Object.keys(value)) {
-    if (FORBIDDEN_KEYS.has(key) || key.startsWith('$')) return `key "${key}" is not allowed`;
-    const found = findForbiddenKey((value as Record<string, unknown>)[key], depth + 1);
-    if (found) return found;
-  }
-  return null;
-}
-
-/** A lone UTF-16 surrogate: with the `u` flag a proper pair is one code point and does not match. */
-const LONE_SURROGATE = /\p{Cs}/u;
-
-/**
- * Finds a string (key or value) that is not well-formed Unicode: a lone surrogate cannot be encoded
- * as UTF-8, so SQLite's text columns and MongoDB's BSON would store something else than was
- * acknowledged. Returns the path of the first one, or null. Depth is bounded by the key scan,
- * which runs first; `shallow` looks at the top level only.
- */
-export function findIllFormedString(value: unknown, shallow = false, path = 'payload'): string | null {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path : null;
-  if (value === null || typeof value !== 'object') return null;
-  for (const key of Object.keys(value)) {
-    const where = path === 'payload' ? key : `${path}.${key}`;
-    if (LONE_SURROGATE.test(key)) return where;
-    const child = (value as Record<string, unknown>)[key];
-    const found = shallow
-      ? typeof child === 'string' && LONE_SURROGATE.test(child)
-        ? where
-        : null
-      : findIllFormedString(child, false, where);
-    if (found) return found;
-  }
-  return null;
-}
-
-function findForbiddenTopLevelKey(value: unknown): string | null {
-  if (value === null || typeof value !== 'object') return null;
-  const key = Object.keys(value).find((k) => FORBIDDEN_KEYS.has(k) || k.startsWith('$'));
-  return key === undefined ? null : `key "${key}" is not allowed`;
+export function findForbiddenKey(value: unknown): string | null {
+  const found = new InputScan(false).run(value);
+  return found?.code === 'FORBIDDEN_KEY' ? found.message : null;
 }
 
 /** Maps a zod failure to the protocol's code and a message that names the first bad field. */
@@ -348,15 +373,14 @@ export function describeZodError(error: z.ZodError): { code: ErrorCode; message:
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
 
 /**
- * Forbidden-key scan, then zod. The one entry point for untrusted input on both edges.
+ * The input scan (forbidden keys, lone surrogates: `InputScan`), then zod. The one entry point
+ * for untrusted input on both edges.
  * `shallow` scans only the top level: for envelopes whose items are parsed one by one, so one
  * hostile item is refused on its own instead of sinking the whole request.
  */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, options: { shallow?: boolean } = {}): ParseResult<T> {
-  const forbidden = options.shallow ? findForbiddenTopLevelKey(input) : findForbiddenKey(input);
-  if (forbidden) return { ok: false, code: 'FORBIDDEN_KEY', message: forbidden };
-  const illFormed = findIllFormedString(input, options.shallow);
-  if (illFormed) return { ok: false, code: 'VALIDATION_FAILED', message: `${illFormed}: must be well-formed Unicode (no lone surrogates)` };
+  const unsafe = new InputScan(options.shallow ?? false).run(input);
+  if (unsafe) return { ok: false, ...unsafe };
   const parsed = schema.safeParse(input);
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, ...describeZodError(parsed.error) };

@@ -639,6 +639,12 @@ describe('parseInput: strings must be well-formed Unicode', () => {
     if (!result.ok) expect(result.message).toMatch(/^newDocumentState\.attachments\.0\.filename:/);
   });
 
+  it('a forbidden key anywhere wins over a lone surrogate met before it (one walk finds both)', () => {
+    const input = JSON.parse('{"newDocumentState":{"content":"\\ud800","x":{"constructor":1}}}');
+    expectCode(parseInput(messagePushRowSchema, input), 'FORBIDDEN_KEY');
+    expectCode(parseInput(messagePushRowSchema, { newDocumentState: { content: '\ud800', x: { y: 1 } } }), 'VALIDATION_FAILED');
+  });
+
   it('shallow parsing looks at the top level only, so one row is refused on its own', () => {
     const rows = [{ newDocumentState: { ...sentMessage(), content: '\ud800' } }];
     expectOk(parseInput(pushRequestSchema, { collection: 'messages', rows }, { shallow: true }));
