@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AuthUser } from '../src/auth/tokens';
 import { createLogger } from '../src/logger';
 import { SqliteStore } from '../src/store/sqlite-store';
@@ -70,6 +70,43 @@ describe('commit groups on a running server', () => {
         expect(messages.documents.every((d: { sentAt: string | null }) => d.sentAt !== null)).toBe(true);
       }
     } finally {
+      for (const s of sockets) s.close();
+    }
+  });
+
+  it('a message streamed to its sender’s tab and its recipient’s two tabs is encoded once per collection, and all three get the same frame', async () => {
+    const [a, b] = [newUserId(), newUserId()];
+    const conv = draftConversation(a, b);
+    expect((await server.sync.push(asUser(a), 'conversations', [{ newDocumentState: conv }])).written).toHaveLength(1);
+    const sockets = [await connect(server.url, tokenFor(a)), await connect(server.url, tokenFor(b)), await connect(server.url, tokenFor(b))];
+    const encodings = vi.spyOn(JSON, 'stringify');
+    try {
+      for (const s of sockets) {
+        await pull(s, { collection: 'messages', checkpoint: null, batchSize: 100 });
+        await pull(s, { collection: 'conversations', checkpoint: null, batchSize: 100 });
+      }
+      // The raw Socket.io packets each socket receives, before the client decodes them.
+      const frames = sockets.map((s) => {
+        const seen: string[] = [];
+        (s.io as any).engine.on('packet', (p: { type: string; data?: unknown }) => {
+          if (p.type === 'message' && typeof p.data === 'string' && p.data.startsWith('2["sync:stream"')) seen.push(p.data);
+        });
+        return seen;
+      });
+      const streams = sockets.map(collectStream);
+      encodings.mockClear();
+      const m = draftMessage(conv.id, a, b, 'once');
+      expect(await push(sockets[0]!, { collection: 'messages', rows: [{ newDocumentState: m }] })).toEqual({ conflicts: [], rejected: [] });
+      for (const events of streams) await waitFor(() => events.length >= 2, 'both collections streamed');
+      const streamEncodings = encodings.mock.calls.filter(([value]) => Array.isArray(value) && value[0] === 'sync:stream');
+      expect(streamEncodings).toHaveLength(2);
+      expect(frames[1]).toEqual(frames[0]);
+      expect(frames[2]).toEqual(frames[0]);
+      const messages = streams[1]!.find((e) => e.collection === 'messages');
+      expect(messages.documents).toEqual([expect.objectContaining({ id: m.id, content: 'once', _deleted: false })]);
+      expect(messages.checkpoint).toEqual({ seq: messages.documents[0].seq });
+    } finally {
+      encodings.mockRestore();
       for (const s of sockets) s.close();
     }
   });

@@ -1,8 +1,36 @@
 import { COLLECTIONS, type StreamEvent } from '@fetchwork/shared-schema';
+import type { FeedChange } from '../store/port';
 import type { ChangeBus, ChangeEvent } from '../sync/change-bus';
 import type { OutboundBatch } from './outbound-batch';
-import type { SyncServer } from './types';
+import type { SyncServer, SyncSocket } from './types';
 import { userRoom } from './types';
+
+/** The part of Socket.io's per-connection client this relies on; checked at run time. */
+interface EncodedWriter {
+  conn: { readyState: string };
+  writeToEngine(packets: string[], opts: object): void;
+}
+
+/**
+ * A `sync:stream` event as Socket.io's parser encodes an event on the main namespace without
+ * binary or ack: its type (2) followed by the JSON array of name and payload. Built once and
+ * written to every socket that gets it, as Socket.io's own broadcasts do; the parser would
+ * encode it again for each socket and first walk it looking for binary.
+ */
+const encodeStream = (event: StreamEvent): string => `2${JSON.stringify(['sync:stream', event])}`;
+
+function writeEncoded(socket: SyncSocket, packet: string, event: StreamEvent): void {
+  const client = socket.client as unknown as Partial<EncodedWriter>;
+  if (typeof client.writeToEngine !== 'function' || !client.conn) {
+    socket.emit('sync:stream', event);
+    return;
+  }
+  // What Socket.io checks before writing a packet of its own.
+  if (client.conn.readyState === 'open') client.writeToEngine([packet], {});
+}
+
+/** The same documents (by sequence) make the same event, whichever user's feed carries them. */
+const contentKey = (feed: FeedChange): string => `${feed.collection}\u0000${feed.docs.map((d) => d.seq).join(',')}`;
 
 /**
  * Turns committed changes into `sync:stream` events for this instance's sockets. A socket gets
@@ -12,7 +40,9 @@ import { userRoom } from './types';
  * moves past a change the client has not received.
  *
  * One event carries a whole commit group with each user's changes per collection already merged
- * (CommitFanout), so a socket gets one emit per collection per group.
+ * (CommitFanout), so a socket gets one emit per collection per group. Its documents are encoded
+ * once per event however many sockets get them: a message's feed change for its sender and for
+ * its recipient are the same event, and so are every tab's.
  */
 export function startStreamDispatcher(io: SyncServer, bus: ChangeBus, outbound?: OutboundBatch): () => void {
   const nsp = io.of('/');
@@ -22,13 +52,13 @@ export function startStreamDispatcher(io: SyncServer, bus: ChangeBus, outbound?:
         for (const collection of COLLECTIONS) socket.emit('sync:stream', { collection, resync: true });
       }
     }
+    const encoded = new Map<string, { event: StreamEvent; packet: string }>();
     for (const feed of event.feeds) {
       const socketIds = nsp.adapter.rooms.get(userRoom(feed.userId));
       if (!socketIds) continue;
       const last = feed.docs[feed.docs.length - 1];
       if (!last) continue;
-      // Built once for all of the user's sockets (tabs, devices) that continue from prevSeq.
-      let documents: StreamEvent | null = null;
+      let documents: { event: StreamEvent; packet: string } | undefined;
       for (const socketId of socketIds) {
         const socket = nsp.sockets.get(socketId);
         if (!socket) continue;
@@ -36,12 +66,20 @@ export function startStreamDispatcher(io: SyncServer, bus: ChangeBus, outbound?:
         const cursors = socket.data.cursors;
         if (cursors[feed.collection] === feed.prevSeq) {
           cursors[feed.collection] = last.seq;
-          documents ??= {
-            collection: feed.collection,
-            documents: feed.docs.map((d) => ({ ...d, _deleted: false })),
-            checkpoint: { seq: last.seq },
-          } as StreamEvent;
-          socket.emit('sync:stream', documents);
+          if (!documents) {
+            const key = contentKey(feed);
+            documents = encoded.get(key);
+            if (!documents) {
+              const streamEvent = {
+                collection: feed.collection,
+                documents: feed.docs.map((d) => ({ ...d, _deleted: false })),
+                checkpoint: { seq: last.seq },
+              } as StreamEvent;
+              documents = { event: streamEvent, packet: encodeStream(streamEvent) };
+              encoded.set(key, documents);
+            }
+          }
+          writeEncoded(socket, documents.packet, documents.event);
         } else {
           socket.emit('sync:stream', { collection: feed.collection, resync: true });
         }
