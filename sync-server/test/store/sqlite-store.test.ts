@@ -58,7 +58,8 @@ describe('SQLite specifics', () => {
     }
     expect(store.checkpoints).toBeGreaterThan(0);
     // Without the thread (checkpointThresholdPages: 0) the WAL held ~160 MB at the end; with it,
-    // at most ~18 MB (while the thread started), a few MB after that.
+    // at most ~30 MB (it starts over once it holds four checkpoints' worth, ~16 MB, plus what
+    // was committed while the last of them ran).
     expect(largest).toBeLessThan(48 * 1024 * 1024);
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -291,6 +292,28 @@ describe('SQLite specifics', () => {
     expect(pulled.map((x) => [x.content, x.seq])).toEqual([['v3', last.docs[0]!.doc.seq]]);
     expect(await store.countFeedBefore(b, 'messages', Number.MAX_SAFE_INTEGER)).toBe(1);
     await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('two stores on one file (two processes) each report a feed change from where the other left the feed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-two-stores-'));
+    const path = join(dir, 's.sqlite');
+    const stores = [new SqliteStore({ path }), new SqliteStore({ path })];
+    const a = 'a'.repeat(24);
+    const b = 'b'.repeat(24);
+    const { _deleted, ...conv } = draftConversation(a, b);
+    await stores[0]!.commit([{ collection: 'conversations', doc: conv, expectedSeq: null, audience: conv.participants }]);
+    let head = 0;
+    for (let i = 0; i < 6; i++) {
+      // Twice from one store, then twice from the other: its own last write is not the head.
+      const store = stores[Math.floor(i / 2) % 2]!;
+      const { _deleted: _d, ...m } = draftMessage(conv.id, a, b, `m${i}`);
+      const result = await store.commit([{ collection: 'messages', doc: m, expectedSeq: null, audience: conv.participants }]);
+      const feed = result.feeds.find((f) => f.userId === b && f.collection === 'messages')!;
+      expect(feed.prevSeq, `commit ${i}`).toBe(head);
+      head = feed.docs.at(-1)!.seq;
+    }
+    for (const store of stores) await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
