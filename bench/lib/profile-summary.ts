@@ -1,6 +1,7 @@
 /**
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time per function and inclusive
  * time per function, top N. Usage: tsx bench/lib/profile-summary.ts <file.cpuprofile> [N] [filter]
+ * A .heapprofile (server-host's `allocSampling`) is summarised the same way in bytes allocated.
  */
 import { readFileSync } from 'node:fs';
 
@@ -66,8 +67,42 @@ export function summarizeProfile(path: string, top = 30, filter?: string, fromMs
   ].join('\n');
 }
 
+interface HeapNode {
+  callFrame: Node['callFrame'];
+  selfSize: number;
+  children?: HeapNode[];
+}
+
+/** Bytes allocated per function (self) and under it (inclusive), from a sampling heap profile. */
+export function summarizeHeapProfile(path: string, top = 30): string {
+  const { head } = JSON.parse(readFileSync(path, 'utf8')) as { head: HeapNode };
+  const key = (n: HeapNode) =>
+    `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.replace(/^.*\/node_modules\//, 'nm:').replace(/^file:\/\/\/work\/main\//, '')}:${n.callFrame.lineNumber + 1}`;
+  const selfBy = new Map<string, number>();
+  const inclBy = new Map<string, number>();
+  const visit = (n: HeapNode, stack: string[]) => {
+    const k = key(n);
+    selfBy.set(k, (selfBy.get(k) ?? 0) + n.selfSize);
+    const path = [...stack, k];
+    for (const seen of new Set(path)) inclBy.set(seen, (inclBy.get(seen) ?? 0) + n.selfSize);
+    for (const c of n.children ?? []) visit(c, path);
+  };
+  visit(head, []);
+  const total = [...selfBy.values()].reduce((a, b) => a + b, 0);
+  const fmt = (m: Map<string, number>) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, b]) => `${(b / 1e6).toFixed(1).padStart(8)} MB ${((b / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
+      .join('\n');
+  return [`allocated (sampled) ${(total / 1e6).toFixed(0)} MB`, '--- self', fmt(selfBy), '--- inclusive', fmt(inclBy)].join('\n');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const file = process.argv[2]!;
   console.log(
-    summarizeProfile(process.argv[2]!, Number(process.argv[3] ?? 30), process.argv[4] || undefined, Number(process.argv[5] ?? 0)),
+    file.endsWith('.heapprofile')
+      ? summarizeHeapProfile(file, Number(process.argv[3] ?? 30))
+      : summarizeProfile(file, Number(process.argv[3] ?? 30), process.argv[4] || undefined, Number(process.argv[5] ?? 0)),
   );
 }

@@ -3,8 +3,9 @@
  * are its own: our sync server (SQLite in a temp dir), a raw Socket.io relay (the floor), or
  * RxDB's stock replication-websocket server (the peer). Started by `startServerHost()`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -269,6 +270,7 @@ function gc() {
 }
 
 // Every hosted server's event loop: stalls show here whatever their cause (a checkpoint, GC, a long task).
+let allocSession: Session | null = null;
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
 
@@ -296,6 +298,30 @@ serveRpc(
       return out;
     },
     /** A heap snapshot after a full GC (bench/lib/heap-per-socket.ts compares two). */
+    /**
+     * V8's sampling heap profiler, counting what the garbage collector freed too (so it shows
+     * where garbage comes from, not only what stays): `start`, then `stop` writes a .heapprofile
+     * (summarise with `npx tsx bench/lib/profile-summary.ts <file>`).
+     */
+    allocSampling: async (args: { action: 'start' } | { action: 'stop'; path: string }) => {
+      if (args.action === 'start') {
+        allocSession ??= new Session();
+        allocSession.connect();
+        await allocSession.post('HeapProfiler.enable');
+        await allocSession.post('HeapProfiler.startSampling', {
+          samplingInterval: 16_384,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true,
+        } as never);
+        return null;
+      }
+      if (!allocSession) throw new Error('allocation sampling was not started');
+      const { profile } = await allocSession.post('HeapProfiler.stopSampling');
+      allocSession.disconnect();
+      allocSession = null;
+      writeFileSync(args.path, JSON.stringify(profile));
+      return args.path;
+    },
     heapSnapshot: (args: { path: string }) => {
       gc();
       return writeHeapSnapshot(args.path);

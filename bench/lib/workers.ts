@@ -5,11 +5,13 @@ const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
 /**
  * Extra flags for server hosts: BENCH_SERVER_PROF=<dir> writes a V8 CPU profile of every server
- * host into <dir> (summarise with `npx tsx bench/lib/profile-summary.ts <file>`).
+ * host into <dir> (summarise with `npx tsx bench/lib/profile-summary.ts <file>`);
+ * BENCH_SERVER_FLAGS adds any Node flags (e.g. `--trace-gc`).
  */
 function profileFlags(): string[] {
   const dir = process.env.BENCH_SERVER_PROF;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'] : [];
+  const extra = process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [];
+  return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'] : []), ...extra];
 }
 
 /** A child process hosting one server under test (with --expose-gc for memory readings). */

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 /**
  * Scenario 2 — throughput: pushes accepted (validated, authorised, committed with their
  * conversation update and feed rows) and fanned out (streamed to both participants' sockets)
@@ -55,6 +56,9 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       await gen.call('setup', { kind: 'ours', url, conversations: cfg.conversations, receipts: false });
       const s0 = await host.call<any>('cpu');
       const g0 = await gen.call<any>('cpu');
+      // BENCH_SERVER_ALLOC=<dir>: where the 1-row case allocates (server-host's allocSampling).
+      const alloc = c.name === 'single' ? process.env.BENCH_SERVER_ALLOC : undefined;
+      if (alloc) await host.call('allocSampling', { action: 'start' });
       const r = await gen.call<any>('throughput', {
         durationMs: cfg.durationMs,
         warmupMs: cfg.warmupMs,
@@ -62,6 +66,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
         batch: c.batch,
       });
       const s1 = await host.call<any>('cpu');
+      if (alloc) ctx.log(`  allocation profile: ${await host.call('allocSampling', { action: 'stop', path: join(alloc, 'throughput-single.heapprofile') })}`);
       const g1 = await gen.call<any>('cpu');
       const storeStats = await host.call<{ transactions: number; commits: number } | null>('storeStats');
       await gen.call('teardown');
