@@ -8,6 +8,15 @@ import { SqliteStore } from '../../src/store/sqlite-store';
 import { draftConversation, draftMessage } from '../support/docs';
 import { registerStorageContractTests } from './storage-contract';
 
+/** A fresh directory for a store file, and a conversation between two id-shaped users. */
+function fileAndPair(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const a = 'a'.repeat(24);
+  const b = 'b'.repeat(24);
+  const { _deleted, ...conv } = draftConversation(a, b);
+  return { path: join(dir, 's.sqlite'), a, b, conv, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 registerStorageContractTests('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fw-store-'));
   const path = join(dir, 'store.sqlite');
@@ -208,12 +217,8 @@ describe('SQLite specifics', () => {
   });
 
   it('a file from before conversation_writers: its writers are taken from its messages and the two per-message indexes dropped', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fw-migrate-'));
-    const path = join(dir, 's.sqlite');
-    const a = 'a'.repeat(24);
-    const b = 'b'.repeat(24);
-    const { _deleted, ...conv } = draftConversation(a, b);
-    const { _deleted: _d, ...m } = draftMessage(conv.id, b, a, 'from b');
+    const { path, a, b, conv, remove } = fileAndPair('fw-migrate-');
+    const { _deleted, ...m } = draftMessage(conv.id, b, a, 'from b');
     const old = new SqliteStore({ path });
     await old.commit([
       { collection: 'conversations', doc: { ...conv, unreadCount: { [a]: 1 } }, expectedSeq: null, audience: conv.participants },
@@ -236,19 +241,15 @@ describe('SQLite specifics', () => {
     expect((await store.conversationWriters([conv])).get(conv.id)).toEqual([b]);
     expect(await store.countUnread(a)).toBe(1);
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   });
 
   it('a file from before the feed was keyed by seq: its entries are copied over and pulls and rewrites go on from them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fw-migrate-feed-'));
-    const path = join(dir, 's.sqlite');
-    const a = 'a'.repeat(24);
-    const b = 'b'.repeat(24);
-    const { _deleted, ...conv } = draftConversation(a, b);
+    const { path, a, b, conv, remove } = fileAndPair('fw-migrate-feed-');
     const first = new SqliteStore({ path });
     const created = await first.commit([{ collection: 'conversations', doc: conv, expectedSeq: null, audience: conv.participants }]);
     for (const text of ['one', 'two']) {
-      const { _deleted: _d, ...m } = draftMessage(conv.id, a, b, text);
+      const { _deleted, ...m } = draftMessage(conv.id, a, b, text);
       await first.commit([{ collection: 'messages', doc: m, expectedSeq: null, audience: conv.participants }]);
     }
     await first.close();
@@ -274,16 +275,13 @@ describe('SQLite specifics', () => {
     expect(conversations.map((c) => c.unreadCount[b])).toEqual([2]);
     expect(await store.feedHead(b, 'conversations')).toBe(conversations[0]!.seq);
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   });
 
   it('a user who leaves a document’s audience and joins it again holds one feed entry for it, at its newest seq', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fw-audience-'));
-    const store = new SqliteStore({ path: join(dir, 's.sqlite') });
-    const a = 'a'.repeat(24);
-    const b = 'b'.repeat(24);
-    const { _deleted, ...conv } = draftConversation(a, b);
-    const { _deleted: _d, ...m } = draftMessage(conv.id, a, b, 'v1');
+    const { path, a, b, conv, remove } = fileAndPair('fw-audience-');
+    const store = new SqliteStore({ path });
+    const { _deleted, ...m } = draftMessage(conv.id, a, b, 'v1');
     let seq = (await store.commit([{ collection: 'messages', doc: m, expectedSeq: null, audience: [a, b] }])).docs[0]!.doc.seq;
     seq = (await store.commit([{ collection: 'messages', doc: { ...m, content: 'v2' }, expectedSeq: seq, audience: [a] }])).docs[0]!.doc
       .seq;
@@ -292,29 +290,25 @@ describe('SQLite specifics', () => {
     expect(pulled.map((x) => [x.content, x.seq])).toEqual([['v3', last.docs[0]!.doc.seq]]);
     expect(await store.countFeedBefore(b, 'messages', Number.MAX_SAFE_INTEGER)).toBe(1);
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   });
 
   it('two stores on one file (two processes) each report a feed change from where the other left the feed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fw-two-stores-'));
-    const path = join(dir, 's.sqlite');
+    const { path, a, b, conv, remove } = fileAndPair('fw-two-stores-');
     const stores = [new SqliteStore({ path }), new SqliteStore({ path })];
-    const a = 'a'.repeat(24);
-    const b = 'b'.repeat(24);
-    const { _deleted, ...conv } = draftConversation(a, b);
     await stores[0]!.commit([{ collection: 'conversations', doc: conv, expectedSeq: null, audience: conv.participants }]);
     let head = 0;
     for (let i = 0; i < 6; i++) {
       // Twice from one store, then twice from the other: its own last write is not the head.
       const store = stores[Math.floor(i / 2) % 2]!;
-      const { _deleted: _d, ...m } = draftMessage(conv.id, a, b, `m${i}`);
+      const { _deleted, ...m } = draftMessage(conv.id, a, b, `m${i}`);
       const result = await store.commit([{ collection: 'messages', doc: m, expectedSeq: null, audience: conv.participants }]);
       const feed = result.feeds.find((f) => f.userId === b && f.collection === 'messages')!;
       expect(feed.prevSeq, `commit ${i}`).toBe(head);
       head = feed.docs.at(-1)!.seq;
     }
     for (const store of stores) await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   });
 
   it('close writes the commits already requested', async () => {
