@@ -598,15 +598,17 @@ function dropPerMessageIndexes(db: Database.Database): void {
 }
 
 /**
- * Files written before 2026-12-06 keyed the feed by document, with a second index by seq: each
- * participant's entry of a message dirtied a page of both, one of them at a random place. The
- * feed is now keyed by seq alone (an entry is appended at the end of the user's range and a
- * rewritten document's entry found at the seq its write expected); the old table is copied over
- * once.
+ * Files written before 2026-12-05 (fourth session) keyed the feed by document, with a second
+ * index by seq: each participant's entry of a message dirtied a page of both, one of them at a
+ * random place. The feed is now keyed by seq alone (an entry is appended at the end of the user's
+ * range and a rewritten document's entry found at the seq its write expected); the old table is
+ * copied over once. Looked at again under the write lock: another process may have done it.
  */
 function keyFeedBySeq(db: Database.Database): void {
-  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'feed_by_seq'").get() === undefined) return;
+  const old = () => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'feed_by_seq'").get() !== undefined;
+  if (!old()) return;
   db.transaction(() => {
+    if (!old()) return;
     db.exec(`CREATE TABLE feed_keyed_by_seq (
         user_id TEXT NOT NULL, collection TEXT NOT NULL, seq INTEGER NOT NULL, doc_id TEXT NOT NULL,
         PRIMARY KEY (user_id, collection, seq)
