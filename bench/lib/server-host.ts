@@ -269,8 +269,10 @@ function gc() {
   }
 }
 
-// Every hosted server's event loop: stalls show here whatever their cause (a checkpoint, GC, a long task).
+/** The inspector session of `allocSampling` while it samples. */
 let allocSession: Session | null = null;
+
+// Every hosted server's event loop: stalls show here whatever their cause (a checkpoint, GC, a long task).
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
 
@@ -297,7 +299,6 @@ serveRpc(
       loopDelay.reset();
       return out;
     },
-    /** A heap snapshot after a full GC (bench/lib/heap-per-socket.ts compares two). */
     /**
      * V8's sampling heap profiler, counting what the garbage collector freed too (so it shows
      * where garbage comes from, not only what stays): `start`, then `stop` writes a .heapprofile
@@ -322,6 +323,7 @@ serveRpc(
       writeFileSync(args.path, JSON.stringify(profile));
       return args.path;
     },
+    /** A heap snapshot after a full GC (bench/lib/heap-per-socket.ts compares two). */
     heapSnapshot: (args: { path: string }) => {
       gc();
       return writeHeapSnapshot(args.path);

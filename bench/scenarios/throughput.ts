@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 /**
  * Scenario 2 — throughput: pushes accepted (validated, authorised, committed with their
  * conversation update and feed rows) and fanned out (streamed to both participants' sockets)
@@ -7,6 +6,7 @@ import { join } from 'node:path';
  * Server CPU per message is reported too: it is far less sensitive to a noisy machine than a
  * rate, and 1e6 / (µs per message) is what one fully available core could sustain.
  */
+import { join } from 'node:path';
 import { type Ctx, num, type Row, ratioOf, type ScenarioResult } from '../lib/report';
 import { startLoadGen, startServerHost } from '../lib/workers';
 
