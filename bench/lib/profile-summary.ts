@@ -12,6 +12,10 @@ interface Node {
   hitCount?: number;
 }
 
+/** A function as both summaries name it: name, then its file (node_modules shortened) and line. */
+const frameKey = (f: Node['callFrame']) =>
+  `${f.functionName || '(anon)'} ${f.url.replace(/^.*\/node_modules\//, 'nm:').replace(/^file:\/\/\/work\/main\//, '')}:${f.lineNumber + 1}`;
+
 export function summarizeProfile(path: string, top = 30, filter?: string, fromMs = 0): string {
   const prof = JSON.parse(readFileSync(path, 'utf8')) as {
     nodes: Node[];
@@ -30,10 +34,7 @@ export function summarizeProfile(path: string, top = 30, filter?: string, fromMs
     if (elapsedUs < fromMs * 1000) return;
     self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
   });
-  const key = (n: Node) => {
-    const url = n.callFrame.url.replace(/^.*\/node_modules\//, 'nm:').replace(/^file:\/\/\/work\/main\//, '');
-    return `${n.callFrame.functionName || '(anon)'} ${url}:${n.callFrame.lineNumber + 1}`;
-  };
+  const key = (n: Node) => frameKey(n.callFrame);
   const selfBy = new Map<string, number>();
   const inclBy = new Map<string, number>();
   for (const [id, t] of self) {
@@ -76,8 +77,7 @@ interface HeapNode {
 /** Bytes allocated per function (self) and under it (inclusive), from a sampling heap profile. */
 export function summarizeHeapProfile(path: string, top = 30): string {
   const { head } = JSON.parse(readFileSync(path, 'utf8')) as { head: HeapNode };
-  const key = (n: HeapNode) =>
-    `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.replace(/^.*\/node_modules\//, 'nm:').replace(/^file:\/\/\/work\/main\//, '')}:${n.callFrame.lineNumber + 1}`;
+  const key = (n: HeapNode) => frameKey(n.callFrame);
   const selfBy = new Map<string, number>();
   const inclBy = new Map<string, number>();
   const visit = (n: HeapNode, stack: string[]) => {

@@ -306,7 +306,8 @@ serveRpc(
      */
     allocSampling: async (args: { action: 'start' } | { action: 'stop'; path: string }) => {
       if (args.action === 'start') {
-        allocSession ??= new Session();
+        if (allocSession) throw new Error('allocation sampling already started');
+        allocSession = new Session();
         allocSession.connect();
         await allocSession.post('HeapProfiler.enable');
         await allocSession.post('HeapProfiler.startSampling', {

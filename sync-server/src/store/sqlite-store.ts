@@ -580,13 +580,18 @@ export class SqliteStore implements SyncStore {
   }
 }
 
+/** Whether the file has an index of that name (what the migrations below look for). */
+function hasIndex(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) !== undefined;
+}
+
 /**
  * Files written before 2026-12-04 kept two more indexes on messages, each a page write per
  * message: who wrote in a conversation (now `conversation_writers`, filled from the messages
  * here, once) and unread messages per recipient (now read from the conversations' counts).
  */
 function dropPerMessageIndexes(db: Database.Database): void {
-  const has = (name: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) !== undefined;
+  const has = (name: string) => hasIndex(db, name);
   if (!has('messages_by_sender') && !has('messages_unread')) return;
   db.transaction(() => {
     if (has('messages_by_sender')) {
@@ -605,10 +610,9 @@ function dropPerMessageIndexes(db: Database.Database): void {
  * copied over once. Looked at again under the write lock: another process may have done it.
  */
 function keyFeedBySeq(db: Database.Database): void {
-  const old = () => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'feed_by_seq'").get() !== undefined;
-  if (!old()) return;
+  if (!hasIndex(db, 'feed_by_seq')) return;
   db.transaction(() => {
-    if (!old()) return;
+    if (!hasIndex(db, 'feed_by_seq')) return;
     db.exec(`CREATE TABLE feed_keyed_by_seq (
         user_id TEXT NOT NULL, collection TEXT NOT NULL, seq INTEGER NOT NULL, doc_id TEXT NOT NULL,
         PRIMARY KEY (user_id, collection, seq)
