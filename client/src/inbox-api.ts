@@ -57,6 +57,11 @@ export interface MessageView extends MessageDoc {
   /** Why the server refused it (only when status is 'failed'). */
   failure: { code: string; message: string } | null;
   mine: boolean;
+  /**
+   * Streamed to this tab and shown before the replica stored it (a few milliseconds, inbox/arrivals.ts):
+   * commands that write it (read receipts) wait until this is gone.
+   */
+  arriving?: true;
 }
 
 export interface ConversationView extends ConversationDoc {

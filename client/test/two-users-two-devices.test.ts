@@ -45,7 +45,8 @@ async function allHave(devices: readonly InboxHandle[], conversationId: string, 
   for (const d of devices) {
     await until(
       d.messages$(conversationId, 100),
-      (ms) => ms.length === n && (!status || ms.every((m) => status(m.status, m.mine))),
+      // Stored, not only shown as it arrives (arrivals.ts).
+      (ms) => ms.length === n && ms.every((m) => !m.arriving) && (!status || ms.every((m) => status(m.status, m.mine))),
       `${d.user.name} has ${n} messages`,
     );
   }

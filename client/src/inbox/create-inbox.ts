@@ -18,6 +18,7 @@ import {
   shareReplay,
   startWith,
   switchMap,
+  tap,
 } from 'rxjs';
 import type { InboxDatabase } from '../db/collections';
 import { databaseNameFor, type OpenDatabaseOptions, openInboxDatabase } from '../db/database';
@@ -45,6 +46,7 @@ import { leaderChannelName, soleLeadership, TabElection, type TabLeadership } fr
 import { createPresenceClient } from '../sync/presence-client';
 import { connectSyncSocket, type SocketConnection, type SyncSocket } from '../sync/socket';
 import { DEFAULT_TUNING, SyncEngine } from '../sync/sync-engine';
+import { StreamedArrivals } from './arrivals';
 import { Blocks } from './blocks';
 import { InboxCommandError, InboxCommandHandlers } from './commands';
 import { connectionState$ } from './connection-state';
@@ -150,6 +152,9 @@ class InboxImpl implements InboxHandle {
   /** Per conversation, where its next older page from the server starts (null: none older). */
   private readonly olderPages = new Map<string, number | null>();
   private readonly queries: InboxQueries;
+  /** Messages the leader's stream brought that the replica may not have stored yet (arrivals.ts). */
+  private readonly arrivals = new StreamedArrivals();
+  private readonly arrivalsSub: Subscription;
   private readonly commands: InboxCommandHandlers;
   private readonly files: { queue: FileQueue; api: FileApi; commands: FileCommands } | null;
   private readonly limitsSub: Subscription | null;
@@ -183,7 +188,9 @@ class InboxImpl implements InboxHandle {
       fallbackName,
       historyIncomplete$,
       this.acknowledged$(),
+      (conversationId) => this.arrivals.of$(conversationId),
     );
+    this.arrivalsSub = this.followArrivals();
     this.isLeader$ = this.leader.pipe(distinctUntilChanged());
     this.notifications = createNotifications(options.notifications, {
       user: options.user,
@@ -293,6 +300,22 @@ class InboxImpl implements InboxHandle {
       startWith(new Set<string>()),
       shareReplay({ bufferSize: 1, refCount: true }),
     );
+  }
+
+  /**
+   * Arrivals come from this tab's replication while it runs, and go once the replica (written by
+   * any tab) stores them; a stopped replication's are dropped with it.
+   */
+  private followArrivals(): Subscription {
+    const sub = this.engine
+      .pipe(
+        tap(() => this.arrivals.clear()),
+        switchMap((e) => (e ? e.messages.arrived$ : EMPTY)),
+      )
+      .subscribe((docs) => this.arrivals.add(docs));
+    sub.add(this.database.messages.$.subscribe((ev) => this.arrivals.stored([ev.documentId])));
+    sub.add(() => this.arrivals.clear());
+    return sub;
   }
 
   get socket(): SyncSocket {
@@ -469,6 +492,7 @@ class InboxImpl implements InboxHandle {
     this.closing ??= (async () => {
       this.searchIndex.close();
       this.electionSub.unsubscribe();
+      this.arrivalsSub.unsubscribe();
       this.limitsSub?.unsubscribe();
       const engine = this.engine.value;
       this.engine.next(null);

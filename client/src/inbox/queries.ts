@@ -5,6 +5,7 @@ import { docsByIds$ } from '../db/docs-by-ids';
 import type { Failure, OutboxStore } from '../db/outbox-store';
 import type { UnsentMessages } from '../db/unsent-messages';
 import type { ConversationView, MessageView } from '../inbox-api';
+import { mergeArrivals } from './arrivals';
 import { compareConversations, toConversationView, toMessageView } from './views';
 
 type FailureMap = Map<string, Failure>;
@@ -21,6 +22,7 @@ type RxDoc = { toJSON(): unknown };
 export class InboxQueries {
   private readonly views = new WeakMap<RxDoc, { failure: Failure | undefined; acknowledged: boolean; view: MessageView }>();
   private readonly plainData = new WeakMap<RxDoc, unknown>();
+  private readonly arrivalViews = new WeakMap<MessageDoc, MessageView>();
   readonly failures$: Observable<FailureMap>;
   /** Unread messages to the signed-in user, per conversation. */
   readonly unreadByConversation$: Observable<Map<string, number>>;
@@ -49,6 +51,8 @@ export class InboxQueries {
     historyIncomplete$: Observable<boolean>,
     /** Messages this tab saw the server acknowledge (shown sent before the server's copy arrives). */
     private readonly acknowledged$: Observable<ReadonlySet<string>> = of(new Set<string>()),
+    /** A conversation's messages streamed to this tab and perhaps not stored yet (arrivals.ts). */
+    private readonly arrivals: (conversationId: string) => Observable<readonly MessageDoc[]> = () => of([]),
   ) {
     const share = <T>(o: Observable<T>) => o.pipe(shareReplay({ bufferSize: 1, refCount: true }));
     this.failures$ = share(outbox.failures$());
@@ -181,14 +185,36 @@ export class InboxQueries {
 
   /** The newest `limit` messages, oldest first (sorted by server time once known). */
   messages$(conversationId: string, limit: number): Observable<MessageView[]> {
+    const n = Math.max(1, Math.floor(limit));
     const query = this.db.messages.find({
       selector: { conversation: conversationId },
       sort: [{ createdAt: 'desc' }, { id: 'desc' }],
-      limit: Math.max(1, Math.floor(limit)),
+      limit: n,
     });
-    return combineLatest([query.$, this.failures$, this.acknowledged$]).pipe(
-      map(([docs, failures, acknowledged]) => docs.map((d) => this.view(d, failures.get(d.id), acknowledged.has(d.id))).reverse()),
+    return combineLatest([query.$, this.failures$, this.acknowledged$, this.arrivals(conversationId)]).pipe(
+      map(([docs, failures, acknowledged, arriving]) => {
+        const streamed = new Set<unknown>(arriving);
+        return mergeArrivals(docs, arriving, n)
+          .map((d) =>
+            streamed.has(d)
+              ? this.arrivalView(d as MessageDoc)
+              : this.view(d as RxDoc, failures.get(d.id), acknowledged.has(d.id)),
+          )
+          .reverse();
+      }),
+      // An arrival leaving once the replica's copy is in the window changes nothing shown.
+      distinctUntilChanged((a, b) => a.length === b.length && a.every((v, i) => v === b[i])),
     );
+  }
+
+  /** A streamed message the replica has not stored yet: shown, and marked so nothing writes it before it is stored. */
+  private arrivalView(doc: MessageDoc): MessageView {
+    let view = this.arrivalViews.get(doc);
+    if (!view) {
+      view = { ...toMessageView(doc, this.userId, undefined), arriving: true };
+      this.arrivalViews.set(doc, view);
+    }
+    return view;
   }
 
   /**

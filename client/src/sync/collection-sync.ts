@@ -118,6 +118,12 @@ export class CollectionSync<C extends CollectionName> {
    * recorded the push and before the server's copy (seq, sentAt) comes back on the stream.
    */
   readonly accepted$: Observable<string[]> = this.accepted.asObservable();
+  private readonly arrived = new Subject<Wire<Doc<C>>[]>();
+  /**
+   * Documents of every `sync:stream` batch as it arrives, before the stream buffer orders it for
+   * RxDB and before RxDB stores it (arrivals.ts shows new messages from here).
+   */
+  readonly arrived$: Observable<Wire<Doc<C>>[]> = this.arrived.asObservable();
   private firstPull = true;
   /** The last pull failed: RxDB's next call is its retry, not a new pull (stream-buffer.ts). */
   private pullRetry = false;
@@ -158,6 +164,7 @@ export class CollectionSync<C extends CollectionName> {
       if (event.collection !== o.name) return;
       if ('resync' in event) return this.streamBuffer.resync();
       const documents = event.documents as unknown as Wire<Doc<C>>[];
+      this.arrived.next(documents);
       this.streamBuffer.batch({ documents, checkpoint: event.checkpoint });
     };
     // Whatever was streamed while disconnected is gone; pull from RxDB's own checkpoint.
@@ -408,6 +415,7 @@ export class CollectionSync<C extends CollectionName> {
     await this.state.cancel();
     this.initial.complete();
     this.accepted.complete();
+    this.arrived.complete();
     this.stream.complete();
   }
 }

@@ -163,7 +163,11 @@ export const MessagePane = memo(function MessagePane({ conversation, focusMessag
   }, [highlightId]);
 
   // An open, visible conversation is a read conversation: that is what turns the sender's ticks blue.
-  const unreadIncoming = useMemo(() => (messages ?? []).filter((m) => !m.mine && !m.isRead && !m.isDeleted).map((m) => m.id), [messages]);
+  // A message still arriving is marked once the replica has it (its view changes then).
+  const unreadIncoming = useMemo(
+    () => (messages ?? []).filter((m) => !m.mine && !m.isRead && !m.isDeleted && !m.arriving).map((m) => m.id),
+    [messages],
+  );
   const unreadKey = unreadIncoming.join(',');
   useEffect(() => {
     if (!unreadKey) return;
@@ -199,8 +203,8 @@ export const MessagePane = memo(function MessagePane({ conversation, focusMessag
   }, []);
 
   const selectedMessages = (messages ?? []).filter((m) => selected.has(m.id));
-  const deletable = selectedMessages.filter((m) => m.mine && !m.isDeleted).map((m) => m.id);
-  const readable = selectedMessages.filter((m) => !m.mine && !m.isRead).map((m) => m.id);
+  const deletable = selectedMessages.filter((m) => m.mine && !m.isDeleted && !m.arriving).map((m) => m.id);
+  const readable = selectedMessages.filter((m) => !m.mine && !m.isRead && !m.arriving).map((m) => m.id);
   const endSelection = () => {
     setSelecting(false);
     setSelected(new Set());
@@ -368,7 +372,7 @@ const MessageBubble = memo(function MessageBubble({
   const [confirmDelete, setConfirmDelete] = useState(false);
   const time = messageTime(m);
   const tab = tabbable ? 0 : -1;
-  const canChange = m.mine && !m.isDeleted && m.status !== 'failed';
+  const canChange = m.mine && !m.isDeleted && m.status !== 'failed' && !m.arriving;
   return (
     <div
       className={`message ${m.mine ? 'mine' : 'theirs'}${highlighted ? ' highlighted' : ''}${m.isDeleted ? ' deleted' : ''}`}

@@ -1,0 +1,64 @@
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { closeAllDevices, makeUser, openDevice, until } from './support/devices';
+import { type RestartableServer, startRestartableServer } from './support/server';
+
+let server: RestartableServer;
+beforeAll(async () => {
+  server = await startRestartableServer();
+});
+afterEach(closeAllDevices);
+afterAll(() => server.dispose());
+
+test('a streamed message shows in the open conversation before the replica stores it, then as stored and readable', async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  const a = await openDevice(server.url, alice);
+  const b = await openDevice(server.url, bob);
+  const conv = await a.createConversation(bob.id);
+  const first = await a.sendMessage(conv, 'hello');
+  await until(b.messages$(conv, 10), (ms) => ms.some((m) => m.id === first.id && !m.arriving), 'Bob stored the first message');
+  const engine = await b.whenLeader();
+
+  // Bob's replica stores nothing streamed while this is held.
+  const release = engine.messages.streamBuffer.block();
+  const m = await a.sendMessage(conv, 'on its way');
+  const shown = await until(b.messages$(conv, 10), (ms) => ms.some((x) => x.id === m.id), 'Bob sees it');
+  expect(shown.map((x) => x.id)).toEqual([first.id, m.id]);
+  expect(shown[1]).toMatchObject({ content: 'on its way', mine: false, isRead: false, arriving: true });
+  expect(await b.database.messages.findOne(m.id).exec()).toBeNull();
+  // Nothing writes it before the replica has it: reading the conversation leaves it unread.
+  await b.markConversationRead(conv);
+  expect(await b.database.messages.findOne(m.id).exec()).toBeNull();
+
+  release();
+  const stored = await until(b.messages$(conv, 10), (ms) => ms.some((x) => x.id === m.id && !x.arriving), 'stored');
+  expect(stored.filter((x) => x.id === m.id)).toHaveLength(1);
+  await b.markConversationRead(conv);
+  await until(a.messages$(conv, 10), (ms) => ms.find((x) => x.id === m.id)?.status === 'read', 'Alice sees it read');
+});
+
+test("a window that is full shows only what it would show once stored: an older message's edit stays out", async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  const a = await openDevice(server.url, alice);
+  const b = await openDevice(server.url, bob);
+  const conv = await a.createConversation(bob.id);
+  const oldest = await a.sendMessage(conv, 'one');
+  await a.sendMessage(conv, 'two');
+  const newest = await a.sendMessage(conv, 'three');
+  await until(b.messages$(conv, 10), (ms) => ms.filter((x) => x.seq > 0 && !x.arriving).length === 3, 'Bob stored three');
+  const engine = await b.whenLeader();
+  const windows: string[][] = [];
+  const sub = b.messages$(conv, 2).subscribe((ms) => windows.push(ms.map((x) => x.content)));
+
+  const release = engine.messages.streamBuffer.block();
+  await a.editMessage(oldest.id, 'one, edited');
+  const later = await a.sendMessage(conv, 'four');
+  await until(b.messages$(conv, 2), (ms) => ms.some((x) => x.id === later.id), 'the new message arrives');
+  release();
+  await until(b.messages$(conv, 10), (ms) => ms.find((x) => x.id === oldest.id)?.content === 'one, edited', 'the edit is stored');
+  sub.unsubscribe();
+  expect(windows.flat()).not.toContain('one, edited');
+  expect(windows.at(-1)).toEqual(['three', 'four']);
+  expect(newest.id).not.toBe(later.id);
+});
