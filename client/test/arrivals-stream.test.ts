@@ -62,3 +62,20 @@ test("a window that is full shows only what it would show once stored: an older 
   expect(windows.at(-1)).toEqual(['three', 'four']);
   expect(newest.id).not.toBe(later.id);
 });
+
+test('the sender sees a new message while it is being written, and once stored only the stored one', async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  const a = await openDevice(server.url, alice);
+  const conv = await a.createConversation(bob.id);
+  await a.sendMessage(conv, 'first');
+  const seen: { id: string; arriving: boolean; status: string }[][] = [];
+  const sub = a.messages$(conv, 10).subscribe((ms) => seen.push(ms.map((m) => ({ id: m.id, arriving: m.arriving === true, status: m.status }))));
+  const m = await a.sendMessage(conv, 'second');
+  await until(a.messages$(conv, 10), (ms) => ms.some((x) => x.id === m.id && !x.arriving && x.seq > 0), 'stored and sent');
+  sub.unsubscribe();
+  const first = seen.findIndex((views) => views.some((v) => v.id === m.id));
+  // Shown first as arriving (before the insert ended), pending until the server answered.
+  expect(seen[first]?.find((v) => v.id === m.id)).toEqual({ id: m.id, arriving: true, status: 'pending' });
+  expect(seen.at(-1)?.filter((v) => v.id === m.id)).toEqual([{ id: m.id, arriving: false, status: expect.stringMatching(/sent|delivered|read/) }]);
+});

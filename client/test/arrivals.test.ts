@@ -1,6 +1,6 @@
 import type { MessageDoc, Wire } from '@fetchwork/shared-schema';
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
-import { mergeArrivals, StreamedArrivals } from '../src/inbox/arrivals';
+import { mergeArrivals, Arrivals } from '../src/inbox/arrivals';
 import { testMessage } from './support/test-database';
 
 const at = (id: string, createdAt: string) => ({ id, createdAt });
@@ -33,7 +33,7 @@ afterEach(() => {
 });
 
 test("arrivals are per conversation, keep each id's latest state, and leave a second after the replica stored them", () => {
-  const arrivals = new StreamedArrivals(() => Date.now());
+  const arrivals = new Arrivals(() => Date.now());
   const seen: string[][] = [];
   const sub = arrivals.of$('conv-1').subscribe((docs) => seen.push(docs.map((d) => `${d.id}:${d.content}`)));
   const m1 = { ...testMessage('one', 'm1'), conversation: 'conv-1' };
@@ -55,13 +55,16 @@ test("arrivals are per conversation, keep each id's latest state, and leave a se
   sub.unsubscribe();
 });
 
-test('a removal carried by the stream is not an arrival, and clear forgets everything', () => {
-  const arrivals = new StreamedArrivals(() => Date.now());
+test('a removal carried by the stream is not an arrival; withdraw and clear forget', () => {
+  const arrivals = new Arrivals(() => Date.now());
   const m = { ...testMessage('gone', 'm'), conversation: 'c' };
   arrivals.add([wire(m, true)]);
   expect(arrivals.size).toBe(0);
   arrivals.add([wire(m)]);
   expect(arrivals.size).toBe(1);
+  arrivals.withdraw('m');
+  expect(arrivals.size).toBe(0);
+  arrivals.add([wire(m)]);
   arrivals.clear();
   expect(arrivals.size).toBe(0);
   expect(vi.getTimerCount()).toBe(0);

@@ -15,28 +15,29 @@ interface Arrival {
 }
 
 /**
- * Messages the live stream brought to this tab that the replica may not have stored yet. The
- * leader tab's open conversation shows them as they arrive, not after RxDB's downstream has
- * stored them (its reads and writes, and the stream buffer's wait while a push is out, were
- * most of the receiving page's share of screen-to-screen latency; docs/client.md, "Arrivals").
+ * Messages shown before the replica has stored them: those the leader tab's live stream brought
+ * (not after RxDB's downstream has stored them: its reads and writes, and the stream buffer's
+ * wait while a push is out, were most of the receiving page's share of screen-to-screen
+ * latency), and the user's own new ones while the command writes them (the IndexedDB insert
+ * took 10–25 ms in Chromium before the sender saw the bubble). docs/client.md, "Arrivals".
  *
  * Only what a window would show once stored is shown (`mergeArrivals`): a document the window
  * holds is the replica's (which decides merges with local changes), never the arrival. An
  * arrival's view is marked `arriving`: commands that write the message (read receipts) wait
  * until the replica has it. Nothing here is written anywhere; the replica stays the truth.
  */
-export class StreamedArrivals {
+export class Arrivals {
   private readonly byId = new Map<string, Arrival>();
   private readonly version = new BehaviorSubject(0);
   private sweepTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly now: () => number = () => Date.now()) {}
 
-  /** Documents the live stream carried, in stream order (a later state of one id replaces an earlier). */
-  add(docs: readonly Wire<MessageDoc>[]): void {
+  /** Documents the live stream carried, or a new message being written, in order (a later state of one id replaces an earlier). */
+  add(docs: readonly (Wire<MessageDoc> | MessageDoc)[]): void {
     if (docs.length === 0) return;
     const at = this.now();
-    for (const { _deleted, ...doc } of docs) {
+    for (const { _deleted, ...doc } of docs as Wire<MessageDoc>[]) {
       if (_deleted) continue;
       this.byId.delete(doc.id);
       this.byId.set(doc.id, { doc, at, storedAt: null });
@@ -60,6 +61,11 @@ export class StreamedArrivals {
       }
     }
     if (any) this.scheduleSweep();
+  }
+
+  /** A write that failed: its message is not coming. */
+  withdraw(id: string): void {
+    if (this.byId.delete(id)) this.version.next(this.version.value + 1);
   }
 
   /** Forgets everything (the replication stopped: nothing more will be stored from its stream). */

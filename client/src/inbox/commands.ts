@@ -64,6 +64,8 @@ export class InboxCommandHandlers {
     private readonly writes: OwnMessageWrites | null = null,
     /** The leader tab's replication may push a new message while it is being stored (sync/send-ahead.ts). */
     private readonly sendAhead: ((doc: MessageDoc, conversation: ConversationDoc, stored: Promise<unknown>) => void) | null = null,
+    /** Shows a new message while it is being stored, and takes it back if storing fails (arrivals.ts). */
+    private readonly early: { add(docs: readonly MessageDoc[]): void; withdraw(id: string): void } | null = null,
   ) {}
 
   async createConversation(participantId: string, jobId?: string | null, participantName?: string): Promise<string> {
@@ -117,7 +119,14 @@ export class InboxCommandHandlers {
     await this.unsent.cover(doc.createdAt);
     const stored = this.db.messages.insert(doc);
     this.sendAhead?.(doc, conv, stored);
-    await stored;
+    // After the push left: showing it renders in the next microtask.
+    this.early?.add([doc]);
+    try {
+      await stored;
+    } catch (err) {
+      this.early?.withdraw(doc.id);
+      throw err;
+    }
     this.writes?.inserted(doc, conv);
     return toMessageView(doc, this.user.id, null);
   }

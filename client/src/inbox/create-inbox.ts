@@ -46,7 +46,7 @@ import { leaderChannelName, soleLeadership, TabElection, type TabLeadership } fr
 import { createPresenceClient } from '../sync/presence-client';
 import { connectSyncSocket, type SocketConnection, type SyncSocket } from '../sync/socket';
 import { DEFAULT_TUNING, SyncEngine } from '../sync/sync-engine';
-import { StreamedArrivals } from './arrivals';
+import { Arrivals } from './arrivals';
 import { Blocks } from './blocks';
 import { InboxCommandError, InboxCommandHandlers } from './commands';
 import { connectionState$ } from './connection-state';
@@ -152,8 +152,8 @@ class InboxImpl implements InboxHandle {
   /** Per conversation, where its next older page from the server starts (null: none older). */
   private readonly olderPages = new Map<string, number | null>();
   private readonly queries: InboxQueries;
-  /** Messages the leader's stream brought that the replica may not have stored yet (arrivals.ts). */
-  private readonly arrivals = new StreamedArrivals();
+  /** Messages shown before the replica stored them: streamed to the leader, or being written here (arrivals.ts). */
+  private readonly arrivals = new Arrivals();
   private readonly arrivalsSub: Subscription;
   private readonly commands: InboxCommandHandlers;
   private readonly files: { queue: FileQueue; api: FileApi; commands: FileCommands } | null;
@@ -208,6 +208,7 @@ class InboxImpl implements InboxHandle {
       this.unsent,
       this.notifications?.messageWrites,
       (doc, conversation, stored) => this.engine.value?.sendAhead(doc, conversation, stored),
+      this.arrivals,
     );
     this.files = openFiles(options, database, this.commands);
     // Any tab may send, so every tab keeps the limits fresh; a failure keeps the known ones.

@@ -22,7 +22,7 @@ type RxDoc = { toJSON(): unknown };
 export class InboxQueries {
   private readonly views = new WeakMap<RxDoc, { failure: Failure | undefined; acknowledged: boolean; view: MessageView }>();
   private readonly plainData = new WeakMap<RxDoc, unknown>();
-  private readonly arrivalViews = new WeakMap<MessageDoc, MessageView>();
+  private readonly arrivalViews = new WeakMap<MessageDoc, { acknowledged: boolean; view: MessageView }>();
   readonly failures$: Observable<FailureMap>;
   /** Unread messages to the signed-in user, per conversation. */
   readonly unreadByConversation$: Observable<Map<string, number>>;
@@ -197,7 +197,7 @@ export class InboxQueries {
         return mergeArrivals(docs, arriving, n)
           .map((d) =>
             streamed.has(d)
-              ? this.arrivalView(d as MessageDoc)
+              ? this.arrivalView(d as MessageDoc, acknowledged.has(d.id))
               : this.view(d as RxDoc, failures.get(d.id), acknowledged.has(d.id)),
           )
           .reverse();
@@ -207,13 +207,12 @@ export class InboxQueries {
     );
   }
 
-  /** A streamed message the replica has not stored yet: shown, and marked so nothing writes it before it is stored. */
-  private arrivalView(doc: MessageDoc): MessageView {
-    let view = this.arrivalViews.get(doc);
-    if (!view) {
-      view = { ...toMessageView(doc, this.userId, undefined), arriving: true };
-      this.arrivalViews.set(doc, view);
-    }
+  /** A message the replica has not stored yet: shown, and marked so nothing writes it before it is stored. */
+  private arrivalView(doc: MessageDoc, acknowledged: boolean): MessageView {
+    const cached = this.arrivalViews.get(doc);
+    if (cached && cached.acknowledged === acknowledged) return cached.view;
+    const view: MessageView = { ...toMessageView(doc, this.userId, undefined, acknowledged), arriving: true };
+    this.arrivalViews.set(doc, { acknowledged, view });
     return view;
   }
 

@@ -81,7 +81,9 @@ export async function request<E extends keyof Requests>(
   signal: AbortSignal,
   onAnswer?: (answer: unknown) => void,
 ): Promise<Requests[E][1]> {
-  await whenConnected(socket, signal);
+  // Emitted in the caller's task when connected: an await would let queued microtasks (a React
+  // render of the message being sent, say) run before the frame leaves.
+  if (!socket.connected || signal.aborted) await whenConnected(socket, signal);
   let answer: unknown;
   try {
     // socket.io's typed emit cannot resolve an event name that is a type parameter.

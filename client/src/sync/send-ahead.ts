@@ -61,10 +61,10 @@ export class SendAhead<C extends CollectionName> {
       timer: setTimeout(() => this.forget(doc.id), this.o.expiryMs),
     };
     this.entries.set(doc.id, entry);
-    // Told once the local write is done too: the answer usually comes first, and a sent tick for a
-    // message not yet in the replica would only re-render the list without it.
-    Promise.all([answer, stored]).then(
-      ([result]) => {
+    // Told as the answer arrives, usually before the local write ends: the message is on screen
+    // already (inbox/arrivals.ts), and its tick turns sent then.
+    answer.then(
+      (result) => {
         if (isStored(result, doc.id)) this.o.accepted([doc.id]);
       },
       () => undefined,
