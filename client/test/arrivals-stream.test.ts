@@ -70,12 +70,37 @@ test('the sender sees a new message while it is being written, and once stored o
   const conv = await a.createConversation(bob.id);
   await a.sendMessage(conv, 'first');
   const seen: { id: string; arriving: boolean; status: string }[][] = [];
-  const sub = a.messages$(conv, 10).subscribe((ms) => seen.push(ms.map((m) => ({ id: m.id, arriving: m.arriving === true, status: m.status }))));
+  const sub = a
+    .messages$(conv, 10)
+    .subscribe((ms) => seen.push(ms.map((m) => ({ id: m.id, arriving: m.arriving === true, status: m.status }))));
   const m = await a.sendMessage(conv, 'second');
   await until(a.messages$(conv, 10), (ms) => ms.some((x) => x.id === m.id && !x.arriving && x.seq > 0), 'stored and sent');
   sub.unsubscribe();
   const first = seen.findIndex((views) => views.some((v) => v.id === m.id));
   // Shown first as arriving (before the insert ended), pending until the server answered.
   expect(seen[first]?.find((v) => v.id === m.id)).toEqual({ id: m.id, arriving: true, status: 'pending' });
-  expect(seen.at(-1)?.filter((v) => v.id === m.id)).toEqual([{ id: m.id, arriving: false, status: expect.stringMatching(/sent|delivered|read/) }]);
+  expect(seen.at(-1)?.filter((v) => v.id === m.id)).toEqual([
+    { id: m.id, arriving: false, status: expect.stringMatching(/sent|delivered|read/) },
+  ]);
+});
+
+test("another tab of the replica shows what the leader's stream brought, before the leader stored it", async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  const a = await openDevice(server.url, alice);
+  const tab = { multiInstance: true, ignoreDuplicate: true, databaseName: `arrivals-tabs-${bob.id}` };
+  const leader = await openDevice(server.url, bob, tab);
+  const engine = await leader.whenLeader();
+  const follower = await openDevice(server.url, bob, tab);
+  const conv = await a.createConversation(bob.id);
+  const first = await a.sendMessage(conv, 'hello');
+  await until(follower.messages$(conv, 10), (ms) => ms.some((m) => m.id === first.id && !m.arriving), 'the follower has the first message');
+
+  const release = engine.messages.streamBuffer.block();
+  const m = await a.sendMessage(conv, 'to both tabs');
+  const shown = await until(follower.messages$(conv, 10), (ms) => ms.some((x) => x.id === m.id), 'the follower sees it');
+  expect(shown.find((x) => x.id === m.id)).toMatchObject({ content: 'to both tabs', arriving: true });
+  expect(await follower.database.messages.findOne(m.id).exec()).toBeNull();
+  release();
+  await until(follower.messages$(conv, 10), (ms) => ms.some((x) => x.id === m.id && !x.arriving), 'stored, seen from the follower');
 });

@@ -1,4 +1,4 @@
-import { type Attachment, type FileLimits, type FileLink, fallbackParticipantName } from '@fetchwork/shared-schema';
+import { type Attachment, type FileLimits, type FileLink, fallbackParticipantName, type MessageDoc } from '@fetchwork/shared-schema';
 import type { RxStorage } from 'rxdb';
 import {
   BehaviorSubject,
@@ -308,12 +308,27 @@ class InboxImpl implements InboxHandle {
    * any tab) stores them; a stopped replication's are dropped with it.
    */
   private followArrivals(): Subscription {
+    // The leader passes what its stream brings to the other tabs of this replica, which show it
+    // as early (a native channel: same origin, and the database name is the user's).
+    const tabs =
+      this.database.multiInstance && typeof BroadcastChannel === 'function' ? new BroadcastChannel(`${this.database.name}-arrivals`) : null;
     const sub = this.engine
       .pipe(
         tap(() => this.arrivals.clear()),
         switchMap((e) => (e ? e.messages.arrived$ : EMPTY)),
       )
-      .subscribe((docs) => this.arrivals.add(docs));
+      .subscribe((docs) => {
+        this.arrivals.add(docs);
+        tabs?.postMessage(docs);
+      });
+    if (tabs) {
+      tabs.onmessage = (e: MessageEvent) => {
+        if (Array.isArray(e.data)) this.arrivals.add(e.data.filter(isMessageShaped));
+      };
+      // Node (tests) would otherwise keep the process alive for the channel.
+      (tabs as { unref?: () => void }).unref?.();
+      sub.add(() => tabs.close());
+    }
     sub.add(this.database.messages.$.subscribe((ev) => this.arrivals.stored([ev.documentId])));
     sub.add(() => this.arrivals.clear());
     return sub;
@@ -514,6 +529,14 @@ class InboxImpl implements InboxHandle {
     })();
     return this.closing;
   }
+}
+
+/** Enough of a message for a window to place it (what another tab of this replica posted). */
+function isMessageShaped(d: unknown): d is MessageDoc {
+  const m = d as Partial<MessageDoc> | null;
+  return (
+    typeof m === 'object' && m !== null && typeof m.id === 'string' && typeof m.conversation === 'string' && typeof m.createdAt === 'string'
+  );
 }
 
 /** The file queue and the commands over it, unless files are off or there is no IndexedDB. */
