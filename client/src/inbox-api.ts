@@ -58,8 +58,8 @@ export interface MessageView extends MessageDoc {
   failure: { code: string; message: string } | null;
   mine: boolean;
   /**
-   * Streamed to this tab and shown before the replica stored it (a few milliseconds, inbox/arrivals.ts):
-   * commands that write it (read receipts) wait until this is gone.
+   * Shown before the replica stored it (streamed, or being written by this tab; a few
+   * milliseconds, inbox/arrivals.ts): nothing writes it (read receipts, edits) until this is gone.
    */
   arriving?: true;
 }

@@ -36,15 +36,19 @@ export class HistoryStore {
     await this.db.upsertLocal<HistoryState>(localId(collection), { before: cursor?.before ?? null, remaining, total: remaining });
   }
 
-  /** A page was stored: continue below it. */
-  async advance(collection: CollectionName, cursor: HistoryCursor | null): Promise<void> {
+  /**
+   * A page was stored: continue below it. With `from`, only if the walk still stands where that
+   * page began (a new bootstrap may have begun another walk meanwhile); false when it did not.
+   */
+  async advance(collection: CollectionName, cursor: HistoryCursor | null, from?: number): Promise<boolean> {
     const current = await this.state(collection);
-    if (!current) return;
+    if (!current || (from !== undefined && current.before !== from)) return false;
     await this.db.upsertLocal<HistoryState>(localId(collection), {
       before: cursor?.before ?? null,
       remaining: cursor?.remaining ?? 0,
       total: current.total,
     });
+    return true;
   }
 
   /** Null when the walk never began: a replica synced whole before recent-first existed. */

@@ -304,8 +304,9 @@ class InboxImpl implements InboxHandle {
   }
 
   /**
-   * Arrivals come from this tab's replication while it runs, and go once the replica (written by
-   * any tab) stores them; a stopped replication's are dropped with it.
+   * Streamed arrivals come from this tab's replication while it runs (or from the leader tab's,
+   * over the channel), the user's own from the commands; all go once the replica (written by any
+   * tab) stores them, and a stopped replication drops them.
    */
   private followArrivals(): Subscription {
     // The leader passes what its stream brings to the other tabs of this replica, which show it
@@ -396,18 +397,24 @@ class InboxImpl implements InboxHandle {
   async loadOlderMessages(conversationId: string, limit: number): Promise<boolean> {
     const engine = this.engine.value;
     if (!engine || this.olderPages.get(conversationId) === null) return false;
-    const walk = await this.history.state('messages');
-    if (!walk || walk.before === null) return false;
-    let before = this.olderPages.get(conversationId);
-    if (before === undefined) {
-      // Below the oldest copy this device holds: pages go by server sequence.
-      const local = await this.database.messages.find({ selector: { conversation: conversationId } }).exec();
-      const lowest = local.reduce((min, m) => (m.seq > 0 && m.seq < min ? m.seq : min), Number.POSITIVE_INFINITY);
-      before = Number.isFinite(lowest) ? lowest : null;
+    // Every step below reads or writes IndexedDB: the walk's pages wait meanwhile.
+    const release = engine.walkGate.hold();
+    try {
+      const walk = await this.history.state('messages');
+      if (!walk || walk.before === null) return false;
+      let before = this.olderPages.get(conversationId);
+      if (before === undefined) {
+        // Below the oldest copy this device holds: pages go by server sequence.
+        const local = await this.database.messages.find({ selector: { conversation: conversationId } }).exec();
+        const lowest = local.reduce((min, m) => (m.seq > 0 && m.seq < min ? m.seq : min), Number.POSITIVE_INFINITY);
+        before = Number.isFinite(lowest) ? lowest : null;
+      }
+      const next = await engine.pages.load(conversationId, before, limit);
+      this.olderPages.set(conversationId, next);
+      return next !== null;
+    } finally {
+      release();
     }
-    const next = await engine.pages.load(conversationId, before, limit);
-    this.olderPages.set(conversationId, next);
-    return next !== null;
   }
 
   unsentWork$(): Observable<UnsentWork> {

@@ -51,7 +51,7 @@ export class InboxQueries {
     historyIncomplete$: Observable<boolean>,
     /** Messages this tab saw the server acknowledge (shown sent before the server's copy arrives). */
     private readonly acknowledged$: Observable<ReadonlySet<string>> = of(new Set<string>()),
-    /** A conversation's messages streamed to this tab and perhaps not stored yet (arrivals.ts). */
+    /** A conversation's messages shown before the replica stored them (arrivals.ts). */
     private readonly arrivals: (conversationId: string) => Observable<readonly MessageDoc[]> = () => of([]),
   ) {
     const share = <T>(o: Observable<T>) => o.pipe(shareReplay({ bufferSize: 1, refCount: true }));

@@ -4,6 +4,7 @@ import type { HistoryStore } from '../db/history-store';
 import { request, ServerError } from './request';
 import type { ServerDocWriter } from './server-doc-writer';
 import type { SyncSocket } from './socket';
+import type { WalkGate } from './walk-gate';
 
 export interface HistoryBackfillOptions<C extends CollectionName> {
   name: C;
@@ -17,6 +18,8 @@ export interface HistoryBackfillOptions<C extends CollectionName> {
   retryTimeMs: number;
   /** Resolves once the replication runs (the writer stores through its queue). */
   started: Promise<void>;
+  /** Held while the user waits for something the walk's pages would queue behind (walk-gate.ts). */
+  gate?: WalkGate;
   signal: AbortSignal;
 }
 
@@ -62,16 +65,36 @@ export class HistoryBackfill<C extends CollectionName> {
 
   /**
    * One page is asked for while the previous one is stored: the server and the network work
-   * while IndexedDB writes. The cursor still advances only after a page is stored, in order.
+   * while IndexedDB writes. Each page's cursor is recorded behind it, in order, while the next
+   * page is stored: the cursor's read and write were two IndexedDB round trips between the pages
+   * of the walk. A crash between a page and its cursor walks that page again (the writer skips
+   * what the replica holds). A cursor that moved meanwhile (another walk began) ends this one.
    */
   private async walk(): Promise<void> {
     const { name, history, signal } = this.o;
+    let before = (await history.state(name))?.before ?? null;
     let ahead: { before: number; page: Promise<HistoryResult> } | null = null;
-    while (!signal.aborted) {
-      const state = await history.state(name);
-      if (!state || state.before === null) return;
+    let recorded: Promise<boolean> = Promise.resolve(true);
+    let moved = false;
+    let unrecorded = false;
+    while (!signal.aborted && !moved) {
+      if (before === null) {
+        // The walk is over once its last cursor is written (the indicator reads it).
+        await recorded;
+        if (!unrecorded) return;
+      }
+      // A cursor that could not be written: go on from the last one recorded, after a pause.
+      if (unrecorded) {
+        unrecorded = false;
+        recorded = Promise.resolve(true);
+        await pause(this.o.retryTimeMs, signal);
+        before = (await history.state(name))?.before ?? null;
+        continue;
+      }
+      if (before === null) return;
       try {
-        const page: HistoryResult = await (ahead?.before === state.before ? ahead.page : this.fetch(state.before));
+        const from: number = before;
+        const page: HistoryResult = await (ahead?.before === from ? ahead.page : this.fetch(from));
         ahead = null;
         const next: number | null = page.history?.before ?? null;
         if (next !== null) {
@@ -79,12 +102,25 @@ export class HistoryBackfill<C extends CollectionName> {
           // Seen when it is awaited; a page asked for ahead and never used must not be an unhandled rejection.
           ahead.page.catch(() => undefined);
         }
+        await this.o.gate?.whenOpen(signal);
+        if (signal.aborted) break;
         await this.o.writer.write(page.documents as unknown as Wire<DocsByCollection[C]>[]);
-        // Stopped meanwhile (a reload, leadership lost): the next run resumes from this page.
-        if (signal.aborted) return;
-        await history.advance(name, page.history);
+        // Stopped meanwhile (a reload, leadership lost): the next run resumes from the last cursor.
+        if (signal.aborted) break;
+        recorded = recorded.then(async (ok) => {
+          if (!ok) return false;
+          try {
+            if (await history.advance(name, page.history, from)) return true;
+            moved = true;
+          } catch {
+            unrecorded = true;
+          }
+          return false;
+        });
+        before = next;
       } catch (err) {
         ahead = null;
+        await recorded;
         if (signal.aborted) return;
         // The server no longer has that position (a restored backup): the live pull meets the
         // same, bootstraps again and starts a new walk.
@@ -97,8 +133,12 @@ export class HistoryBackfill<C extends CollectionName> {
         // tries again; live messages keep arriving while any space is left.
         if (isQuotaError(err)) return;
         await pause(this.o.retryTimeMs, signal);
+        unrecorded = false;
+        recorded = Promise.resolve(true);
+        before = (await history.state(name))?.before ?? null;
       }
     }
+    await recorded;
   }
 
   private fetch(before: number): Promise<HistoryResult> {

@@ -15,6 +15,7 @@ import { recordRefusals } from './refusals';
 import type { SyncSocket } from './socket';
 import { conversationSummaryHold } from './summary-hold';
 import { composeGates, holdPendingUploads } from './upload-gate';
+import { WalkGate } from './walk-gate';
 
 export interface SyncEngineOptions {
   db: InboxDatabase;
@@ -55,6 +56,8 @@ export class SyncEngine {
   readonly messages: CollectionSync<'messages'>;
   /** A conversation's older messages on demand, from the server. */
   readonly pages: ConversationPages;
+  /** Holds the history walk back while the user waits for a conversation's pages (walk-gate.ts). */
+  readonly walkGate = new WalkGate();
   private readonly backfills: HistoryBackfill<CollectionName>[];
   /** Only the leader uploads: two tabs must never send the same file. */
   readonly uploader: Uploader | null;
@@ -127,6 +130,7 @@ export class SyncEngine {
           ackTimeoutMs: tuning.ackTimeoutMs,
           retryTimeMs: tuning.retryTimeMs,
           started: sync.state.startPromise,
+          gate: this.walkGate,
           signal,
         }),
     );
