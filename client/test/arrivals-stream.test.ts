@@ -103,3 +103,20 @@ test("another tab of the replica shows what the leader's stream brought, before 
   release();
   await until(follower.messages$(conv, 10), (ms) => ms.some((x) => x.id === m.id && !x.arriving), 'stored, seen from the follower');
 });
+
+test('a message discarded right after it was written does not come back as an arrival', async () => {
+  const { a, conv } = await aliceAndBob();
+  a.socket.disconnect();
+  const windows: { ids: string[]; at: number }[] = [];
+  const sub = a.messages$(conv, 10).subscribe((ms) => windows.push({ ids: ms.map((x) => x.id), at: performance.now() }));
+  const m = await a.sendMessage(conv, 'never mind');
+  await until(a.messages$(conv, 10), (ms) => ms.some((x) => x.id === m.id && !x.arriving), 'stored locally');
+  const discarded = performance.now();
+  await a.discardMessage(m.id);
+  // Longer than an arrival stays after the replica stored it.
+  await new Promise((r) => setTimeout(r, 1_500));
+  sub.unsubscribe();
+  const later = windows.filter((w) => w.at >= discarded);
+  expect(later.length).toBeGreaterThan(0);
+  expect(later.filter((w) => w.ids.includes(m.id))).toEqual([]);
+});

@@ -63,7 +63,7 @@ export class Arrivals {
     if (any) this.scheduleSweep();
   }
 
-  /** A write that failed: its message is not coming. */
+  /** A write that failed, or the message was removed from the replica: it is not coming. */
   withdraw(id: string): void {
     if (this.byId.delete(id)) this.version.next(this.version.value + 1);
   }

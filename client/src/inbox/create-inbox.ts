@@ -330,7 +330,13 @@ class InboxImpl implements InboxHandle {
       (tabs as { unref?: () => void }).unref?.();
       sub.add(() => tabs.close());
     }
-    sub.add(this.database.messages.$.subscribe((ev) => this.arrivals.stored([ev.documentId])));
+    // A removal (a discarded draft) takes its arrival at once: the window no longer holds the id,
+    // and an arrival it does not hold would be shown again.
+    sub.add(
+      this.database.messages.$.subscribe((ev) =>
+        ev.operation === 'DELETE' ? this.arrivals.withdraw(ev.documentId) : this.arrivals.stored([ev.documentId]),
+      ),
+    );
     sub.add(() => this.arrivals.clear());
     return sub;
   }
