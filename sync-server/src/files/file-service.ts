@@ -147,10 +147,15 @@ export class FileService {
     }
   }
 
-  /** The upload was cancelled: its record and bytes go (tus has removed the upload itself). */
+  /**
+   * The upload was cancelled: its record and bytes go (tus has removed the upload itself). tus
+   * calls this as it answers the DELETE, so the record goes first: SQLite removes it before the
+   * answer is written (a request right after the answer saw the file, as in a CI run), MongoDB's
+   * removal is on its way by then.
+   */
   async cancelled(id: string): Promise<void> {
-    await this.d.storage.delete(thumbnailKey(id)).catch(() => undefined);
     await this.d.records.remove([id]);
+    await this.d.storage.delete(thumbnailKey(id)).catch(() => undefined);
   }
 
   /**
