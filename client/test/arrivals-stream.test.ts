@@ -30,7 +30,7 @@ test('a streamed message shows in the open conversation before the replica store
   expect(shown.map((x) => x.id)).toEqual([first.id, m.id]);
   expect(shown[1]).toMatchObject({ content: 'on its way', mine: false, isRead: false, arriving: true });
   expect(await b.database.messages.findOne(m.id).exec()).toBeNull();
-  // Nothing writes it before the replica has it: reading the conversation leaves it unread.
+  // Nothing writes it before the replica has it: reading the conversation writes nothing for it.
   await b.markConversationRead(conv);
   expect(await b.database.messages.findOne(m.id).exec()).toBeNull();
 
