@@ -110,14 +110,18 @@ export const MessagePane = memo(function MessagePane({ conversation, focusMessag
   // After sending, show the new message even when scrolled up in the history.
   // Keyed on the newest row, not the row count: once the window is full, a new message slides
   // it (the oldest drops out) and the count stays the same.
+  // The sent message shows first as an arrival (inbox/arrivals.ts), before its insert ends: it is
+  // followed again once stored, when its row renders anew.
   const scrollEndPending = useRef(false);
-  const newestKey = rows[rows.length - 1]?.key;
+  const newestRow = rows[rows.length - 1];
+  const newestKey = newestRow?.key;
+  const newestArriving = newestRow?.message.arriving === true;
   useEffect(() => {
     if (scrollEndPending.current && newestKey !== undefined) {
-      scrollEndPending.current = false;
+      if (!newestArriving) scrollEndPending.current = false;
       virtualizer.scrollToEnd();
     }
-  }, [newestKey, virtualizer]);
+  }, [newestKey, newestArriving, virtualizer]);
 
   // Reaching the top loads the next older page.
   const items = virtualizer.getVirtualItems();
