@@ -144,6 +144,7 @@ export function mergeArrivals<S extends { id: string; createdAt: string }, A ext
   return merged.length > limit ? merged.slice(0, limit) : merged;
 }
 
-function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+/** The same items in the same order (by identity): an emission that would change nothing on screen. */
+export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }

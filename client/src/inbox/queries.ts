@@ -5,7 +5,7 @@ import { docsByIds$ } from '../db/docs-by-ids';
 import type { Failure, OutboxStore } from '../db/outbox-store';
 import type { UnsentMessages } from '../db/unsent-messages';
 import type { ConversationView, MessageView } from '../inbox-api';
-import { mergeArrivals } from './arrivals';
+import { mergeArrivals, sameItems } from './arrivals';
 import { compareConversations, toConversationView, toMessageView } from './views';
 
 type FailureMap = Map<string, Failure>;
@@ -168,7 +168,7 @@ export class InboxQueries {
           for (const id of conversationViews.keys()) if (!seen.has(id)) conversationViews.delete(id);
           return views.sort(compareConversations);
         }),
-        distinctUntilChanged((a, b) => a.length === b.length && a.every((v, i) => v === b[i])),
+        distinctUntilChanged(sameItems),
       ),
     );
   }
@@ -203,7 +203,7 @@ export class InboxQueries {
           .reverse();
       }),
       // An arrival leaving once the replica's copy is in the window changes nothing shown.
-      distinctUntilChanged((a, b) => a.length === b.length && a.every((v, i) => v === b[i])),
+      distinctUntilChanged(sameItems),
     );
   }
 

@@ -78,11 +78,6 @@ export class HistoryBackfill<C extends CollectionName> {
     let moved = false;
     let unrecorded = false;
     while (!signal.aborted && !moved) {
-      if (before === null) {
-        // The walk is over once its last cursor is written (the indicator reads it).
-        await recorded;
-        if (!unrecorded) return;
-      }
       // A cursor that could not be written: go on from the last one recorded, after a pause.
       if (unrecorded) {
         unrecorded = false;
@@ -91,7 +86,12 @@ export class HistoryBackfill<C extends CollectionName> {
         before = (await history.state(name))?.before ?? null;
         continue;
       }
-      if (before === null) return;
+      if (before === null) {
+        // The walk is over once its last cursor is written (the indicator reads it).
+        await recorded;
+        if (unrecorded) continue;
+        return;
+      }
       try {
         const from: number = before;
         const page: HistoryResult = await (ahead?.before === from ? ahead.page : this.fetch(from));
