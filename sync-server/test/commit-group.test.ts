@@ -78,7 +78,11 @@ describe('commit groups on a running server', () => {
     const [a, b] = [newUserId(), newUserId()];
     const conv = draftConversation(a, b);
     expect((await server.sync.push(asUser(a), 'conversations', [{ newDocumentState: conv }])).written).toHaveLength(1);
-    const sockets = [await connect(server.url, tokenFor(a)), await connect(server.url, tokenFor(b)), await connect(server.url, tokenFor(b))];
+    const sockets = [
+      await connect(server.url, tokenFor(a)),
+      await connect(server.url, tokenFor(b)),
+      await connect(server.url, tokenFor(b)),
+    ];
     const encodings = vi.spyOn(JSON, 'stringify');
     try {
       for (const s of sockets) {
@@ -219,6 +223,63 @@ describe('commit groups across instances', () => {
     const bFeeds = events.flatMap((e) => e.feeds).filter((f) => f.userId === b && f.collection === 'messages');
     // Published in commit order, each continuing from where the previous one ended.
     for (let i = 1; i < bFeeds.length; i++) expect(bFeeds[i]!.prevSeq).toBe(bFeeds[i - 1]!.docs.at(-1)!.seq);
+    await store.close();
+  });
+
+  it('a conversation one instance cached and another moved: the stale copy loses the compare-and-set, the retry reads the store', async () => {
+    const store = new SqliteStore({ path: ':memory:' });
+    const bus = new LocalChangeBus();
+    const one = new SyncService(store, bus, log);
+    const two = new SyncService(store, bus, log);
+    const [a, b] = [newUserId(), newUserId()];
+    const conv = draftConversation(a, b);
+    // `one` commits the conversation and a first message, so it holds the conversation as of then.
+    await one.push(asUser(a), 'conversations', [{ newDocumentState: conv }]);
+    const first = draftMessage(conv.id, a, b, 'first');
+    expect((await one.push(asUser(a), 'messages', [{ newDocumentState: first }])).written).toHaveLength(1);
+    // `two` moves the conversation (b's message: a's unread count and the last message change).
+    const reply = draftMessage(conv.id, b, a, 'reply');
+    expect((await two.push(asUser(b), 'messages', [{ newDocumentState: reply }])).written).toHaveLength(1);
+
+    const before = { ...store.commitStats };
+    const second = draftMessage(conv.id, a, b, 'second');
+    const out = await one.push(asUser(a), 'messages', [{ newDocumentState: second }]);
+    expect(out).toMatchObject({ conflicts: [], rejected: [], noops: 0 });
+    expect(out.written.map((m) => m.id)).toEqual([second.id]);
+    // Two attempts: the first on the cached conversation (rolled back), the second on the stored one.
+    expect(store.commitStats.commits - before.commits).toBe(2);
+    const [stored] = await store.getDocs('conversations', [conv.id]);
+    expect(stored!.unreadCount).toEqual({ [a]: 1, [b]: 2 });
+    expect(stored!.lastMessage).toBe(second.id);
+    await store.close();
+  });
+
+  it('a creation decided without reading its id still meets a stored one: a re-push gets the stored state, a taken id is refused', async () => {
+    const store = new SqliteStore({ path: ':memory:' });
+    const sync = new SyncService(store, new LocalChangeBus(), log);
+    const [a, b] = [newUserId(), newUserId()];
+    const conv = draftConversation(a, b);
+    await sync.push(asUser(a), 'conversations', [{ newDocumentState: conv }]);
+    const m = draftMessage(conv.id, a, b, 'once');
+    expect((await sync.push(asUser(a), 'messages', [{ newDocumentState: m }])).written).toHaveLength(1);
+    const head = await store.headSeq();
+
+    // The client lost the answer and pushes the same creation again (no assumed state): nothing is
+    // stored, and the stored state comes back so its copy takes the server fields.
+    const again = await sync.push(asUser(a), 'messages', [{ newDocumentState: m }]);
+    expect(again).toMatchObject({ rejected: [], written: [] });
+    expect(again.conflicts).toMatchObject([{ id: m.id, content: 'once', seq: head - 1 }]);
+    // Another user's message under the same id, in their own conversation.
+    const c = newUserId();
+    const other = draftConversation(c, a);
+    await sync.push(asUser(c), 'conversations', [{ newDocumentState: other }]);
+    const afterConv = await store.headSeq();
+    const taken = await sync.push(asUser(c), 'messages', [{ newDocumentState: { ...draftMessage(other.id, c, a, 'mine?'), id: m.id } }]);
+    expect(taken.written).toEqual([]);
+    expect(taken.rejected).toEqual([{ id: m.id, code: 'ID_TAKEN', message: 'this id is already used' }]);
+    expect(afterConv).toBe(head + 1);
+    expect(await store.headSeq()).toBe(afterConv);
+    expect((await store.getDocs('messages', [m.id]))[0]!.content).toBe('once');
     await store.close();
   });
 });

@@ -25,6 +25,7 @@ import { type CommitResult, StaleWriteError, type SyncStore, type WriteOp } from
 import type { ParticipantNames } from '../users/user-directory';
 import type { ChangeBus } from './change-bus';
 import { CommitFanout } from './commit-fanout';
+import { ConversationCache } from './conversation-cache';
 import type { ConversationLimits, Separations } from './conversation-limits';
 import { decideConversationWrite } from './conversation-rules';
 import { type Decision, reject } from './decision';
@@ -87,6 +88,7 @@ export function assertCollection(name: unknown): CollectionName {
 export class SyncService {
   private readonly locks = new KeyedMutex();
   private readonly fanout: CommitFanout;
+  private readonly conversationCache = new ConversationCache();
   private names: ParticipantNames | null = null;
   private readonly committedListeners: MessagesCommittedListener[] = [];
   private conversationLimits: ConversationLimits | null = null;
@@ -140,7 +142,9 @@ export class SyncService {
         }
         if (ops.length === 0) return 0;
         try {
-          this.fanout.add((await this.store.commit(ops)).feeds);
+          const committed = await this.store.commit(ops);
+          this.rememberConversations(committed);
+          this.fanout.add(committed.feeds);
           return ops.length;
         } catch (err) {
           if (err instanceof StaleWriteError && n < MAX_ATTEMPTS) continue;
@@ -236,29 +240,45 @@ export class SyncService {
     let current = new Map<string, MessageDoc>();
     const outcome = await this.locks.runExclusive(keys, () =>
       this.withRetries(
-        async (now) => {
-          current = byId(
-            await this.store.getDocs(
-              'messages',
-              rows.map((r) => r.id),
-            ),
-          );
-          // Only a creation is decided on its conversation, and only a write that moves an unread
-          // count or the last message rewrites it: receipts and edits read no conversation.
-          const decide = (r: ParsedRow<MessageDoc>, conversation: ConversationDoc | null) =>
-            decideMessageWrite({ user, assumed: r.assumed, proposed: r.proposed, current: current.get(r.id) ?? null, conversation, now });
-          const decisions = rows.map((r) => (current.has(r.id) ? decide(r, null) : null));
-          const convIds = new Set<string>();
-          rows.forEach((r, i) => {
-            const d = decisions[i];
-            if (!d) convIds.add(r.proposed.conversation);
-            else if (d.kind === 'write' && unreadDelta(current.get(r.id)!, d.next) !== 0) convIds.add(d.next.conversation);
-          });
-          const conversations =
-            convIds.size > 0 ? byId(await this.store.getDocs('conversations', [...convIds])) : new Map<string, ConversationDoc>();
-          const decided = rows.map((r, i) => decisions[i] ?? decide(r, conversations.get(r.proposed.conversation) ?? null));
-          await this.guardBlocks(user, decided, current);
-          await this.guardAttachments(decided, current);
+        async (now, attempt) => {
+          // First attempt: a row its client believes new (no assumed state) is decided as a
+          // creation without reading it, and conversations come from the cache. Both are checked
+          // by the commit's compare-and-set (an existing id or a moved conversation fails it), and
+          // every retry reads the store.
+          const fresh = attempt > 1;
+          const decideOn = async (read: readonly ParsedRow<MessageDoc>[]) => {
+            current = byId(
+              read.length > 0
+                ? await this.store.getDocs(
+                    'messages',
+                    read.map((r) => r.id),
+                  )
+                : [],
+            );
+            // Only a creation is decided on its conversation, and only a write that moves an unread
+            // count or the last message rewrites it: receipts and edits read no conversation.
+            const decide = (r: ParsedRow<MessageDoc>, conversation: ConversationDoc | null) =>
+              decideMessageWrite({ user, assumed: r.assumed, proposed: r.proposed, current: current.get(r.id) ?? null, conversation, now });
+            const decisions = rows.map((r) => (current.has(r.id) ? decide(r, null) : null));
+            const convIds = new Set<string>();
+            rows.forEach((r, i) => {
+              const d = decisions[i];
+              if (!d) convIds.add(r.proposed.conversation);
+              else if (d.kind === 'write' && unreadDelta(current.get(r.id)!, d.next) !== 0) convIds.add(d.next.conversation);
+            });
+            const conversations = await this.conversationsFor([...convIds], fresh);
+            const decided = rows.map((r, i) => decisions[i] ?? decide(r, conversations.get(r.proposed.conversation) ?? null));
+            await this.guardBlocks(user, decided, current);
+            await this.guardAttachments(decided, current);
+            return { decided, conversations };
+          };
+          const toRead = fresh ? rows : rows.filter((r) => r.assumed !== null);
+          let { decided, conversations } = await decideOn(toRead);
+          // A row decided without its read that is not a clean creation (refused, say) is decided
+          // again on its stored state, which may make it a conflict or a no-op instead.
+          if (toRead.length < rows.length && decided.some((d, i) => d.kind !== 'write' && rows[i]!.assumed === null)) {
+            ({ decided, conversations } = await decideOn(rows));
+          }
           const ops: WriteOp[] = [];
           const touched = new Map<string, ConversationDoc>();
           decided.forEach((d, i) => {
@@ -404,17 +424,42 @@ export class SyncService {
     }
   }
 
+  /** Conversations by id: the store's, or on a first attempt the cache's where it holds them. */
+  private async conversationsFor(ids: readonly string[], fresh: boolean): Promise<Map<string, ConversationDoc>> {
+    const found = new Map<string, ConversationDoc>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const cached = fresh ? undefined : this.conversationCache.get(id);
+      if (cached) found.set(id, cached);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      for (const doc of await this.store.getDocs('conversations', missing)) {
+        this.conversationCache.remember(doc);
+        found.set(doc.id, doc);
+      }
+    }
+    return found;
+  }
+
+  private rememberConversations(committed: CommitResult): void {
+    for (const { collection, doc } of committed.docs) {
+      if (collection === 'conversations') this.conversationCache.remember(doc as ConversationDoc);
+    }
+  }
+
   /** Decide and commit; on a lost compare-and-set race, read again and decide again. */
   private async withRetries<C extends CollectionName>(
-    attempt: (now: string) => Promise<{ decisions: Decision<DocsByCollection[C]>[]; rowIds: string[]; ops: WriteOp[] }>,
+    attempt: (now: string, attempt: number) => Promise<{ decisions: Decision<DocsByCollection[C]>[]; rowIds: string[]; ops: WriteOp[] }>,
     collection: C,
     started: number,
   ): Promise<PushOutcome<C>> {
     for (let n = 1; ; n++) {
-      const { decisions, rowIds, ops } = await attempt(this.clock().toISOString());
+      const { decisions, rowIds, ops } = await attempt(this.clock().toISOString(), n);
       let committed: CommitResult;
       try {
         committed = await this.store.commit(ops);
+        this.rememberConversations(committed);
       } catch (err) {
         if (err instanceof StaleWriteError && n < MAX_ATTEMPTS) {
           this.log.debug({ collection, attempt: n }, 'push lost a race; retrying');
