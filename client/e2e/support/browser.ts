@@ -300,6 +300,42 @@ export async function recordStatuses(page: Page): Promise<void> {
   });
 }
 
+/**
+ * From now on, records the heights (CSS px, rounded) each message's row takes, in order, from a
+ * ResizeObserver on every `.message-row`: a row that keeps its height records one value.
+ */
+export async function recordRowHeights(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __rowHeights?: Record<string, number[]> };
+    if (w.__rowHeights) return;
+    const log: Record<string, number[]> = {};
+    w.__rowHeights = log;
+    const sizes = new ResizeObserver((entries) => {
+      for (const e of entries) {
+        const id = e.target.querySelector('.message[data-message-id]')?.getAttribute('data-message-id');
+        if (!id) continue;
+        const height = Math.round(e.borderBoxSize[0]?.blockSize ?? e.contentRect.height);
+        const list = log[id] ?? [];
+        log[id] = list;
+        if (list[list.length - 1] !== height) list.push(height);
+      }
+    });
+    const watch = (root: ParentNode) => {
+      for (const el of root.querySelectorAll('.message-row')) sizes.observe(el);
+    };
+    watch(document);
+    new MutationObserver((mutations) => {
+      for (const m of mutations) {
+        for (const n of m.addedNodes) if (n instanceof Element) n.matches('.message-row') ? sizes.observe(n) : watch(n);
+      }
+    }).observe(document.body, { subtree: true, childList: true });
+  });
+}
+
+export async function rowHeights(page: Page, messageId: string): Promise<number[]> {
+  return page.evaluate((id) => (window as unknown as { __rowHeights?: Record<string, number[]> }).__rowHeights?.[id] ?? [], messageId);
+}
+
 export async function statusHistory(page: Page, messageId: string): Promise<string[]> {
   return page.evaluate((id) => (window as unknown as { __statusLog?: Record<string, string[]> }).__statusLog?.[id] ?? [], messageId);
 }
