@@ -1,6 +1,8 @@
 /**
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time per function and inclusive
- * time per function, top N. Usage: tsx bench/lib/profile-summary.ts <file.cpuprofile> [N] [filter]
+ * time per function, top N, optionally of a window (ms from the profile's start).
+ * Usage: tsx bench/lib/profile-summary.ts <file.cpuprofile> [N] [filter] [fromMs] [toMs]
+ *        tsx bench/lib/profile-summary.ts <file.cpuprofile> timeline   (busy ms per second: to find a phase's window)
  * A .heapprofile (server-host's `allocSampling`) is summarised the same way in bytes allocated.
  */
 import { readFileSync } from 'node:fs';
@@ -16,7 +18,7 @@ interface Node {
 const frameKey = (f: Node['callFrame']) =>
   `${f.functionName || '(anon)'} ${f.url.replace(/^.*\/node_modules\//, 'nm:').replace(/^file:\/\/\/work\/main\//, '')}:${f.lineNumber + 1}`;
 
-export function summarizeProfile(path: string, top = 30, filter?: string, fromMs = 0): string {
+export function summarizeProfile(path: string, top = 30, filter?: string, fromMs = 0, toMs = Number.POSITIVE_INFINITY): string {
   const prof = JSON.parse(readFileSync(path, 'utf8')) as {
     nodes: Node[];
     samples: number[];
@@ -31,7 +33,7 @@ export function summarizeProfile(path: string, top = 30, filter?: string, fromMs
   let elapsedUs = 0;
   prof.samples.forEach((id, i) => {
     elapsedUs += prof.timeDeltas[i] ?? 0;
-    if (elapsedUs < fromMs * 1000) return;
+    if (elapsedUs < fromMs * 1000 || elapsedUs > toMs * 1000) return;
     self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
   });
   const key = (n: Node) => frameKey(n.callFrame);
@@ -98,11 +100,30 @@ export function summarizeHeapProfile(path: string, top = 30): string {
   return [`allocated (sampled) ${(total / 1e6).toFixed(0)} MB`, '--- self', fmt(selfBy), '--- inclusive', fmt(inclBy)].join('\n');
 }
 
+/** Busy time (not idle) per second of a .cpuprofile, to find where a scenario's phase begins and ends. */
+export function profileTimeline(path: string): string {
+  const prof = JSON.parse(readFileSync(path, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+  const idle = new Set(prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  const busy: number[] = [];
+  let elapsedUs = 0;
+  prof.samples.forEach((id, i) => {
+    const dt = prof.timeDeltas[i] ?? 0;
+    elapsedUs += dt;
+    const second = Math.floor(elapsedUs / 1e6);
+    busy[second] = (busy[second] ?? 0) + (idle.has(id) ? 0 : dt);
+  });
+  return Array.from(busy, (us, second) => `${String(second).padStart(4)} s ${((us ?? 0) / 1000).toFixed(0).padStart(5)} ms busy`).join(
+    '\n',
+  );
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const file = process.argv[2]!;
+  const [file, top, filter, from, to] = process.argv.slice(2) as [string, ...(string | undefined)[]];
   console.log(
     file.endsWith('.heapprofile')
-      ? summarizeHeapProfile(file, Number(process.argv[3] ?? 30))
-      : summarizeProfile(file, Number(process.argv[3] ?? 30), process.argv[4] || undefined, Number(process.argv[5] ?? 0)),
+      ? summarizeHeapProfile(file, Number(top ?? 30))
+      : top === 'timeline'
+        ? profileTimeline(file)
+        : summarizeProfile(file, Number(top ?? 30), filter || undefined, Number(from ?? 0), to ? Number(to) : undefined),
   );
 }
