@@ -77,13 +77,18 @@ export class HistoryBackfill<C extends CollectionName> {
     let recorded: Promise<boolean> = Promise.resolve(true);
     let moved = false;
     let unrecorded = false;
+    // After a failure: a pause, then on from the last cursor recorded (the pages after it are
+    // walked again; the writer skips what the replica holds).
+    const startOver = async () => {
+      await pause(this.o.retryTimeMs, signal);
+      unrecorded = false;
+      recorded = Promise.resolve(true);
+      before = (await history.state(name))?.before ?? null;
+    };
     while (!signal.aborted && !moved) {
-      // A cursor that could not be written: go on from the last one recorded, after a pause.
+      // A cursor that could not be written.
       if (unrecorded) {
-        unrecorded = false;
-        recorded = Promise.resolve(true);
-        await pause(this.o.retryTimeMs, signal);
-        before = (await history.state(name))?.before ?? null;
+        await startOver();
         continue;
       }
       if (before === null) {
@@ -132,10 +137,7 @@ export class HistoryBackfill<C extends CollectionName> {
         // it is (the indicator keeps saying older messages are missing) and the next start
         // tries again; live messages keep arriving while any space is left.
         if (isQuotaError(err)) return;
-        await pause(this.o.retryTimeMs, signal);
-        unrecorded = false;
-        recorded = Promise.resolve(true);
-        before = (await history.state(name))?.before ?? null;
+        await startOver();
       }
     }
     await recorded;
