@@ -20,7 +20,7 @@ import type { z } from 'zod';
 import type { AuthUser } from '../auth/tokens';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
-import type { Metrics } from '../observability/metrics';
+import type { Metrics, PushRowOutcome } from '../observability/metrics';
 import { type CommitResult, StaleWriteError, type SyncStore, type WriteOp } from '../store/port';
 import type { ParticipantNames } from '../users/user-directory';
 import type { ChangeBus } from './change-bus';
@@ -226,11 +226,13 @@ export class SyncService {
         ? await this.pushMessages(user, parsed as unknown as ParsedRow<MessageDoc>[], started)
         : await this.pushConversations(user, parsed as unknown as ParsedRow<ConversationDoc>[], started);
     if (this.metrics) {
+      // Each series starts at 0 (createMetrics): an increment by 0 would only hash its labels.
       const rows = this.metrics.pushRows;
-      rows.inc({ collection, outcome: 'stored' }, outcome.written.length);
-      rows.inc({ collection, outcome: 'conflict' }, outcome.conflicts.length);
-      rows.inc({ collection, outcome: 'rejected' }, rejected.length + outcome.rejected.length);
-      rows.inc({ collection, outcome: 'noop' }, outcome.noops);
+      const count = (outcomeLabel: PushRowOutcome, n: number) => n > 0 && rows.inc({ collection, outcome: outcomeLabel }, n);
+      count('stored', outcome.written.length);
+      count('conflict', outcome.conflicts.length);
+      count('rejected', rejected.length + outcome.rejected.length);
+      count('noop', outcome.noops);
     }
     return { ...outcome, rejected: [...rejected, ...outcome.rejected] } as unknown as PushOutcome<C>;
   }
