@@ -46,6 +46,7 @@ import { ensureAppBuild, type ServedApp, serveAppBuild } from '../lib/app-build'
 import { CHROMIUM, CHROMIUM_FLAGS } from '../lib/browser';
 import { draftMessage, newUserId, PAYLOAD_TEXT, tokenFor } from '../lib/docs';
 import { summarizeBySource } from '../lib/profile-sources';
+import { summarizeTrace, traced } from '../lib/trace-summary';
 import { RestClient } from '../lib/protocol-clients';
 import { type Ctx, ms, num, type Row, ratioOf, type ScenarioResult, triple } from '../lib/report';
 import { type Summary, sleep, summarize, waitUntil } from '../lib/stats';
@@ -783,6 +784,22 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       );
       ctx.log(`  CPU profiles: ${files.join(', ')}`);
       for (const p of [A, B]) await p.page.screenshot({ path: join(profDir, `${label}-${p.name.toLowerCase()}.png`) });
+    }
+    const traceDir = process.env.BENCH_BROWSER_TRACE;
+    if (traceDir) {
+      mkdirSync(traceDir, { recursive: true });
+      const label = `screen-to-screen-${ctx.mode}`;
+      const file = (p: Profile) => join(traceDir, `${label}-${p.name.toLowerCase()}.trace.json`);
+      const [sa, sb] = await Promise.all([A, B].map((p) => p.context.newCDPSession(p.page)));
+      const inA = await traced(sa!, file(A), () =>
+        traced(sb!, file(B), () =>
+          runPhase(ctx, { system: 'ours', label: 'ours idle, traced', n: cfg.profiled, cfg, A, B, send: sendOurs, repins }),
+        ),
+      );
+      const summary = `Per message sent (${cfg.profiled}), renderer main threads.\n\nAlice's browser\n${summarizeTrace(inA.events, 30, cfg.profiled)}\n\nBob's browser\n${summarizeTrace(inA.result.events, 30, cfg.profiled)}\n`;
+      writeFileSync(join(traceDir, `${label}-trace-summary.txt`), summary);
+      ctx.log(`  traces: ${file(A)}, ${file(B)}; summary ${join(traceDir, `${label}-trace-summary.txt`)}`);
+      await Promise.all([sa!.detach(), sb!.detach()]);
     }
     const errors = profiles.flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
     if (errors.length) notes.push(`Page errors: ${errors.slice(0, 5).join(' | ')}`);
