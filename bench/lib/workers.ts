@@ -14,9 +14,9 @@ function profileFlags(): string[] {
   return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'] : []), ...extra];
 }
 
-/** A child process hosting one server under test (with --expose-gc for memory readings). */
-export function startServerHost(name = 'server-host'): Promise<Worker> {
-  return startWorker(here('./server-host.ts'), { name, execArgv: ['--expose-gc', ...profileFlags()] });
+/** A child process hosting one server under test (with --expose-gc for memory readings); `env`: e.g. its own BENCH_SERVER_SRC. */
+export function startServerHost(name = 'server-host', env?: NodeJS.ProcessEnv): Promise<Worker> {
+  return startWorker(here('./server-host.ts'), { name, execArgv: ['--expose-gc', ...profileFlags()], env });
 }
 
 /** A child process generating load with lightweight protocol clients. */

@@ -66,7 +66,10 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
         batch: c.batch,
       });
       const s1 = await host.call<any>('cpu');
-      if (alloc) ctx.log(`  allocation profile: ${await host.call('allocSampling', { action: 'stop', path: join(alloc, 'throughput-single.heapprofile') })}`);
+      if (alloc)
+        ctx.log(
+          `  allocation profile: ${await host.call('allocSampling', { action: 'stop', path: join(alloc, 'throughput-single.heapprofile') })}`,
+        );
       const g1 = await gen.call<any>('cpu');
       const storeStats = await host.call<{ transactions: number; commits: number; groupsRunAgain?: number } | null>('storeStats');
       await gen.call('teardown');
@@ -87,7 +90,9 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       ctx.log(
         `  ours ${c.label}: ${num(r.storedPerSec)} accepted msg/s, ${num(r.receivedPerSec)} delivered/s, ${num(r.pushesPerSec)} pushes/s, errors ${r.errors}; ` +
           `server CPU ${num(v.serverCpuUsPerMsg, 0)} µs/msg (${num(v.serverCpuShare * 100)}% of a core), load generator ${num((v.loadGenCpuMs / 1000 / total) * 100)}% of a core` +
-          (storeStats ? `; SQLite: ${num(storeStats.transactions)} group transactions, ${num(storeStats.groupsRunAgain ?? 0)} run again with savepoints` : ''),
+          (storeStats
+            ? `; SQLite: ${num(storeStats.transactions)} group transactions, ${num(storeStats.groupsRunAgain ?? 0)} run again with savepoints`
+            : ''),
       );
     }
   } finally {
