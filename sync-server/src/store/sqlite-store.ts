@@ -137,7 +137,7 @@ const toUser = (r: UserRow): UserRecord => ({ id: r.id, name: r.name, email: r.e
  * one WAL append, one COMMIT), which is most of the cost of a one-message push. A commit that
  * loses its compare-and-set race rolls back alone (with the sequences it took) and the others
  * stand: the group runs first without savepoints, and only if one of its commits fails is it
- * rolled back whole and run again with a SAVEPOINT per commit (a savepoint per commit cost ~15 %
+ * rolled back whole and run again with a SAVEPOINT per commit (a savepoint per commit cost ~10 %
  * of a one-message commit, and failures are rare). Callers are answered only after the shared
  * COMMIT, in commit order, so an acknowledged push is durable and feeds are published in
  * sequence order.
