@@ -91,7 +91,7 @@ export function summarizeTrace(events: readonly TraceEvent[], top = 25, perDivis
   }
   const ms = (us: number) => (us / 1000 / perDivisor).toFixed(2).padStart(9);
   const lines = [
-    `main thread busy ${ms(busy)} ms in ${(tasks / perDivisor).toFixed(1)} top-level events${perDivisor === 1 ? '' : ` (per ${perDivisor === 1 ? '' : 'unit'})`}`,
+    `main thread busy ${ms(busy)} ms in ${(tasks / perDivisor).toFixed(1)} top-level events${perDivisor === 1 ? '' : ` (every figure ÷ ${perDivisor})`}`,
   ];
   for (const [name, us] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
     lines.push(`${ms(us)} ms  ${((us / Math.max(1, busy)) * 100).toFixed(1).padStart(5)}%  ${name}`);

@@ -791,12 +791,16 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       const label = `screen-to-screen-${ctx.mode}`;
       const file = (p: Profile) => join(traceDir, `${label}-${p.name.toLowerCase()}.trace.json`);
       const [sa, sb] = await Promise.all([A, B].map((p) => p.context.newCDPSession(p.page)));
-      const inA = await traced(sa!, file(A), () =>
+      const {
+        events: aliceEvents,
+        result: { events: bobEvents },
+      } = await traced(sa!, file(A), () =>
         traced(sb!, file(B), () =>
           runPhase(ctx, { system: 'ours', label: 'ours idle, traced', n: cfg.profiled, cfg, A, B, send: sendOurs, repins }),
         ),
       );
-      const summary = `Per message sent (${cfg.profiled}), renderer main threads.\n\nAlice's browser\n${summarizeTrace(inA.events, 30, cfg.profiled)}\n\nBob's browser\n${summarizeTrace(inA.result.events, 30, cfg.profiled)}\n`;
+      const perMessage = (events: typeof aliceEvents) => summarizeTrace(events, 30, cfg.profiled);
+      const summary = `Per message sent (${cfg.profiled}), renderer main threads.\n\nAlice's browser\n${perMessage(aliceEvents)}\n\nBob's browser\n${perMessage(bobEvents)}\n`;
       writeFileSync(join(traceDir, `${label}-trace-summary.txt`), summary);
       ctx.log(`  traces: ${file(A)}, ${file(B)}; summary ${join(traceDir, `${label}-trace-summary.txt`)}`);
       await Promise.all([sa!.detach(), sb!.detach()]);
