@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { waitFor } from '../../sync-server/test/support/test-server';
 import { closeAllDevices, makeUser, openDevice, until } from './support/devices';
 import { type RestartableServer, startRestartableServer } from './support/server';
 
@@ -94,6 +95,9 @@ test("another tab of the replica shows what the leader's stream brought, before 
   const conv = await a.createConversation(bob.id);
   const first = await a.sendMessage(conv, 'hello');
   await until(follower.messages$(conv, 10), (ms) => ms.some((m) => m.id === first.id && !m.arriving), 'the follower has the first message');
+  // The leader's replication idle too: a pull still under way would store the next message itself.
+  const internal = engine.messages.state.internalReplicationState!;
+  await waitFor(() => engine.messages.streamBuffer.settled && !internal.events.active.down.getValue(), "the leader's replication idle");
 
   const release = engine.messages.streamBuffer.block();
   const m = await a.sendMessage(conv, 'to both tabs');

@@ -1,4 +1,5 @@
 import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
+import { getAssumedMasterState } from 'rxdb';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { AuthUser } from '../../sync-server/src/auth/tokens';
@@ -294,6 +295,41 @@ describe('recent-first sync of a new device', () => {
     const unread = oldest.filter((m) => m.sender !== owner.id && !m.isRead).length;
     expect(afterRestart.pushedRows).toBeGreaterThan(0);
     expect(afterRestart.pushedRows).toBeLessThanOrEqual(2 * (1 + unread));
+  });
+
+  test('a catch-up after a disconnect is stored page by page, with master states: every document at its newest state, none pushed back, a read mark pushed once', async () => {
+    const { owner, partners, conversations } = await seedHistory(2, 3);
+    const device = await openDevice(server.url, owner, { tuning: { ...SMALL_PAGES, pullBatchSize: 10 } });
+    await historyDone(device);
+    await converges(device, owner.id);
+    await device.markConversationRead(conversations[0]!);
+    await converges(device, owner.id);
+    const engine = await device.whenLeader();
+    device.socket.disconnect();
+    // Missed while offline: 35 messages the owner wrote on another device (over 4 pages of 10),
+    // one from a partner, and an edit of an older one.
+    const messaging = server.current.messaging;
+    const missed: string[] = [];
+    for (let i = 0; i < 35; i++) {
+      const message = await messaging.sendMessage(asAuth(owner), conversations[i % 2]!, { content: `missed ${i}` });
+      missed.push(message.id);
+    }
+    const unread = await messaging.sendMessage(asAuth(partners[0]!), conversations[0]!, { content: 'from a partner, while away' });
+    const older = (await messaging.listMessages(asAuth(owner), conversations[0]!, { limit: 50 })).find((m) => m.sender === owner.id)!;
+    await messaging.editMessage(asAuth(owner), older.id, 'edited while the device was away');
+    const outgoing = watchOutgoing(device);
+    device.reconnect();
+    await converges(device, owner.id);
+    expect(outgoing.events.filter((e) => e.event === 'sync:pull').length).toBeGreaterThanOrEqual(4);
+    expect(outgoing.pushedRows).toBe(0);
+    // Stored with RxDB's master state, so that a change made here is pushed with its assumed state.
+    const state = engine.messages.state.internalReplicationState!;
+    expect(Object.keys(await getAssumedMasterState(state, [...missed, unread.id])).sort()).toEqual([...missed, unread.id].sort());
+    // Reading the partner's message pushes its row once: no conflict round trip.
+    await device.markConversationRead(conversations[0]!);
+    await waitFor(async () => (await server.current.store.getDocs('messages', [unread.id]))[0]?.isRead === true, 'the read mark');
+    await converges(device, owner.id);
+    expect(outgoing.pushedRows).toBe(1);
   });
 
   test('a page that arrives after the replication stopped is refused, so the walk never records it as stored', async () => {

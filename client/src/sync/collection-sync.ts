@@ -233,6 +233,8 @@ export class CollectionSync<C extends CollectionName> {
       await this.localWritesPushed();
     }
     let answer: Awaited<ReturnType<typeof this.pullOnce>>;
+    // A pull from a checkpoint (a reconnect's catch-up, a gap) is stored here, page by page.
+    let storeHere = checkpoint !== null;
     try {
       answer = await this.pullOnce(checkpoint, batchSize);
     } catch (err) {
@@ -240,10 +242,12 @@ export class CollectionSync<C extends CollectionName> {
         // The server lost its data (restored backup, new store): read its feed from the start.
         this.streamBuffer.pullStarted(false);
         answer = await this.pullOnce(null, batchSize, { replicaHoldsData: true });
+        storeHere = false;
       } else {
         throw err;
       }
     }
+    if (storeHere && answer.documents.length > 0) answer = await this.storeCatchUp(answer, batchSize);
     this.pullRetry = false;
     const progress = this.initial.value;
     if (progress && !progress.done) {
@@ -314,6 +318,34 @@ export class CollectionSync<C extends CollectionName> {
       }
       throw err;
     }
+  }
+
+  /**
+   * A pull from a checkpoint (a reconnect's catch-up, the pull for a gap), stored the way the
+   * bootstrap and the history walk store pages (ServerDocWriter: a document the replica does not
+   * hold is one insert plus its master-state row, with no reads; one it holds goes the careful
+   * way; one with changes not yet pushed is left to its push), then RxDB's checkpoint, page after
+   * page until a short one. RxDB gets an answer without documents, so it pulls no more. RxDB's
+   * downstream read every pulled document and its master state before writing both: a catch-up
+   * of 1,000 messages took 720–1,250 ms in Node before, 550–870 ms this way (docs/performance.md).
+   */
+  private async storeCatchUp(first: { documents: Wire<Doc<C>>[]; checkpoint: Checkpoint; received: number }, batchSize: number) {
+    const state = this.state.internalReplicationState;
+    if (!state) throw new ReplicationStoppedError();
+    let page = first;
+    let received = first.received;
+    for (;;) {
+      await this.writer.writeInDownstream(page.documents, { masterStates: true });
+      await setCheckpoint(state, 'down', page.checkpoint);
+      if (page.documents.length < batchSize) break;
+      // Not RxDB's own pull: a RESYNC it was given meanwhile still brings another.
+      this.streamBuffer.pullStarted(false);
+      const next = await this.pullOnce(page.checkpoint, batchSize);
+      received += next.received;
+      if (next.documents.length === 0) break;
+      page = next;
+    }
+    return { documents: [], checkpoint: page.checkpoint, received };
   }
 
   /**

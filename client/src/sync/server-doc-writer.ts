@@ -97,15 +97,29 @@ export class ServerDocWriter<C extends CollectionName> {
    * the rest of the page (fake-indexeddb: 600 ms for a page of 1,000 against 70 ms).
    */
   async writeBootstrap(docs: readonly Wire<Doc<C>>[]): Promise<number> {
-    const state = this.replication();
-    if (!state) throw new ReplicationStoppedError();
-    if (docs.length === 0) return 0;
-    const written = await this.persist(state, docs);
+    const written = await this.writeInDownstream(docs);
     for (const d of docs) this.bootstrapped.set(d.id, Math.max(d.seq, this.bootstrapped.get(d.id) ?? 0));
     return written;
   }
 
-  private async persist(state: State<C>, incoming: readonly Wire<Doc<C>>[]): Promise<number> {
+  /**
+   * Stores documents from inside RxDB's downstream task (a pull handler: the bootstrap, a
+   * catch-up), which `write` would wait on for ever; resolves with how many it wrote.
+   */
+  async writeInDownstream(docs: readonly Wire<Doc<C>>[], options: { masterStates?: boolean } = {}): Promise<number> {
+    const state = this.replication();
+    if (!state) throw new ReplicationStoppedError();
+    if (docs.length === 0) return 0;
+    return this.persist(state, docs, options.masterStates ?? false);
+  }
+
+  /**
+   * `masterStates`: a document inserted new also gets RxDB's master-state row (one more insert,
+   * no read). For documents this device is about to change (a catch-up's unread messages, read
+   * next): without the row, the first push of a change has no assumed master and costs a conflict
+   * round trip (see the class comment). The walk's old pages go without.
+   */
+  private async persist(state: State<C>, incoming: readonly Wire<Doc<C>>[], masterStates = false): Promise<number> {
     if (state.events.canceled.getValue()) throw new ReplicationStoppedError();
     const newest = new Map<string, Wire<Doc<C>>>();
     for (const doc of incoming) {
@@ -131,11 +145,37 @@ export class ServerDocWriter<C extends CollectionName> {
     const present = await this.database.lockedRun(() => insertAbsent(raw, inserts, context));
     const absent = new Set(newest.keys());
     for (const id of present) absent.delete(id);
+    if (masterStates && absent.size > 0) {
+      await this.insertMasterStates(
+        state,
+        [...absent].map((id) => newest.get(id) as Wire<Doc<C>>),
+      );
+    }
     this.announce(newest.values(), absent);
     if (present.length === 0) return inserts.length;
     const held = await raw.findDocumentsById(present, true);
     const masters = held.map((d) => newest.get(d.id) as Wire<Doc<C>>);
     return inserts.length - held.length + (await this.careful(state, masters, held, identifierHash, context));
+  }
+
+  /**
+   * Master-state rows for documents just inserted as the server's copy, after them (RxDB's push
+   * skips writes in the downstream's context, so it never sees the document without one). A row
+   * left from an earlier copy of the same id is replaced.
+   */
+  private async insertMasterStates(state: State<C>, masters: readonly Wire<Doc<C>>[]): Promise<void> {
+    const rows = await Promise.all(masters.map((m) => getMetaWriteRow(state, m, undefined)));
+    const present = new Set(await this.database.lockedRun(() => insertAbsent(state.input.metaInstance, rows, 'fetchwork-catch-up-meta')));
+    if (present.size === 0) return;
+    // The meta store's key is its own (item id and kind); back to the documents.
+    const stale = masters.filter((_, i) => present.has(rows[i]!.document.id));
+    const assumed = await getAssumedMasterState(
+      state,
+      stale.map((m) => m.id),
+    );
+    const again = await Promise.all(stale.map((m) => getMetaWriteRow(state, m, assumed[m.id]?.metaDocument)));
+    const result = await state.input.metaInstance.bulkWrite(again, 'fetchwork-catch-up-meta');
+    if (result.error.length > 0) throw new Error(`storing ${result.error.length} master states failed`);
   }
 
   /**
