@@ -1,5 +1,5 @@
 import { getAssumedMasterState, getLastCheckpointDoc, removeRxDatabase, type RxStorage } from 'rxdb';
-import type { Subscription } from 'rxjs';
+import { merge, type Subscription } from 'rxjs';
 import { InboxCommandError } from '../../client/src/inbox/commands';
 import { createInbox, type InboxHandle } from '../../client/src/inbox/create-inbox';
 import type { SyncTuning } from '../../client/src/sync/collection-sync';
@@ -113,7 +113,7 @@ export class ChaosDevice {
     ] as const) {
       const st = sync.state as any;
       this.subs.push(
-        st.received$.subscribe((d: any) =>
+        merge(st.received$, sync.writer.stored$).subscribe((d: any) =>
           this.note(
             `${name} recv ${d.id}@${d.seq}${name === 'm' ? ` r${+d.isRead}d${+(d.deliveredAt !== null)}x${+d.isDeleted} "${d.content}"` : ''}`,
           ),

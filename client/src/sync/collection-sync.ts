@@ -31,7 +31,7 @@ import { SendAhead } from './send-ahead';
 import { withoutUnchangedServerCopies } from './server-copy';
 import { ReplicationStoppedError, ServerDocWriter } from './server-doc-writer';
 import type { SyncSocket } from './socket';
-import { StreamBuffer, type StreamHold } from './stream-buffer';
+import { type StreamBatch, StreamBuffer, type StreamHold } from './stream-buffer';
 
 export interface SyncTuning {
   ackTimeoutMs: number;
@@ -85,6 +85,18 @@ export interface CollectionSyncOptions<C extends CollectionName> {
   beforePush?(rows: PushRow<C>[]): Promise<BeforePushResult<C>>;
   /** Drops a row from the push entirely (returns true); see RxDB's push modifier. */
   skipPush?(doc: Wire<DocsByCollection[C]>): boolean;
+  /**
+   * Streamed documents the replica probably does not hold yet (a message from someone else, in
+   * its first server state): inserted without a read first. The rest are read and stored the
+   * careful way (ServerDocWriter's `held`). Default: none.
+   */
+  streamedNew?(doc: Wire<DocsByCollection[C]>): boolean;
+  /**
+   * What a streamed batch must be stored after (its own collection's earlier batches always are):
+   * a message after the conversation streamed before it, so that no one replies into a
+   * conversation this replica does not hold yet.
+   */
+  streamedAfter?(): Promise<unknown>;
   /** Streamed batches that may wait to be stored together (stream-buffer.ts). */
   hold?: StreamHold<Wire<DocsByCollection[C]>>;
   /**
@@ -100,6 +112,9 @@ export interface CollectionSyncOptions<C extends CollectionName> {
 }
 
 type Doc<C extends CollectionName> = DocsByCollection[C];
+
+/** How long the checkpoint of stored stream batches may wait to be written (deferCheckpoint). */
+const STREAMED_CHECKPOINT_DELAY_MS = 1_000;
 
 /**
  * One collection's replication over the socket: `sync:pull` as the pull handler, `sync:push`
@@ -124,6 +139,14 @@ export class CollectionSync<C extends CollectionName> {
    * RxDB and before RxDB stores it (arrivals.ts shows new messages from here).
    */
   readonly arrived$: Observable<Wire<Doc<C>>[]> = this.arrived.asObservable();
+  private readonly held = (doc: Wire<Doc<C>>) => !this.o.streamedNew?.(doc);
+  /** The last streamed batch handed on, stored (or failed). */
+  streamedStored: Promise<void> = Promise.resolve();
+  /** The checkpoint of the streamed batches stored since it was last written (deferCheckpoint). */
+  private unwrittenCheckpoint: Checkpoint | null = null;
+  private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Streamed batches queued in RxDB's downstream queue (storeStreamed). */
+  private streamedQueued = 0;
   private firstPull = true;
   /** The last pull failed: RxDB's next call is its retry, not a new pull (stream-buffer.ts). */
   private pullRetry = false;
@@ -140,12 +163,18 @@ export class CollectionSync<C extends CollectionName> {
     this.name = o.name;
     this.streamBuffer = new StreamBuffer<Wire<Doc<C>>>(
       (item) => {
-        // Seen when handed to RxDB, not on arrival: a batch held in the buffer is not yet an echo
-        // RxDB could have skipped, and repairing it would write (and push) it ahead of the hold.
-        if (item !== 'RESYNC') this.echoes.saw(item.documents);
-        this.stream.next(item);
+        if (item === 'RESYNC') {
+          // RxDB's pull reads the checkpoint after this write (both go through its checkpoint queue).
+          void this.writeStreamedCheckpoint().catch(() => undefined);
+          return this.stream.next(item);
+        }
+        // Seen when handed on, not on arrival: a batch held in the buffer is not yet an echo the
+        // downstream could have skipped, and repairing it would write (and push) it ahead of the hold.
+        this.echoes.saw(item.documents);
+        this.storeStreamed(item);
       },
-      () => this.state?.internalReplicationState?.stats.down.masterChangeStreamEmit ?? 0,
+      // Batches enter RxDB's downstream queue as they are handed; a RESYNC goes through RxDB's stream.
+      () => (this.state?.internalReplicationState?.stats.down.masterChangeStreamEmit ?? 0) + this.streamedQueued,
       () => (this.state?.internalReplicationState?.stats.down.addNewTask ?? 0) > 0,
       o.hold ?? null,
     );
@@ -349,6 +378,68 @@ export class CollectionSync<C extends CollectionName> {
   }
 
   /**
+   * A streamed batch, stored in RxDB's downstream queue the way a catch-up page is
+   * (ServerDocWriter: a new document is one insert plus its master-state row, with no reads; one
+   * the replica holds goes the careful way, as RxDB's downstream would store it); RxDB's
+   * checkpoint follows (deferCheckpoint). RxDB's downstream read every streamed document and its
+   * master state, then wrote both with a read before each write. The task says it is active as RxDB's own tasks do: the
+   * stream buffer hands the next batch once it has seen it run and end. A batch that cannot be
+   * stored is pulled again: its checkpoint is not stored, and a RESYNC pulls from the last one.
+   */
+  private storeStreamed(batch: StreamBatch<Wire<Doc<C>>>): void {
+    const state = this.state.internalReplicationState;
+    if (!state) return;
+    this.streamedQueued++;
+    const after = this.o.streamedAfter?.();
+    const task = state.streamQueue.down.then(async () => {
+      if (state.events.canceled.getValue()) return;
+      state.events.active.down.next(true);
+      try {
+        await after;
+        await this.writer.writeInDownstream(batch.documents, { masterStates: true, held: this.held });
+        this.deferCheckpoint(batch.checkpoint);
+      } catch (err) {
+        if (!state.events.canceled.getValue()) {
+          state.events.error.next(err as never);
+          this.streamBuffer.resync();
+        }
+      } finally {
+        state.events.active.down.next(false);
+      }
+    });
+    state.streamQueue.down = task;
+    this.streamedStored = task;
+  }
+
+  /**
+   * The checkpoint of streamed batches is written once per `STREAMED_CHECKPOINT_DELAY_MS` after
+   * the first batch stored since the last write, not after every batch: each write was a
+   * readwrite transaction per message on each device. Only a pull reads it (a RESYNC writes it
+   * first; so does stopping). A crash or a reload before the write pulls those batches again:
+   * the writer keeps what the replica holds.
+   */
+  private deferCheckpoint(checkpoint: Checkpoint): void {
+    this.unwrittenCheckpoint = checkpoint;
+    this.checkpointTimer ??= setTimeout(() => {
+      this.checkpointTimer = null;
+      void this.writeStreamedCheckpoint().catch(() => undefined);
+    }, STREAMED_CHECKPOINT_DELAY_MS);
+  }
+
+  private writeStreamedCheckpoint(): Promise<void> {
+    if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+    const checkpoint = this.unwrittenCheckpoint;
+    this.unwrittenCheckpoint = null;
+    const state = this.state.internalReplicationState;
+    if (!checkpoint || !state) return Promise.resolve();
+    // A pull stored a later one meanwhile (it follows a RESYNC, which writes this first; kept as a guard).
+    const stored = state.lastCheckpointDoc.down?.checkpointData as Checkpoint | undefined;
+    if (stored && stored.seq >= checkpoint.seq) return Promise.resolve();
+    return setCheckpoint(state, 'down', checkpoint);
+  }
+
+  /**
    * A new replica's bootstrap, stored as the history walk stores its pages (ServerDocWriter:
    * one insert per document, no master-state rows) instead of RxDB's downstream (four reads and
    * two writes per document), then RxDB's checkpoint. This runs inside RxDB's downstream task,
@@ -444,6 +535,7 @@ export class CollectionSync<C extends CollectionName> {
     this.detach();
     this.streamBuffer.close();
     this.repairSub.unsubscribe();
+    await this.writeStreamedCheckpoint().catch(() => undefined);
     await this.state.cancel();
     this.initial.complete();
     this.accepted.complete();

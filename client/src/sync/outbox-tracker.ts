@@ -9,7 +9,7 @@ import {
 } from '@fetchwork/shared-schema';
 import type { RxCollection } from 'rxdb';
 import type { RxReplicationState } from 'rxdb/plugins/replication';
-import { merge, Subscription } from 'rxjs';
+import { merge, type Observable, Subscription } from 'rxjs';
 import type { OutboxStore } from '../db/outbox-store';
 
 const sameClientState: { [C in CollectionName]: (a: Wire<DocsByCollection[C]>, b: Wire<DocsByCollection[C]>) => boolean } = {
@@ -21,12 +21,14 @@ export interface TrackedCollection<C extends CollectionName> {
   name: C;
   collection: RxCollection<DocsByCollection[C]>;
   replication: RxReplicationState<DocsByCollection[C], unknown>;
+  /** Server states stored past RxDB's downstream (ServerDocWriter: the stream, pulls, pages). */
+  stored$: Observable<Wire<DocsByCollection[C]>>;
 }
 
 /**
  * Leader-side: a pending outbox entry is cleared once the server is known to hold what this
  * replica holds for the fields a client controls. That is learnt from a push that went
- * through (sent$), from a stored state pulled or streamed back (received$), or from a conflict
+ * through (sent$), from a stored state pulled or streamed back (received$, stored$), or from a conflict
  * that resolved to the server's own state.
  */
 export function trackOutbox(outbox: OutboxStore, tracked: TrackedCollection<CollectionName>[]): Subscription {
@@ -44,7 +46,7 @@ export function trackOutbox(outbox: OutboxStore, tracked: TrackedCollection<Coll
       if (doc && !same({ ...(doc.toJSON() as object), _deleted: false } as Wire<unknown>, confirmed)) return;
       await outbox.clearPending(t.name, id);
     };
-    const sub = merge(t.replication.sent$, t.replication.received$).subscribe((doc) => {
+    const sub = merge(t.replication.sent$, t.replication.received$, t.stored$).subscribe((doc) => {
       const d = doc as Wire<{ id: string }>;
       if (!pending.has(d.id)) return;
       settleIfCurrent(d.id, d).catch(() => undefined);

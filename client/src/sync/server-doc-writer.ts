@@ -26,10 +26,27 @@ export class ReplicationStoppedError extends Error {
 }
 type State<C extends CollectionName> = RxStorageInstanceReplicationState<Doc<C>>;
 
+export interface PersistOptions<C extends CollectionName> {
+  /**
+   * A document inserted new also gets RxDB's master-state row (one more insert, no read). For
+   * documents this device may change next (a catch-up's unread messages, a streamed message):
+   * without the row, the first push of a change has no assumed master and costs a conflict round
+   * trip (see the class comment). The walk's old pages go without.
+   */
+  masterStates?: boolean;
+  /**
+   * Documents the replica probably holds already (a streamed receipt, the echo of a push): a
+   * batch with any of them is read first and stored the careful way, instead of inserts that
+   * fail first. Only a cost: a wrong guess either way stores the same.
+   */
+  held?: (doc: Wire<Doc<C>>) => boolean;
+}
+
 /**
- * Stores documents that the server sent outside the live replication (the history walk, a
- * conversation's older pages) straight into the collection's storage, the way RxDB's downstream
- * stores pulled ones, but in large batches and with one rule RxDB does not have: a document's
+ * Stores documents that the server sent (the history walk, a conversation's older pages, and
+ * for the live replication its pulls from a checkpoint and its streamed batches) straight into
+ * the collection's storage, the way RxDB's downstream stores pulled ones, but in large batches,
+ * without reads where the replica cannot hold the document, and with one rule RxDB does not have: a document's
  * server sequence is its version, so a copy never replaces a newer one (the history walk can
  * race the live stream that carries the same document's later states).
  *
@@ -37,15 +54,16 @@ type State<C extends CollectionName> = RxStorageInstanceReplicationState<Doc<C>>
  *   batch being stored: each sees the other's result.
  * - A document the replica does not hold yet (nearly all of a walk) is inserted as the master's,
  *   the way RxDB's downstream marks it (`_meta.o`), in the downstream's write context and
- *   WITHOUT a master-state row: one storage write instead of RxDB's four reads and two writes.
+ *   WITHOUT a master-state row (the walk; pulls and the stream insert one, also without a
+ *   read): one storage write instead of RxDB's four reads and two writes.
  *   Why that is safe (docs/client.md, "Recent first"): RxDB's live upstream ignores writes in
  *   the downstream's context and moves its checkpoint past them; its downstream treats a marked
  *   document without a master state as the master's; and in the one case where the upstream
  *   reads such a document again (its initial pass after a RESYNC or a restart, racing the
  *   write), it pushes the server's own state without an assumed master, which the server
  *   answers as a no-op or with its newer state: a round trip, never a change.
- * - A document the replica holds (the insert finds it) goes the careful way: master state row
- *   first, then the document, unless it is as new already. A document with local changes not
+ * - A document the replica holds (the insert finds it) goes the careful way: the document, then
+ *   its master state row, unless it is as new already. A document with local changes not
  *   yet pushed is left alone, as RxDB's downstream leaves it: its push settles it with the
  *   server through the shared conflict handler.
  */
@@ -106,20 +124,18 @@ export class ServerDocWriter<C extends CollectionName> {
    * Stores documents from inside RxDB's downstream task (a pull handler: the bootstrap, a
    * catch-up), which `write` would wait on for ever; resolves with how many it wrote.
    */
-  async writeInDownstream(docs: readonly Wire<Doc<C>>[], options: { masterStates?: boolean } = {}): Promise<number> {
+  async writeInDownstream(docs: readonly Wire<Doc<C>>[], options: PersistOptions<C> = {}): Promise<number> {
     const state = this.replication();
     if (!state) throw new ReplicationStoppedError();
     if (docs.length === 0) return 0;
-    return this.persist(state, docs, options.masterStates ?? false);
+    return this.persist(state, docs, options);
   }
 
   /**
-   * `masterStates`: a document inserted new also gets RxDB's master-state row (one more insert,
-   * no read). For documents this device is about to change (a catch-up's unread messages, read
-   * next): without the row, the first push of a change has no assumed master and costs a conflict
-   * round trip (see the class comment). The walk's old pages go without.
+   * Documents the replica does not hold are inserted (no reads); those it holds go the careful
+   * way, and so does a batch with any document it is believed to hold (`options.held`).
    */
-  private async persist(state: State<C>, incoming: readonly Wire<Doc<C>>[], masterStates = false): Promise<number> {
+  private async persist(state: State<C>, incoming: readonly Wire<Doc<C>>[], options: PersistOptions<C> = {}): Promise<number> {
     if (state.events.canceled.getValue()) throw new ReplicationStoppedError();
     const newest = new Map<string, Wire<Doc<C>>>();
     for (const doc of incoming) {
@@ -139,13 +155,22 @@ export class ServerDocWriter<C extends CollectionName> {
       const local = await state.input.forkInstance.findDocumentsById([...newest.keys()], true);
       return this.careful(state, [...newest.values()], local, identifierHash, context);
     }
+    // Any document believed held: the whole batch goes the careful way, in one pass (two reads
+    // side by side, two writes), as RxDB's downstream would store it. Splitting it would cost the
+    // inserts' two writes on top.
+    const held = options.held;
+    if (held && [...newest.values()].some(held)) {
+      const ids = [...newest.keys()];
+      const [local, assumed] = await Promise.all([raw.findDocumentsById(ids, true), getAssumedMasterState(state, ids)]);
+      return this.careful(state, [...newest.values()], local, identifierHash, context, assumed);
+    }
     const revision = createRevision(this.database.token);
     const inserts: BulkWriteRow<Doc<C>>[] = [];
     for (const master of newest.values()) inserts.push({ document: fromMaster(master, undefined, identifierHash, revision) });
     const present = await this.database.lockedRun(() => insertAbsent(raw, inserts, context));
     const absent = new Set(newest.keys());
     for (const id of present) absent.delete(id);
-    if (masterStates && absent.size > 0) {
+    if (options.masterStates && absent.size > 0) {
       await this.insertMasterStates(
         state,
         [...absent].map((id) => newest.get(id) as Wire<Doc<C>>),
@@ -153,9 +178,9 @@ export class ServerDocWriter<C extends CollectionName> {
     }
     this.announce(newest.values(), absent);
     if (present.length === 0) return inserts.length;
-    const held = await raw.findDocumentsById(present, true);
-    const masters = held.map((d) => newest.get(d.id) as Wire<Doc<C>>);
-    return inserts.length - held.length + (await this.careful(state, masters, held, identifierHash, context));
+    const local = await raw.findDocumentsById(present, true);
+    const masters = local.map((d) => newest.get(d.id) as Wire<Doc<C>>);
+    return inserts.length - local.length + (await this.careful(state, masters, local, identifierHash, context));
   }
 
   /**
@@ -188,16 +213,19 @@ export class ServerDocWriter<C extends CollectionName> {
     localDocs: readonly RxDocumentData<Doc<C>>[],
     identifierHash: string,
     context: string,
+    assumedRead?: Awaited<ReturnType<typeof getAssumedMasterState<Doc<C>>>>,
   ): Promise<number> {
     const fork = new Map(localDocs.map((d) => [d.id, d]));
     // As new already: nothing to read. The walk's first page repeats the bootstrap's documents;
     // reading their master states cost more than storing the rest of the page.
     const newer = masters.filter((m) => (fork.get(m.id)?.seq ?? -1) < m.seq);
     if (newer.length === 0) return 0;
-    const assumed = await getAssumedMasterState(
-      state,
-      newer.map((d) => d.id),
-    );
+    const assumed =
+      assumedRead ??
+      (await getAssumedMasterState(
+        state,
+        newer.map((d) => d.id),
+      ));
     const forkRows: BulkWriteRow<Doc<C>>[] = [];
     const metaRows: Awaited<ReturnType<typeof getMetaWriteRow<Doc<C>>>>[] = [];
     for (const master of newer) {
@@ -214,17 +242,23 @@ export class ServerDocWriter<C extends CollectionName> {
       metaRows.push(await getMetaWriteRow(state, master, meta?.metaDocument));
     }
     if (forkRows.length === 0) return 0;
-    // Meta first: when the push side sees the new document, its master state is already there.
-    const metaResult = await state.input.metaInstance.bulkWrite(metaRows, 'fetchwork-history-meta');
-    if (metaResult.error.length > 0) throw new Error(`storing ${metaResult.error.length} master states failed`);
+    // The documents first, then their master states, as RxDB's downstream stores them: what the
+    // screen shows waits for one write, not two. RxDB's upstream skips writes in this context; a
+    // restart between the two pushes the server's own state back once, answered as a conflict
+    // that resolves to that state.
     const forkResult = await state.input.forkInstance.bulkWrite(forkRows, context);
     // A 409 is a local write that came in between: it is pushed and settled like any other.
     const failed = forkResult.error.filter((e) => e.status !== 409);
     if (failed.length > 0) throw new Error(`storing ${failed.length} documents failed (status ${failed[0]?.status})`);
     const written = new Set(forkRows.map((r) => r.document.id));
     for (const e of forkResult.error) written.delete(e.documentId);
+    const metaWrites = metaRows.filter((r) => written.has(r.document.itemId));
+    if (metaWrites.length > 0) {
+      const metaResult = await state.input.metaInstance.bulkWrite(metaWrites, 'fetchwork-history-meta');
+      if (metaResult.error.length > 0) throw new Error(`storing ${metaResult.error.length} master states failed`);
+    }
     this.announce(newer, written);
-    return forkRows.length - forkResult.error.length;
+    return written.size;
   }
 }
 

@@ -27,9 +27,10 @@ export interface StreamHold<T> {
  * the last answer or batch received on this connection. The buffer keeps it and sorts every
  * batch into one of three cases:
  *
- * - **continues**: appended to the buffer. The buffer is handed to RxDB as one batch when
- *   RxDB's downstream and upstream are idle and nothing handed before is still unprocessed, so a
- *   burst that arrives while RxDB stores or pushes is applied in order, once, without a pull.
+ * - **continues**: appended to the buffer. The buffer is handed on as one batch (the sink stores
+ *   it in RxDB's downstream queue) when RxDB's downstream and upstream are idle and nothing
+ *   handed before is still unprocessed, so a burst that arrives while the replica stores or
+ *   pushes is applied in order, once, without a pull.
  * - **gap** (position unknown: nothing answered yet on this connection, a pull answer lost, a
  *   batch with a document at or below the position) and `{ resync: true }`: RxDB is told
  *   `RESYNC`, a pull from its own checkpoint. What is buffered is dropped: it was received
@@ -78,9 +79,11 @@ export class StreamBuffer<T extends { seq: number }> {
   private blocks = 0;
 
   /**
-   * @param accepted how many sink items RxDB has taken into its downstream queue so far
-   *   (`stats.down.masterChangeStreamEmit`): RxDB holds them in an async pipeline first, and
-   *   longer while it pushes, so an item given to it may enter its queue after a later pull started.
+   * @param accepted how many sink items have entered RxDB's downstream queue so far: a batch as
+   *   it is handed, a RESYNC when RxDB takes it (`stats.down.masterChangeStreamEmit`; RxDB holds
+   *   stream items in an async pipeline first, and longer while it pushes, so one given to it may
+   *   enter its queue after a later pull started). A handed batch counts as processed once the
+   *   downstream has been seen active and then idle.
    * @param listening whether RxDB's downstream has subscribed to the stream yet
    *   (`stats.down.addNewTask > 0`: it queues its first pull and subscribes in one step, after an
    *   await of its start). RxDB's stream subject drops what arrives before; a RESYNC given then

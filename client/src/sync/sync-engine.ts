@@ -112,6 +112,8 @@ export class SyncEngine {
       // A discarded draft the server never accepted: nothing to tell it.
       skipPush: (doc) => doc._deleted && (doc as Wire<MessageDoc>).seq === 0,
       hold: receiptHold ?? undefined,
+      streamedNew: (doc) => doc.sender !== o.userId && isFirstServerState(doc),
+      streamedAfter: () => this.conversations.streamedStored,
       bootstrap: {
         pageSize: tuning.bootstrapMessagesPerConversation,
         conversations: tuning.bootstrapPagedConversations,
@@ -136,8 +138,13 @@ export class SyncEngine {
     );
 
     const tracked = [
-      { name: 'conversations', collection: db.conversations, replication: this.conversations.state },
-      { name: 'messages', collection: db.messages, replication: this.messages.state },
+      {
+        name: 'conversations',
+        collection: db.conversations,
+        replication: this.conversations.state,
+        stored$: this.conversations.writer.stored$,
+      },
+      { name: 'messages', collection: db.messages, replication: this.messages.state, stored$: this.messages.writer.stored$ },
     ] as TrackedCollection<CollectionName>[];
     this.subs.add(trackOutbox(outbox, tracked));
     const sweeper = new OutboxSweeper(outbox, tracked, signal);
@@ -202,4 +209,13 @@ export class SyncEngine {
     for (const backfill of this.backfills) backfill.stop();
     await Promise.all([this.messages.stop(), this.conversations.stop(), this.uploader?.stop()]);
   }
+}
+
+/**
+ * A message as the server first stored it: nothing has stamped, read, edited or removed it since
+ * (any of those moves `updatedAt` past `sentAt`). Sent by someone else, it is new to this replica
+ * unless another route brought it first.
+ */
+function isFirstServerState(doc: Wire<MessageDoc>): boolean {
+  return doc.sentAt !== null && doc.updatedAt === doc.sentAt && doc.deliveredAt === null && !doc.isRead && !doc._deleted;
 }
