@@ -39,7 +39,7 @@ test('a streamed message is stored after its conversation, with its master state
   b.database.messages.insert$.subscribe((e) => order.push(`message ${e.documentData.id}`));
   const pushes = outgoingMessagePushes(b);
 
-  // Alice starts the conversation and writes at once (over REST, as the service does it): the
+  // Alice starts the conversation and writes at once (through the service REST calls): the
   // two arrive a moment apart, and the conversation takes longer to store (it is read first).
   const conv = (await messaging.createConversation(asAuth(alice), bob.id, null)).conversation.id;
   const first = await messaging.sendMessage(asAuth(alice), conv, { content: 'hello Bob' });
