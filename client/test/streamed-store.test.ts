@@ -26,7 +26,8 @@ test('a streamed message is stored after its conversation, with its master state
   const bob = makeUser('Bob');
   const messaging = server.current.messaging;
   const asAuth = (u: TestUser) => ({ id: u.id, name: u.name, email: null, expiresAt: null, sessionId: null });
-  // Bob has history, so his device is live from a checkpoint (an empty feed bootstraps again instead).
+  // Bob's device is live before Alice writes: what is committed before its bootstrap is answered
+  // comes with the bootstrap, not on the stream.
   const carol = makeUser('Carol');
   const earlier = (await messaging.createConversation(asAuth(carol), bob.id, null)).conversation.id;
   await messaging.sendMessage(asAuth(carol), earlier, { content: 'hi from Carol' });
