@@ -118,7 +118,8 @@ const STREAMED_CHECKPOINT_DELAY_MS = 1_000;
 
 /**
  * One collection's replication over the socket: `sync:pull` as the pull handler, `sync:push`
- * as the push handler, `sync:stream` as pull.stream$, plus a resync after every reconnect.
+ * as the push handler, `sync:stream` batches stored by the ServerDocWriter in RxDB's downstream
+ * queue (a gap or a resync as pull.stream$'s RESYNC), plus a resync after every reconnect.
  */
 export class CollectionSync<C extends CollectionName> {
   readonly state: RxReplicationState<Doc<C>, Checkpoint>;
