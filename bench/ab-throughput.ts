@@ -16,6 +16,7 @@
 import { resolve } from 'node:path';
 import type { Worker } from '../chaos/lib/ipc';
 import { num } from './lib/report';
+import { median } from './lib/stats';
 import { startLoadGen, startServerHost } from './lib/workers';
 
 const [baseSrc, pairsArg, secondsArg, workSrc] = process.argv.slice(2);
@@ -39,12 +40,6 @@ async function round(host: Worker, gen: Worker): Promise<Round> {
   const stored = (r.storedPerSec * (warmupMs + durationMs)) / 1000;
   return { cpuUsPerPush: (c1.user - c0.user + c1.system - c0.system) / stored, pushesPerSec: r.storedPerSec };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const [work, base, gen] = await Promise.all([
   startServerHost('ab-work', workSrc ? { BENCH_SERVER_SRC: resolve(workSrc) } : undefined),

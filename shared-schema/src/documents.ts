@@ -67,6 +67,15 @@ export interface DocsByCollection {
 export type Wire<T> = T & { _deleted: boolean };
 
 /** Fields only the server sets; a client's value for them is ignored or refused. */
+/**
+ * A message as the server first stored it: the server stamps `sentAt` and `updatedAt` with the
+ * same time when it accepts a message, and any later write (a receipt, a read, an edit) moves
+ * `updatedAt`.
+ */
+export function isFirstServerState(doc: MessageDoc): boolean {
+  return doc.sentAt !== null && doc.updatedAt === doc.sentAt && doc.deliveredAt === null && !doc.isRead;
+}
+
 export const MESSAGE_SERVER_FIELDS = ['seq', 'sentAt', 'createdAt', 'updatedAt'] as const;
 export const CONVERSATION_SERVER_FIELDS = [
   'lastMessage',

@@ -1,4 +1,11 @@
-import { type CollectionName, type ConversationDoc, type MessageDoc, PROTOCOL_VERSION, type Wire } from '@fetchwork/shared-schema';
+import {
+  type CollectionName,
+  type ConversationDoc,
+  isFirstServerState,
+  type MessageDoc,
+  PROTOCOL_VERSION,
+  type Wire,
+} from '@fetchwork/shared-schema';
 import { combineLatest, debounceTime, filter, map, merge, type Observable, Subscription } from 'rxjs';
 import type { InboxDatabase } from '../db/collections';
 import type { HistoryStore } from '../db/history-store';
@@ -112,7 +119,9 @@ export class SyncEngine {
       // A discarded draft the server never accepted: nothing to tell it.
       skipPush: (doc) => doc._deleted && (doc as Wire<MessageDoc>).seq === 0,
       hold: receiptHold ?? undefined,
-      streamedNew: (doc) => doc.sender !== o.userId && isFirstServerState(doc),
+      // Sent by someone else and untouched since the server stored it: new to this replica
+      // unless another route (a page, the walk) brought it first.
+      streamedNew: (doc) => doc.sender !== o.userId && !doc._deleted && isFirstServerState(doc),
       streamedAfter: () => this.conversations.streamedStored,
       bootstrap: {
         pageSize: tuning.bootstrapMessagesPerConversation,
@@ -209,13 +218,4 @@ export class SyncEngine {
     for (const backfill of this.backfills) backfill.stop();
     await Promise.all([this.messages.stop(), this.conversations.stop(), this.uploader?.stop()]);
   }
-}
-
-/**
- * A message as the server first stored it: nothing has stamped, read, edited or removed it since
- * (any of those moves `updatedAt` past `sentAt`). Sent by someone else, it is new to this replica
- * unless another route brought it first.
- */
-function isFirstServerState(doc: Wire<MessageDoc>): boolean {
-  return doc.sentAt !== null && doc.updatedAt === doc.sentAt && doc.deliveredAt === null && !doc.isRead && !doc._deleted;
 }

@@ -1,4 +1,4 @@
-import { type Ack, errorBody, type MessageDoc, parseInput, typingPayloadSchema } from '@fetchwork/shared-schema';
+import { type Ack, errorBody, isFirstServerState, type MessageDoc, parseInput, typingPayloadSchema } from '@fetchwork/shared-schema';
 import type { Logger } from '../../logger';
 import { toErrorBody } from '../sync-handlers';
 import type { SocketHandlers } from '../shared-handlers';
@@ -83,10 +83,13 @@ export class TypingRelay {
     });
   }
 
-  /** A new message ends its sender's typing in that conversation. */
+  /**
+   * A message created by this commit ends its sender's typing in that conversation; a receipt by
+   * the recipient (a later state of the message) never does.
+   */
   messagesCommitted(docs: readonly MessageDoc[]): void {
     for (const doc of docs) {
-      if (!isNewMessage(doc)) continue;
+      if (!isFirstServerState(doc)) continue;
       const entry = this.typing.get(typingKey(doc.sender, doc.conversation));
       if (entry) this.end(entry);
     }
@@ -192,15 +195,6 @@ export class TypingRelay {
     if (entry.others.length === 0) return;
     this.io.to(entry.others.map(userRoom)).emit(event, { conversationId: entry.conversationId, userId: entry.userId });
   }
-}
-
-/**
- * Created by this commit: the server stamps `sentAt` and `updatedAt` with the same time when it
- * accepts a message, and any later write (a receipt, an edit) moves `updatedAt`. A receipt by the
- * recipient therefore never ends the sender's typing.
- */
-function isNewMessage(doc: MessageDoc): boolean {
-  return doc.sentAt !== null && doc.updatedAt === doc.sentAt && doc.deliveredAt === null && !doc.isRead;
 }
 
 const typingKey = (userId: string, conversationId: string) => `${userId}\u0000${conversationId}`;
