@@ -205,6 +205,37 @@ describe('idempotency and conflicts', () => {
     close();
   });
 
+  it('a read pushed on a copy from before its delivered receipt is stored, not a conflict; a change that says nothing of the receipt still is one', async () => {
+    const { a, b, conversationId, close } = await threeUsers(server);
+    await push(a.socket, { collection: 'messages', rows: [{ newDocumentState: draftMessage(conversationId, a.id, b.id, 'read me') }] });
+    const beforeReceipt = (await pullAll(b.socket, 'messages')).documents[0];
+    const aCopy = (await pullAll(a.socket, 'messages')).documents[0];
+    expect(await b.socket.timeout(5000).emitWithAck('messages:delivered', { ids: [beforeReceipt.id] })).toMatchObject({ delivered: 1 });
+    const stamped = (await pullAll(b.socket, 'messages')).documents[0];
+
+    // The recipient reads it on the copy it had before the receipt's echo: the row marks it
+    // delivered too, so the stamp the server gained meanwhile is no news to it.
+    const now = new Date().toISOString();
+    const read = await push(b.socket, {
+      collection: 'messages',
+      rows: [{ assumedMasterState: beforeReceipt, newDocumentState: { ...beforeReceipt, isRead: true, readAt: now, deliveredAt: now } }],
+    });
+    expect(read).toEqual({ conflicts: [], rejected: [] });
+    const stored = (await pullAll(b.socket, 'messages')).documents[0];
+    expect(stored).toMatchObject({ isRead: true, deliveredAt: stamped.deliveredAt });
+    expect(stored.readAt).not.toBeNull();
+
+    // The sender's edit on its copy from before the receipt leaves the receipt out: a conflict
+    // carrying the stored state, which the client merges.
+    const edit = await push(a.socket, {
+      collection: 'messages',
+      rows: [{ assumedMasterState: aCopy, newDocumentState: { ...aCopy, content: 'edited', isEdited: true, editedAt: now } }],
+    });
+    expect(edit.conflicts).toHaveLength(1);
+    expect(edit.conflicts[0]).toMatchObject({ content: 'read me', isRead: true });
+    close();
+  });
+
   it('edit and delete by the sender reach the recipient; delete is sticky', async () => {
     const { a, b, conversationId, close } = await threeUsers(server);
     const sent = await api(server, 'POST', `/api/messages/conversations/${encodeURIComponent(conversationId)}/messages`, a.token, { content: 'to edit' });

@@ -3,7 +3,9 @@ import { RxDBLocalDocumentsPlugin } from 'rxdb/plugins/local-documents';
 import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
 import { collectionCreators, type InboxDatabase } from './collections';
 import type { DevModeKit } from './dev-mode';
+import { deferUpstreamCheckpoints } from './deferred-up-checkpoint';
 import { getInboxStorage } from './dexie-storage';
+import { cacheMetaInstanceWrites } from './meta-write-cache';
 
 export interface OpenDatabaseOptions {
   /** One database per signed-in user: derive it from the user id (see databaseNameFor). */
@@ -45,7 +47,7 @@ export { databaseNameFor } from './replica-name';
 export async function openInboxDatabase(options: OpenDatabaseOptions): Promise<InboxDatabase> {
   addPlugins(options.devMode);
   const base = options.storage ?? getInboxStorage();
-  const storage = options.devMode ? options.devMode.wrapStorage(base) : base;
+  const storage = deferUpstreamCheckpoints(cacheMetaInstanceWrites(options.devMode ? options.devMode.wrapStorage(base) : base));
   const db = await createRxDatabase<InboxDatabase['collections']>({
     name: options.name,
     storage,

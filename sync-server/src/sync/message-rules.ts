@@ -31,6 +31,26 @@ function forgesServerFields(assumed: MessageDoc, proposed: MessageDoc, current: 
   return !sameServerFields(assumed, proposed) && !sameServerFields(current, proposed);
 }
 
+/**
+ * The assumed master with the receipts the row sets itself. A delivered or read mark that the
+ * stored message gained since the client's copy (its receipt, a read on another device) is one
+ * the row makes anyway: judged as the row's own change, not as a conflict. Without this, reading
+ * a message within moments of its delivered receipt (before the stamp's echo was stored; the
+ * recipient holds it, receipt-hold.ts) cost a conflict round trip: the stored state back, a merge
+ * and a second push.
+ */
+function withOwnReceipts(assumed: Wire<MessageDoc>, proposed: Wire<MessageDoc>, master: Wire<MessageDoc>): Wire<MessageDoc> {
+  const gainedDelivered = assumed.deliveredAt === null && master.deliveredAt !== null && (proposed.deliveredAt !== null || proposed.isRead);
+  const gainedRead = !assumed.isRead && master.isRead && proposed.isRead;
+  if (!gainedDelivered && !gainedRead) return assumed;
+  return {
+    ...assumed,
+    deliveredAt: gainedDelivered ? master.deliveredAt : assumed.deliveredAt,
+    isRead: assumed.isRead || gainedRead,
+    readAt: gainedRead ? master.readAt : assumed.readAt,
+  };
+}
+
 /** The two user ids a derived conversation id (`c.<a>.<b>[.j.<job>]`) names; null for a legacy ObjectId. */
 function namedParticipants(conversationId: string): string[] | null {
   const parts = conversationId.split('.');
@@ -111,7 +131,7 @@ function decideUpdate(i: MessageRowInput, current: MessageDoc): Decision<Message
     if (forged) return refuse('SERVER_FIELD', serverFieldsMessage);
     return staleOrSame(p, master);
   }
-  if (!i.assumed || !sameClientMessageState(i.assumed, master)) return { kind: 'conflict', master: current };
+  if (!i.assumed || !sameClientMessageState(withOwnReceipts(i.assumed, p, master), master)) return { kind: 'conflict', master: current };
   if (forged) return refuse('SERVER_FIELD', serverFieldsMessage);
   if (
     p._deleted ||

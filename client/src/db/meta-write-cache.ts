@@ -1,0 +1,80 @@
+import type { BulkWriteRow, RxStorage } from 'rxdb';
+import { MetaInstanceWrapper, type MetaDoc, wrapMetaInstances } from './meta-instance-wrapper';
+
+/** Master-state rows kept per meta instance: the documents of the last few thousand writes. */
+export const META_CACHE_SIZE = 2_000;
+
+/**
+ * Each replication's meta instance holds RxDB's master state of every replicated document (what
+ * the server last said about it). It is read before nearly every write of a document: by RxDB's
+ * upstream before a push (`getAssumedMasterState`) and by the writer before it stores a server
+ * state (an echo, a stamp). Most of those reads are of a row this same instance wrote moments
+ * before (the push's master state, then its echo's, then its stamp's): ~2.5 readonly IndexedDB
+ * transactions per message across sender and recipient.
+ *
+ * This storage wrapper keeps the documents the instance itself wrote, as written, and answers
+ * reads of them without IndexedDB. It is exact because nothing else writes these rows: a meta
+ * instance is used by the replication of one tab (the leader's; another tab that becomes leader
+ * opens its own instance and cache), and rows are cached only once their write succeeded (a
+ * refused one is forgotten). Reads of rows it did not write go to IndexedDB and are not kept: a
+ * read that raced a write could otherwise keep the older state. Copies go in and out, so no
+ * caller can change what another reads.
+ */
+export function cacheMetaInstanceWrites<S extends RxStorage<any, any>>(storage: S, size = META_CACHE_SIZE): S {
+  return wrapMetaInstances(storage, (instance) => new MetaWriteCache(instance, size));
+}
+
+class MetaWriteCache extends MetaInstanceWrapper {
+  /** Insertion order is recency: a write moves its row to the end, the oldest leave first. */
+  private readonly written = new Map<string, MetaDoc>();
+
+  constructor(
+    inner: MetaInstanceWrapper['inner'],
+    private readonly size: number,
+  ) {
+    super(inner);
+  }
+
+  override async bulkWrite(rows: BulkWriteRow<MetaDoc>[], context: string) {
+    // A row's state is unknown while its write is in flight: reads of it go to IndexedDB.
+    for (const row of rows) this.written.delete(row.document.id);
+    const copies = rows.map((row) => structuredClone(row.document));
+    const result = await this.inner.bulkWrite(rows, context);
+    const refused = new Set(result.error.map((e) => e.documentId));
+    copies.forEach((doc) => {
+      if (refused.has(doc.id)) return;
+      this.written.delete(doc.id);
+      this.written.set(doc.id, doc);
+    });
+    while (this.written.size > this.size) this.written.delete(this.written.keys().next().value!);
+    return result;
+  }
+
+  override async findDocumentsById(ids: string[], withDeleted: boolean): Promise<MetaDoc[]> {
+    const found: MetaDoc[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      const doc = this.written.get(id);
+      if (!doc) missing.push(id);
+      else if (withDeleted || !doc._deleted) found.push(structuredClone(doc));
+    }
+    if (missing.length === 0) return found;
+    const read = await this.inner.findDocumentsById(missing, withDeleted);
+    return found.length === 0 ? read : [...found, ...read];
+  }
+
+  override cleanup(minimumDeletedTime: number): Promise<boolean> {
+    this.written.clear();
+    return this.inner.cleanup(minimumDeletedTime);
+  }
+
+  override close(): Promise<void> {
+    this.written.clear();
+    return this.inner.close();
+  }
+
+  override remove(): Promise<void> {
+    this.written.clear();
+    return this.inner.remove();
+  }
+}
