@@ -199,12 +199,15 @@ export class ChaosDevice {
     try {
       await this.busy;
       // The action loop is held: give what was just written a moment to reach the server.
+      // Unsent is also a change RxDB has not pushed yet: a read mark takes no outbox entry.
+      const unsent = (s: Awaited<ReturnType<ChaosDevice['localState']>>) =>
+        s === null || s.outbox.length + s.unsent.length > 0 || !this.upstreamIdle();
       let state = await this.localState();
-      for (let i = 0; i < 20 && state !== null && state.outbox.length + state.unsent.length > 0; i++) {
+      for (let i = 0; i < 20 && unsent(state); i++) {
         await sleep(100);
         state = await this.localState();
       }
-      const fresh = state !== null && state.outbox.length === 0 && state.unsent.length === 0;
+      const fresh = !unsent(state);
       await this.close();
       this.record.reloads++;
       if (fresh) {
@@ -320,6 +323,12 @@ export class ChaosDevice {
   kick(): void {
     this.note('kick');
     this.inbox?.reconnect();
+  }
+
+  /** Both replications have pushed everything (false while this tab does not replicate). */
+  private upstreamIdle(): boolean {
+    const engine = this.inbox?.sync();
+    return !!engine && engine.messages.upstreamIdle && engine.conversations.upstreamIdle;
   }
 
   private async localState() {
