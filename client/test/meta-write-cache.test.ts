@@ -1,6 +1,8 @@
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { expect, test } from 'vitest';
+import { deferUpstreamCheckpoints } from '../src/db/deferred-up-checkpoint';
 import { getInboxStorage } from '../src/db/dexie-storage';
+import { insertAbsent } from '../src/db/insert-absent';
 import { cacheMetaInstanceWrites } from '../src/db/meta-write-cache';
 import { openMetaInstance as openMeta, patchMetaInstances } from './support/meta-instance';
 
@@ -76,5 +78,37 @@ test('only the most recent writes are kept', async () => {
   const rows = await meta.findDocumentsById(['m1|0', 'm2|0', 'm3|0'], false);
   expect(rows.map((r) => r.docData.content).sort()).toEqual(['m1', 'm2', 'm3']);
   expect(reads).toEqual([['m1|0']]);
+  await meta.close();
+});
+
+test('rows inserted around bulkWrite (insertAbsent, a catch-up) go to IndexedDB with one add each and are read back from memory', async () => {
+  const reads: string[][] = [];
+  const bulkWrites: number[] = [];
+  const name = `meta-cache-${++counter}`;
+  const storage = patchMetaInstances(countingStorage(reads), (instance) => {
+    const bulkWrite = instance.bulkWrite.bind(instance);
+    instance.bulkWrite = (rows, context) => {
+      bulkWrites.push(rows.length);
+      return bulkWrite(rows, context);
+    };
+  });
+  const meta = await openMeta(deferUpstreamCheckpoints(cacheMetaInstanceWrites(storage)), name);
+  await meta.bulkWrite([{ document: masterState('m1', 'one', '1-a') }], 'test');
+  const present = await insertAbsent(
+    meta,
+    ['m1', 'm2', 'm3'].map((id) => ({ document: masterState(id, `${id} inserted`, '1-b') })),
+    'test',
+  );
+  expect(present).toEqual(['m1|0']);
+  expect(bulkWrites).toEqual([1]);
+  const rows = await meta.findDocumentsById(['m1|0', 'm2|0', 'm3|0'], false);
+  expect(reads).toEqual([]);
+  expect(rows.map((r) => r.docData.content).sort()).toEqual(['m2 inserted', 'm3 inserted', 'one']);
+  const plain = await openMeta(base, name);
+  expect((await plain.findDocumentsById(['m2|0', 'm3|0'], false)).map((r) => r.docData.content).sort()).toEqual([
+    'm2 inserted',
+    'm3 inserted',
+  ]);
+  await plain.close();
   await meta.close();
 });

@@ -35,6 +35,20 @@ export class MetaInstanceWrapper implements Instance {
     this.collectionName = inner.collectionName;
   }
 
+  /** The instance below, for a write that goes around `bulkWrite` (insert-absent.ts). */
+  get wrapped(): Instance {
+    return this.inner;
+  }
+
+  /** The primary key of the rows (RxDB's composed `id`). */
+  get primaryPath(): string {
+    const key = this.schema.primaryKey;
+    return typeof key === 'string' ? key : key.key;
+  }
+
+  /** Told of rows that were stored below this wrapper without its `bulkWrite` (insert-absent.ts). */
+  storedBelow(_rows: BulkWriteRow<MetaDoc>[]): void {}
+
   bulkWrite(rows: BulkWriteRow<MetaDoc>[], context: string) {
     return this.inner.bulkWrite(rows, context);
   }

@@ -35,19 +35,24 @@ class MetaWriteCache extends MetaInstanceWrapper {
     super(inner);
   }
 
+  override storedBelow(rows: BulkWriteRow<MetaDoc>[]): void {
+    for (const row of rows) this.remember(structuredClone(row.document));
+  }
+
   override async bulkWrite(rows: BulkWriteRow<MetaDoc>[], context: string) {
     // A row's state is unknown while its write is in flight: reads of it go to IndexedDB.
     for (const row of rows) this.written.delete(row.document.id);
     const copies = rows.map((row) => structuredClone(row.document));
     const result = await this.inner.bulkWrite(rows, context);
     const refused = new Set(result.error.map((e) => e.documentId));
-    copies.forEach((doc) => {
-      if (refused.has(doc.id)) return;
-      this.written.delete(doc.id);
-      this.written.set(doc.id, doc);
-    });
-    while (this.written.size > this.size) this.written.delete(this.written.keys().next().value!);
+    for (const doc of copies) if (!refused.has(doc.id)) this.remember(doc);
     return result;
+  }
+
+  private remember(doc: MetaDoc): void {
+    this.written.delete(doc.id);
+    this.written.set(doc.id, doc);
+    while (this.written.size > this.size) this.written.delete(this.written.keys().next().value!);
   }
 
   override async findDocumentsById(ids: string[], withDeleted: boolean): Promise<MetaDoc[]> {
