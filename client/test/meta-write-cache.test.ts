@@ -112,3 +112,18 @@ test('rows inserted around bulkWrite (insertAbsent, a catch-up) go to IndexedDB 
   await plain.close();
   await meta.close();
 });
+
+test('a row is read from IndexedDB while a write of it is in flight, and from memory once the write is answered', async () => {
+  const reads: string[][] = [];
+  const meta = await openMeta(cacheMetaInstanceWrites(countingStorage(reads)), `meta-cache-${++counter}`);
+  const one = masterState('m1', 'one', '1-a');
+  await meta.bulkWrite([{ document: one }], 'test');
+  const writing = meta.bulkWrite([{ previous: one, document: masterState('m1', 'two', '2-b') }], 'test');
+  const during = await meta.findDocumentsById(['m1|0'], false);
+  expect(reads).toEqual([['m1|0']]);
+  expect(['one', 'two']).toContain(during[0].docData.content);
+  await writing;
+  expect((await meta.findDocumentsById(['m1|0'], false))[0].docData.content).toBe('two');
+  expect(reads).toHaveLength(1);
+  await meta.close();
+});

@@ -27,6 +27,8 @@ export function cacheMetaInstanceWrites<S extends RxStorage<any, any>>(storage: 
 class MetaWriteCache extends MetaInstanceWrapper {
   /** Insertion order is recency: a write moves its row to the end, the oldest leave first. */
   private readonly written = new Map<string, MetaDoc>();
+  /** Writes of a row not yet answered. */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     inner: MetaInstanceWrapper['inner'],
@@ -36,17 +38,30 @@ class MetaWriteCache extends MetaInstanceWrapper {
   }
 
   override storedBelow(rows: BulkWriteRow<MetaDoc>[]): void {
-    for (const row of rows) this.remember(structuredClone(row.document));
+    for (const row of rows) if (!this.inFlight.has(row.document.id)) this.remember(structuredClone(row.document));
   }
 
   override async bulkWrite(rows: BulkWriteRow<MetaDoc>[], context: string) {
-    // A row's state is unknown while its write is in flight: reads of it go to IndexedDB.
-    for (const row of rows) this.written.delete(row.document.id);
+    // A row's state is unknown while a write of it is in flight: reads of it go to IndexedDB,
+    // and only the last of overlapping writes may leave its document here.
+    for (const row of rows) {
+      this.written.delete(row.document.id);
+      this.inFlight.set(row.document.id, (this.inFlight.get(row.document.id) ?? 0) + 1);
+    }
     const copies = rows.map((row) => structuredClone(row.document));
-    const result = await this.inner.bulkWrite(rows, context);
-    const refused = new Set(result.error.map((e) => e.documentId));
-    for (const doc of copies) if (!refused.has(doc.id)) this.remember(doc);
-    return result;
+    let refused = new Set<string>(copies.map((d) => d.id));
+    try {
+      const result = await this.inner.bulkWrite(rows, context);
+      refused = new Set(result.error.map((e) => e.documentId));
+      return result;
+    } finally {
+      for (const doc of copies) {
+        const left = (this.inFlight.get(doc.id) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(doc.id, left);
+        else this.inFlight.delete(doc.id);
+        if (left === 0 && !refused.has(doc.id)) this.remember(doc);
+      }
+    }
   }
 
   private remember(doc: MetaDoc): void {
