@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { pbkdf2, randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { Upload } from '@tus/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiskStorage } from '../../src/files/storage/disk-storage';
@@ -32,6 +34,20 @@ registerFileStorageContractTests('disk', async ({ uploadExpiryMs }) => {
 });
 
 describe('disk storage specifics', () => {
+  it('creates its directory before it returns and never again behind the caller (a removed one stays removed)', async () => {
+    const parent = await mkdtemp(join(root, 'removed-'));
+    const directory = join(parent, 'files');
+    // tus's FileStore also created it asynchronously (throwing out of band when that failed): with
+    // libuv's thread pool busy, as on a loaded machine, that ran only after the removal below.
+    const busy = Array.from({ length: 4 }, () => promisify(pbkdf2)('x', 'salt', 100_000, 32, 'sha512'));
+    createDiskStorage({ directory, uploadExpiryMs: 0 });
+    expect(existsSync(directory)).toBe(true);
+    rmSync(parent, { recursive: true, force: true });
+    await Promise.all(busy);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(existsSync(directory)).toBe(false);
+  });
+
   it('ping rejects once the directory is gone', async () => {
     const directory = await mkdtemp(join(root, 'gone-'));
     const storage = createDiskStorage({ directory, uploadExpiryMs: 0 });

@@ -68,6 +68,15 @@ export class DiskUploads extends FileStore {
   }
 }
 
+/**
+ * FileStore's constructor creates its directory asynchronously and throws out of band when that
+ * fails (a `private` method, hence set here rather than overridden): a directory removed
+ * meanwhile, as when a server is stopped and its data deleted right after it started (the client
+ * tests' restartable server), crashed the process. createDiskStorage creates it synchronously
+ * before constructing this, where a failure is an ordinary startup error.
+ */
+Object.defineProperty(DiskUploads.prototype, 'checkOrCreateDirectory', { value: () => {} });
+
 /** Gathers a byte stream into pieces of at least `bytes` (the last one shorter). */
 function coalesce(bytes: number): Transform {
   let held: Buffer[] = [];
