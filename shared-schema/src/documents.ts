@@ -66,7 +66,6 @@ export interface DocsByCollection {
 /** A document as RxDB's replication carries it. */
 export type Wire<T> = T & { _deleted: boolean };
 
-/** Fields only the server sets; a client's value for them is ignored or refused. */
 /**
  * A message as the server first stored it: the server stamps `sentAt` and `updatedAt` with the
  * same time when it accepts a message, and any later write (a receipt, a read, an edit) moves
@@ -76,6 +75,7 @@ export function isFirstServerState(doc: MessageDoc): boolean {
   return doc.sentAt !== null && doc.updatedAt === doc.sentAt && doc.deliveredAt === null && !doc.isRead;
 }
 
+/** Fields only the server sets; a client's value for them is ignored or refused. */
 export const MESSAGE_SERVER_FIELDS = ['seq', 'sentAt', 'createdAt', 'updatedAt'] as const;
 export const CONVERSATION_SERVER_FIELDS = [
   'lastMessage',

@@ -1,4 +1,4 @@
-import { type BulkWriteRow, categorizeBulkWriteRows, type RxStorageInstance } from 'rxdb';
+import { type BulkWriteRow, categorizeBulkWriteRows, getPrimaryFieldOfPrimaryKey, type RxStorageInstance } from 'rxdb';
 import { fromStorageToDexie, RxStorageInstanceDexie } from 'rxdb/plugins/storage-dexie';
 import type { Subject } from 'rxjs';
 import { MetaInstanceWrapper } from './meta-instance-wrapper';
@@ -32,7 +32,7 @@ export async function insertAbsent<T>(
     // A replication meta instance (meta-instance-wrapper.ts): the insert goes to the instance it
     // wraps, and the wrapper is told what was stored.
     const present = await insertAbsent(instance.wrapped, rows as BulkWriteRow<any>[], context);
-    const primaryPath = instance.primaryPath;
+    const primaryPath = getPrimaryFieldOfPrimaryKey<any>(instance.schema.primaryKey);
     const skip = new Set(present);
     instance.storedBelow(
       rows.filter((r) => !skip.has(String((r.document as Record<string, unknown>)[primaryPath]))) as BulkWriteRow<any>[],

@@ -40,12 +40,6 @@ export class MetaInstanceWrapper implements Instance {
     return this.inner;
   }
 
-  /** The primary key of the rows (RxDB's composed `id`). */
-  get primaryPath(): string {
-    const key = this.schema.primaryKey;
-    return typeof key === 'string' ? key : key.key;
-  }
-
   /** Told of rows that were stored below this wrapper without its `bulkWrite` (insert-absent.ts). */
   storedBelow(_rows: BulkWriteRow<MetaDoc>[]): void {}
 
