@@ -4,7 +4,7 @@ import { MetaInstanceWrapper, wrapMetaInstances } from './meta-instance-wrapper'
 /** The context RxDB's replication protocol writes its checkpoints with (replication-protocol/checkpoint.js). */
 const CHECKPOINT_CONTEXT = 'replication-set-checkpoint';
 
-/** How long a deferred upstream checkpoint may wait before it is stored (unless the instance closes first). */
+/** How long a deferred upstream checkpoint may wait before it is stored (a close drops it). */
 export const UP_CHECKPOINT_DELAY_MS = 1_000;
 
 interface CheckpointDoc {
@@ -23,12 +23,15 @@ const isUpCheckpoint = (row: BulkWriteRow<CheckpointDoc>) => row.document.isChec
  * for a position that is only read when the replication starts again.
  *
  * This storage wrapper answers those writes at once and stores only the latest, at most
- * `delayMs` later and before the instance closes. Nothing else changes: every other write of
- * the replication's meta instance (the master states, the downstream checkpoint) goes through
- * as it came, and reads of the upstream checkpoint see the latest one. An upstream checkpoint
- * that is older than the true one (a crash inside the delay) is safe: at the next start RxDB
- * reads the replica's changes since it again and pushes only documents that differ from their
- * stored master state, which the pushed ones do not.
+ * `delayMs` later. Closing the instance drops a pending one instead of storing it: RxDB closes it
+ * when the replication stops, which happens in the page's `freeze` handler too (leadership.ts),
+ * and a transaction begun there stays open while the page is frozen, holding the store for the
+ * tab that replicates next. Nothing else changes: every other write of the replication's meta
+ * instance (the master states, the downstream checkpoint) goes through as it came, and reads of
+ * the upstream checkpoint see the latest one. An upstream checkpoint that is older than the true
+ * one (a crash or a close inside the delay) is safe: at the next start RxDB reads the replica's
+ * changes since it again and pushes only documents that differ from their stored master state,
+ * which the pushed ones do not.
  */
 export function deferUpstreamCheckpoints<S extends RxStorage<any, any>>(storage: S, delayMs = UP_CHECKPOINT_DELAY_MS): S {
   return wrapMetaInstances(storage, (instance) => new DeferredUpCheckpoint(instance, delayMs));
@@ -67,7 +70,9 @@ class DeferredUpCheckpoint extends MetaInstanceWrapper {
   }
 
   override async close(): Promise<void> {
-    await this.store();
+    this.drop();
+    // A store that already began finishes first.
+    await this.storing;
     return this.inner.close();
   }
 

@@ -416,8 +416,8 @@ export class CollectionSync<C extends CollectionName> {
    * The checkpoint of streamed batches is written once per `STREAMED_CHECKPOINT_DELAY_MS` after
    * the first batch stored since the last write, not after every batch: each write was a
    * readwrite transaction per message on each device. Only a pull reads it (a RESYNC writes it
-   * first; so does stopping). A crash or a reload before the write pulls those batches again:
-   * the writer keeps what the replica holds.
+   * first). A crash, a reload or a stop before the write pulls those batches again: the writer
+   * keeps what the replica holds.
    */
   private deferCheckpoint(checkpoint: Checkpoint): void {
     this.unwrittenCheckpoint = checkpoint;
@@ -425,6 +425,12 @@ export class CollectionSync<C extends CollectionName> {
       this.checkpointTimer = null;
       void this.writeStreamedCheckpoint().catch(() => undefined);
     }, STREAMED_CHECKPOINT_DELAY_MS);
+  }
+
+  private dropStreamedCheckpoint(): void {
+    if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+    this.unwrittenCheckpoint = null;
   }
 
   private writeStreamedCheckpoint(): Promise<void> {
@@ -536,7 +542,10 @@ export class CollectionSync<C extends CollectionName> {
     this.detach();
     this.streamBuffer.close();
     this.repairSub.unsubscribe();
-    await this.writeStreamedCheckpoint().catch(() => undefined);
+    // Stopping writes nothing: it runs in the page's `freeze` handler too (leadership.ts), and an
+    // IndexedDB transaction begun there stays open while the page is frozen, holding the meta
+    // store the next leader tab writes. The next start pulls the unwritten batches again.
+    this.dropStreamedCheckpoint();
     await this.state.cancel();
     this.initial.complete();
     this.accepted.complete();
