@@ -1,5 +1,11 @@
-/** How long the walk stays held after the last hold ends: the screen's queries re-run meanwhile. */
-const GRACE_MS = 250;
+/**
+ * How long the walk stays held after the last hold ends, so the screen's queries, which re-run on
+ * the change events of the page just stored, start before the walk's next write. They start
+ * within milliseconds; 250 ms left a new device's walk idle for a fifth of a second each time a
+ * conversation was opened (10k in Chromium: full history 2.53–2.60 s → 2.23–2.44 s at 50 ms; at
+ * 100k the least recent conversation still opened in ~0.3 s; docs/performance.md).
+ */
+const GRACE_MS = 50;
 
 /**
  * Lets what the user waits for (opening a conversation whose pages are not on the device) go
