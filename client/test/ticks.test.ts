@@ -71,3 +71,33 @@ test('a backlog (a reconnect catch-up) is reported delivered without waiting the
   );
   expect(seen).toHaveLength(20);
 });
+
+test('a delivery report lost with the connection goes out again on the reconnect', async () => {
+  const alice = makeUser('Alice');
+  const bob = makeUser('Bob');
+  // A grace longer than the test may take: only the backlog rule and the reconnect send in time.
+  const [a, b] = await Promise.all([openDevice(server.url, alice), openDevice(server.url, bob, { tuning: { deliveryGraceMs: 600_000 } })]);
+  const conv = await a.createConversation(bob.id);
+  await until(b.conversations$(), (cs) => cs.length === 1, 'Bob has the conversation');
+  b.socket.disconnect();
+  for (let i = 0; i < 20; i++) await a.sendMessage(conv, `missed ${i}`);
+  // The connection drops as the first report is emitted (listeners run before the packet is
+  // written): the server never sees it, and its request fails.
+  let dropped = false;
+  b.socket.onAnyOutgoing((event: string) => {
+    if (event === 'messages:delivered' && !dropped) {
+      dropped = true;
+      b.socket.io.engine.close();
+    }
+  });
+  b.reconnect();
+  await until(b.messages$(conv, 50), (ms) => ms.length === 20, 'Bob stores the 20');
+  await until(b.connection$, (c) => c.status === 'online', 'Bob online again');
+  const seen = await until(
+    a.messages$(conv, 50),
+    (ms) => ms.length === 20 && ms.every((m) => m.status === 'delivered'),
+    'Alice sees all 20 delivered',
+  );
+  expect(dropped).toBe(true);
+  expect(seen).toHaveLength(20);
+});
