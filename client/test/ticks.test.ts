@@ -53,34 +53,32 @@ test('a message shows sent when the server acknowledges it, before the server co
   expect(stored.find((m) => m.id === message.id)?.status).toBe('sent');
 });
 
-test('a backlog (a reconnect catch-up) is reported delivered without waiting the grace', async () => {
+/**
+ * Bob offline while Alice sends him a backlog (as many as the backlog threshold: one pull after
+ * the reconnect brings them all), with a delivery grace longer than a test may take: only the
+ * backlog rule and a reconnect can report these in time.
+ */
+async function backlogWhileOffline() {
   const alice = makeUser('Alice');
   const bob = makeUser('Bob');
-  // A grace longer than the test may take: only the backlog rule can report these in time.
   const [a, b] = await Promise.all([openDevice(server.url, alice), openDevice(server.url, bob, { tuning: { deliveryGraceMs: 600_000 } })]);
   const conv = await a.createConversation(bob.id);
   await until(b.conversations$(), (cs) => cs.length === 1, 'Bob has the conversation');
   b.socket.disconnect();
-  // As many as the backlog threshold: one pull after the reconnect brings them all.
   for (let i = 0; i < 20; i++) await a.sendMessage(conv, `missed ${i}`);
+  const allDelivered = () =>
+    until(a.messages$(conv, 50), (ms) => ms.length === 20 && ms.every((m) => m.status === 'delivered'), 'Alice sees all 20 delivered');
+  return { b, conv, allDelivered };
+}
+
+test('a backlog (a reconnect catch-up) is reported delivered without waiting the grace', async () => {
+  const { b, allDelivered } = await backlogWhileOffline();
   b.reconnect();
-  const seen = await until(
-    a.messages$(conv, 50),
-    (ms) => ms.length === 20 && ms.every((m) => m.status === 'delivered'),
-    'Alice sees all 20 delivered',
-  );
-  expect(seen).toHaveLength(20);
+  expect(await allDelivered()).toHaveLength(20);
 });
 
 test('a delivery report lost with the connection goes out again on the reconnect', async () => {
-  const alice = makeUser('Alice');
-  const bob = makeUser('Bob');
-  // A grace longer than the test may take: only the backlog rule and the reconnect send in time.
-  const [a, b] = await Promise.all([openDevice(server.url, alice), openDevice(server.url, bob, { tuning: { deliveryGraceMs: 600_000 } })]);
-  const conv = await a.createConversation(bob.id);
-  await until(b.conversations$(), (cs) => cs.length === 1, 'Bob has the conversation');
-  b.socket.disconnect();
-  for (let i = 0; i < 20; i++) await a.sendMessage(conv, `missed ${i}`);
+  const { b, conv, allDelivered } = await backlogWhileOffline();
   // The connection drops as the first report is emitted (listeners run before the packet is
   // written): the server never sees it, and its request fails.
   let dropped = false;
@@ -93,11 +91,7 @@ test('a delivery report lost with the connection goes out again on the reconnect
   b.reconnect();
   await until(b.messages$(conv, 50), (ms) => ms.length === 20, 'Bob stores the 20');
   await until(b.connection$, (c) => c.status === 'online', 'Bob online again');
-  const seen = await until(
-    a.messages$(conv, 50),
-    (ms) => ms.length === 20 && ms.every((m) => m.status === 'delivered'),
-    'Alice sees all 20 delivered',
-  );
+  const seen = await allDelivered();
   expect(dropped).toBe(true);
   expect(seen).toHaveLength(20);
 });

@@ -427,17 +427,17 @@ export class CollectionSync<C extends CollectionName> {
     }, STREAMED_CHECKPOINT_DELAY_MS);
   }
 
-  private dropStreamedCheckpoint(): void {
-    if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
-    this.checkpointTimer = null;
-    this.unwrittenCheckpoint = null;
-  }
-
-  private writeStreamedCheckpoint(): Promise<void> {
+  /** The unwritten checkpoint of streamed batches, if any, no longer waiting for its timer. */
+  private takeStreamedCheckpoint(): Checkpoint | null {
     if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
     this.checkpointTimer = null;
     const checkpoint = this.unwrittenCheckpoint;
     this.unwrittenCheckpoint = null;
+    return checkpoint;
+  }
+
+  private writeStreamedCheckpoint(): Promise<void> {
+    const checkpoint = this.takeStreamedCheckpoint();
     const state = this.state.internalReplicationState;
     if (!checkpoint || !state) return Promise.resolve();
     // A pull stored a later one meanwhile (it follows a RESYNC, which writes this first; kept as a guard).
@@ -545,7 +545,7 @@ export class CollectionSync<C extends CollectionName> {
     // Stopping writes nothing: it runs in the page's `freeze` handler too (leadership.ts), and an
     // IndexedDB transaction begun there stays open while the page is frozen, holding the meta
     // store the next leader tab writes. The next start pulls the unwritten batches again.
-    this.dropStreamedCheckpoint();
+    this.takeStreamedCheckpoint();
     await this.state.cancel();
     this.initial.complete();
     this.accepted.complete();
