@@ -1,4 +1,4 @@
-import type { ConversationDoc, MessageDoc } from '@fetchwork/shared-schema';
+import { type ConversationDoc, LIMITS, type MessageDoc } from '@fetchwork/shared-schema';
 import { getAssumedMasterState } from 'rxdb';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -330,6 +330,30 @@ describe('recent-first sync of a new device', () => {
     await waitFor(async () => (await server.current.store.getDocs('messages', [unread.id]))[0]?.isRead === true, 'the read mark');
     await converges(device, owner.id);
     expect(outgoing.pushedRows).toBe(1);
+  });
+
+  test('batch sizes tuned past what the server accepts are held to its limits: the walk and the pulls still finish', async () => {
+    const { owner } = await seedHistory(2, 30);
+    // Each knob past its request's bound (LIMITS): before, every walk page was refused and asked for again.
+    const device = await openDevice(server.url, owner, {
+      tuning: {
+        bootstrapConversations: 5_000,
+        bootstrapMessagesPerConversation: 5_000,
+        bootstrapPagedConversations: 5_000,
+        historyBatchSize: 5_000,
+        pullBatchSize: 5_000,
+        pushBatchSize: 5_000,
+      },
+    });
+    const outgoing = watchOutgoing(device);
+    await historyDone(device);
+    await converges(device, owner.id);
+    const sized = outgoing.events.filter((e) => e.event === 'sync:history' || e.event === 'sync:pull' || e.event === 'sync:bootstrap');
+    expect(sized.length).toBeGreaterThan(0);
+    for (const { event, payload } of sized) {
+      if (event === 'sync:history') expect(payload.limit).toBe(LIMITS.historyMaxBatch);
+      if (event === 'sync:pull') expect(payload.batchSize).toBe(LIMITS.pullMaxBatch);
+    }
   });
 
   test('a page that arrives after the replication stopped is refused, so the walk never records it as stored', async () => {

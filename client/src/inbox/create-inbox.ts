@@ -45,7 +45,7 @@ import type { InitialSyncProgress, SyncTuning } from '../sync/collection-sync';
 import { leaderChannelName, soleLeadership, TabElection, type TabLeadership } from '../sync/leadership';
 import { createPresenceClient } from '../sync/presence-client';
 import { connectSyncSocket, type SocketConnection, type SyncSocket } from '../sync/socket';
-import { DEFAULT_TUNING, SyncEngine } from '../sync/sync-engine';
+import { boundedTuning, DEFAULT_TUNING, SyncEngine } from '../sync/sync-engine';
 import { Arrivals } from './arrivals';
 import { Blocks } from './blocks';
 import { InboxCommandError, InboxCommandHandlers } from './commands';
@@ -231,7 +231,7 @@ class InboxImpl implements InboxHandle {
     const initialSync$: Observable<InitialSyncProgress | null> = this.engine.pipe(switchMap((e) => (e ? e.initialSync$() : of(null))));
     this.connection$ = connectionState$(connection.status$, this.queries.unsentMessages$, initialSync$);
 
-    const tuning = { ...DEFAULT_TUNING, ...options.tuning };
+    const tuning = boundedTuning({ ...DEFAULT_TUNING, ...options.tuning });
     const start = () =>
       new SyncEngine({
         db: database,

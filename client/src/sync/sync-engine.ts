@@ -2,6 +2,7 @@ import {
   type CollectionName,
   type ConversationDoc,
   isFirstServerState,
+  LIMITS,
   type MessageDoc,
   PROTOCOL_VERSION,
   type Wire,
@@ -52,6 +53,30 @@ export const DEFAULT_TUNING: SyncTuning = {
   receiptStampHoldMs: 1_500,
   sendAhead: true,
 };
+
+/** Each batch knob and the protocol's most for the request it sizes (validators.ts). */
+const BATCH_BOUNDS = {
+  pullBatchSize: LIMITS.pullMaxBatch,
+  pushBatchSize: LIMITS.pushMaxRows,
+  bootstrapConversations: LIMITS.bootstrapPageMax,
+  bootstrapMessagesPerConversation: LIMITS.bootstrapMessagesPerConversationMax,
+  bootstrapPagedConversations: LIMITS.bootstrapConversationsMax,
+  historyBatchSize: LIMITS.historyMaxBatch,
+} as const satisfies Partial<Record<keyof SyncTuning, number>>;
+
+/**
+ * The tuning with every batch size inside what the server accepts: a request sized beyond it is
+ * refused as malformed every time it is retried, so a history walk tuned to 2,000 documents a
+ * page never ended (it stored nothing past its first refusal and asked again every 2 s).
+ */
+export function boundedTuning(tuning: SyncTuning): SyncTuning {
+  const out = { ...tuning };
+  for (const [key, max] of Object.entries(BATCH_BOUNDS) as [keyof typeof BATCH_BOUNDS, number][]) {
+    const n = Math.floor(out[key]);
+    out[key] = Number.isFinite(n) ? Math.min(max, Math.max(1, n)) : DEFAULT_TUNING[key];
+  }
+  return out;
+}
 
 /**
  * Everything only the leader tab does: replicate both collections, mark incoming messages
