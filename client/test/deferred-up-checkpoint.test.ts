@@ -109,6 +109,8 @@ test('a replica whose upstream checkpoints were never stored (a crash each time)
   const b = await openDevice(server.url, bob);
   const conv = await a.createConversation(bob.id, null, 'Bob');
   for (let i = 0; i < 5; i++) await a.sendMessage(conv, `message ${i}`);
+  // Bob can answer once the conversation reached his replica (under load that takes a moment).
+  await until(b.conversations$(), (cs) => cs.some((c) => c.id === conv), "the conversation in Bob's list");
   await b.sendMessage(conv, 'an answer');
   await until(a.messages$(conv, 10), (ms) => ms.length === 6 && ms.every((m) => m.seq > 0 && m.status !== 'pending'), 'all six stored');
   await waitFor(async () => upCheckpoints(written) > 0, 'an upstream checkpoint to be stored (and lost)');
@@ -143,7 +145,8 @@ test('stopping the replication right after it stored stream batches writes nothi
   const b = await openDevice(server.url, bob);
   const conv = await a.createConversation(bob.id, null, 'Bob');
   const hello = await a.sendMessage(conv, 'hello');
-  await until(b.messages$(conv, 10), (ms) => ms.some((m) => m.id === hello.id), 'B gets the conversation');
+  await until(b.messages$(conv, 10), (ms) => ms.some((m) => m.id === hello.id), 'B gets the message');
+  await until(b.conversations$(), (cs) => cs.some((c) => c.id === conv), "the conversation in Bob's list");
   const answer = await b.sendMessage(conv, 'an answer');
   await until(a.messages$(conv, 10), (ms) => ms.some((m) => m.id === answer.id), 'A stores the answer');
   // Within the checkpoints' delay: both the streamed batch's and RxDB's upstream one are unwritten.

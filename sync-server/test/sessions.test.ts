@@ -270,7 +270,9 @@ describe('an open socket renews its token without disconnecting', () => {
   it('an expired socket gets auth:expired, its events are refused until it renews, and renewing in the grace keeps it', async () => {
     const s = await server({ authRenewGraceMs: 3_000 });
     const id = newUserId();
-    const socket = await open(s, tokenFor(id, { expiresInSeconds: 1 }));
+    // A JWT's exp is in whole seconds after a whole-second iat: 1 s left as little as a few ms
+    // for the handshake, which a loaded machine missed. 3 s leaves more than 2.
+    const socket = await open(s, tokenFor(id, { expiresInSeconds: 3 }));
     const expired = new Promise<void>((resolve) => socket.once('auth:expired', () => resolve()));
     await expired;
     const refused = await pull(socket, { collection: 'messages', checkpoint: null, batchSize: 10 });
