@@ -349,10 +349,16 @@ describe('recent-first sync of a new device', () => {
     await historyDone(device);
     await converges(device, owner.id);
     const sized = outgoing.events.filter((e) => e.event === 'sync:history' || e.event === 'sync:pull' || e.event === 'sync:bootstrap');
-    expect(sized.length).toBeGreaterThan(0);
+    expect(sized.filter((e) => e.event === 'sync:bootstrap')).toHaveLength(2);
+    expect(sized.some((e) => e.event === 'sync:history')).toBe(true);
     for (const { event, payload } of sized) {
       if (event === 'sync:history') expect(payload.limit).toBe(LIMITS.historyMaxBatch);
       if (event === 'sync:pull') expect(payload.batchSize).toBe(LIMITS.pullMaxBatch);
+      if (event === 'sync:bootstrap' && payload.collection === 'conversations') expect(payload.pageSize).toBe(LIMITS.bootstrapPageMax);
+      if (event === 'sync:bootstrap' && payload.collection === 'messages') {
+        expect(payload.pageSize).toBe(LIMITS.bootstrapMessagesPerConversationMax);
+        expect(payload.conversations).toBe(LIMITS.bootstrapConversationsMax);
+      }
     }
   });
 

@@ -54,7 +54,7 @@ export const DEFAULT_TUNING: SyncTuning = {
   sendAhead: true,
 };
 
-/** Each batch knob and the protocol's most for the request it sizes (validators.ts). */
+/** Each batch knob, and the largest value the protocol accepts in the request it sizes (validators.ts). */
 const BATCH_BOUNDS = {
   pullBatchSize: LIMITS.pullMaxBatch,
   pushBatchSize: LIMITS.pushMaxRows,
