@@ -260,5 +260,20 @@ describe('background send (drainOutbox)', () => {
         m.close();
       }
     });
+
+    it('an expired token (the legacy routes answer 403 "Invalid token") ends the drain as unauthorized, keeping every message', async () => {
+      const me = newUserId();
+      const conversationId = conversationIdFor(sortedParticipants([me, newUserId()]), null);
+      const mirror = await openOutboxMirror(`mirror-${Math.random()}`);
+      const messages = [1, 2].map((i) => entry(conversationId, `while asleep ${i}`, `2026-01-01T00:00:0${i}.000Z`));
+      for (const e of messages) await mirror.put(e);
+      const expired = tokenFor(me, { expiresInSeconds: -60 });
+      expect(await drainOutbox({ apiUrl: server.url, session: { token: expired, userId: me }, mirror })).toEqual({
+        kind: 'unauthorized',
+        sent: [],
+      });
+      expect((await mirror.all()).map((m) => m.id).sort()).toEqual(messages.map((m) => m.id).sort());
+      mirror.close();
+    });
   });
 });

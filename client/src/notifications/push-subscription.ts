@@ -1,5 +1,5 @@
-import { NOTIFICATION_ROUTES } from '@fetchwork/shared-schema';
 import { NOTIFICATION_STORAGE_PREFIX } from './settings';
+import { base64UrlToBytes, subscriptionRequest, vapidPublicKey } from './push-server';
 
 /**
  * This device's Web Push subscription: asked for only when the user turns notifications on, per
@@ -57,24 +57,6 @@ function rememberChoice(userId: string, on: boolean): void {
   }
 }
 
-export async function vapidPublicKey(apiUrl: string, doFetch: typeof fetch = fetch): Promise<string | null> {
-  const res = await doFetch(`${apiUrl}${NOTIFICATION_ROUTES.vapidPublicKey}`);
-  if (res.status === 404) return null;
-  if (!res.ok) throw new Error(`vapid key: ${res.status}`);
-  return ((await res.json()) as { data: { publicKey: string } }).data.publicKey;
-}
-
-export function base64UrlToBytes(value: string): Uint8Array<ArrayBuffer> {
-  const base64 = value
-    .replace(/-/g, '+')
-    .replace(/_/g, '/')
-    .padEnd(Math.ceil(value.length / 4) * 4, '=');
-  const raw = atob(base64);
-  const out = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-  return out;
-}
-
 function sameKey(subscription: PushSubscription, key: Uint8Array): boolean {
   const current = subscription.options.applicationServerKey;
   if (!current) return false;
@@ -98,14 +80,6 @@ export async function currentAvailability(apiUrl: string, userId: string): Promi
   const key = await vapidPublicKey(apiUrl).catch(() => undefined);
   if (key === null) return 'server-disabled';
   return 'off';
-}
-
-async function post(apiUrl: string, token: string, method: 'POST' | 'DELETE', body: unknown, doFetch: typeof fetch): Promise<Response> {
-  return doFetch(`${apiUrl}${NOTIFICATION_ROUTES.subscriptions}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
 }
 
 /**
@@ -139,7 +113,7 @@ export async function enablePush(options: {
     subscription = null;
   }
   subscription ??= await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: serverKey });
-  const res = await post(options.apiUrl, options.token, 'POST', { subscription: subscription.toJSON() }, doFetch);
+  const res = await subscriptionRequest(options.apiUrl, options.token, 'POST', { subscription: subscription.toJSON() }, doFetch);
   if (!res.ok) throw new Error(`subscription refused: ${res.status}`);
   rememberChoice(options.userId, true);
   return 'on';
@@ -157,7 +131,7 @@ async function dropSubscription(apiUrl: string, token: string | null, doFetch: t
   if (!subscription) return;
   // The browser's side first: even if the server cannot be told, this device gets nothing more.
   await subscription.unsubscribe().catch(() => false);
-  if (token) await post(apiUrl, token, 'DELETE', { endpoint: subscription.endpoint }, doFetch).catch(() => undefined);
+  if (token) await subscriptionRequest(apiUrl, token, 'DELETE', { endpoint: subscription.endpoint }, doFetch).catch(() => undefined);
 }
 
 /**

@@ -37,12 +37,27 @@ async function errorCode(res: Response): Promise<string | null> {
 }
 
 /**
+ * Whether the server did not take the token: 401 on the newer routes, and on FetchWork's legacy
+ * routes (messages, notifications) 403 with the body `{ "error": "Invalid token" }`, which is also
+ * how they answer an expired one. Any other 403 is a refusal of the request itself.
+ */
+export async function tokenRefused(res: Response): Promise<boolean> {
+  if (res.status === 401) return true;
+  if (res.status !== 403) return false;
+  try {
+    return ((await res.clone().json()) as { error?: unknown }).error === 'Invalid token';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Sends the mirror's messages over REST with their own ids, one conversation after another and
  * each in creation order, and removes what the server stored. A message the page sends at the
  * same moment is stored once: the server answers a retried id with the stored message.
  *
- * Network failure, 408, 429 and 5xx throw RetryLater (what is left stays in the mirror); 401 ends
- * the drain as `unauthorized`. A
+ * Network failure, 408, 429 and 5xx throw RetryLater (what is left stays in the mirror); a token
+ * the server does not take (`tokenRefused`) ends the drain as `unauthorized`. A
  * permanent refusal (4xx) stops that conversation, keeping its order: the app pushes it when it
  * opens and shows the refusal as it does for any message.
  */
@@ -69,7 +84,7 @@ export async function drainOutbox(options: DrainOptions): Promise<DrainResult> {
   for (const group of byConversation(await options.mirror.all())) {
     for (const m of group) {
       let res = await send(m);
-      if (res.status === 401) return { kind: 'unauthorized', sent };
+      if (await tokenRefused(res)) return { kind: 'unauthorized', sent };
       // REST answers a conversation it does not have (or not for this user) 404 NOT_FOUND.
       if (res.status === 404 && ['NOT_FOUND', 'CONVERSATION_NOT_FOUND'].includes((await errorCode(res)) ?? '')) {
         // Written offline in a conversation the server has not seen: its id is derived from the
@@ -78,10 +93,10 @@ export async function drainOutbox(options: DrainOptions): Promise<DrainResult> {
           participantId: m.participantId,
           ...(m.jobId ? { jobId: m.jobId } : {}),
         });
-        if (created.status === 401) return { kind: 'unauthorized', sent };
+        if (await tokenRefused(created)) return { kind: 'unauthorized', sent };
         if (retryable(created)) throw new RetryLater(`create conversation: ${created.status}`);
         if (created.ok) res = await send(m);
-        if (res.status === 401) return { kind: 'unauthorized', sent };
+        if (await tokenRefused(res)) return { kind: 'unauthorized', sent };
       }
       if (res.ok) {
         await options.mirror.remove([m.id]);
@@ -131,4 +146,3 @@ export async function refreshSession(
   const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
   return locks ? locks.request(SESSION_REFRESH_LOCK, attempt) : attempt();
 }
-

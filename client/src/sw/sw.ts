@@ -6,7 +6,8 @@ import { databaseNameFor, REPLICA_PREFIX } from '../db/replica-name';
 import { drainOutbox, RetryLater, refreshSession, type WorkerSession } from './background-send';
 import type { AccessTokenAnswer, ShownConversationAnswer, WorkerToPageMessage } from './messages';
 import { conversationPath, type NotificationData, notificationFor, parsePushPayload } from './notification-options';
-import { isOutboxMirrorName, OUTBOX_SYNC_TAG, openOutboxMirror, outboxMirrorNameFor } from './outbox-mirror';
+import { isOutboxMirrorName, OUTBOX_SYNC_TAG, type OutboxMirror, openOutboxMirror, outboxMirrorNameFor } from './outbox-mirror';
+import { renewPushSubscription } from './push-renewal';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Parameters<typeof precacheAndRoute>[0] };
 
@@ -114,20 +115,31 @@ async function mirrorNames(): Promise<string[]> {
   return (await indexedDB.databases()).flatMap((d) => (d.name && isOutboxMirrorName(d.name, REPLICA_PREFIX) ? [d.name] : []));
 }
 
+const ownsMirror = (session: WorkerSession | null, name: string): session is WorkerSession =>
+  session !== null && outboxMirrorNameFor(databaseNameFor(session.userId)) === name;
+
 /**
- * Sends what a mirror holds with an open page's token, else one from the refresh cookie (with
- * the device key the page left in the mirror). Nothing is refreshed for an empty mirror.
+ * A token from the refresh cookie, with the device key the page left in the mirror; null when
+ * there is no session the worker can use for the mirror's user (signed out, another user's
+ * cookie, a host-supplied token).
+ */
+async function refreshedSession(name: string, mirror: OutboxMirror): Promise<WorkerSession | null> {
+  const refreshed = await refreshSession(API_URL, await mirror.deviceKey());
+  return ownsMirror(refreshed, name) ? refreshed : null;
+}
+
+/**
+ * Sends what a mirror holds with an open page's token, else one from the refresh cookie. Nothing
+ * is refreshed for an empty mirror.
  */
 async function drainMirror(name: string, fromPage: WorkerSession | null): Promise<void> {
   const mirror = await openOutboxMirror(name);
   try {
     if ((await mirror.all()).length === 0) return;
-    const owns = (s: WorkerSession | null): s is WorkerSession => s !== null && outboxMirrorNameFor(databaseNameFor(s.userId)) === name;
-    if (owns(fromPage) && (await drainOutbox({ apiUrl: API_URL, session: fromPage, mirror })).kind !== 'unauthorized') return;
-    const refreshed = await refreshSession(API_URL, await mirror.deviceKey());
-    // No session the worker can use (signed out, another user's cookie, a host-supplied token):
-    // the messages wait for the app to open.
-    if (!owns(refreshed)) return;
+    if (ownsMirror(fromPage, name) && (await drainOutbox({ apiUrl: API_URL, session: fromPage, mirror })).kind !== 'unauthorized') return;
+    const refreshed = await refreshedSession(name, mirror);
+    // No session the worker can use: the messages wait for the app to open.
+    if (!refreshed) return;
     if ((await drainOutbox({ apiUrl: API_URL, session: refreshed, mirror })).kind === 'unauthorized') {
       throw new RetryLater('unauthorized after refresh');
     }
@@ -152,6 +164,36 @@ self.addEventListener('sync', (event) => {
   const run = draining.then(drain);
   draining = run.catch(() => undefined);
   sync.waitUntil(run);
+});
+
+/** An open page's session first, then the refresh cookie's for each user signed in on this device. */
+async function* workerSessions(): AsyncGenerator<WorkerSession> {
+  const fromPage = await pageSession();
+  if (fromPage) yield fromPage;
+  for (const name of await mirrorNames()) {
+    const mirror = await openOutboxMirror(name);
+    let refreshed: WorkerSession | null;
+    try {
+      refreshed = await refreshedSession(name, mirror);
+    } finally {
+      mirror.close();
+    }
+    if (refreshed) yield refreshed;
+  }
+}
+
+// The push service replaced this device's subscription (push-renewal.ts). Firefox fires it;
+// Chromium only behind a flag. Older Firefox leaves both subscriptions out of the event.
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil(
+    renewPushSubscription({
+      apiUrl: API_URL,
+      oldSubscription: event.oldSubscription ?? null,
+      newSubscription: event.newSubscription ?? null,
+      pushManager: self.registration.pushManager,
+      sessions: workerSessions,
+    }),
+  );
 });
 
 declare global {
