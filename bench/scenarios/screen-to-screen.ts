@@ -195,6 +195,18 @@ function instrument() {
     }
   }
   w.WebSocket = StampedWebSocket;
+  // Every IndexedDB transaction the page opens, by mode, and those of the background-send mirror
+  // (`<replica>-outbox`, its own database) apart: the Node figure of the latency scenario has no
+  // service worker, so no mirror.
+  const idb = { rw: 0, ro: 0, mirror: 0 };
+  w.__idb = idb;
+  const transaction = IDBDatabase.prototype.transaction;
+  IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+    if (args[1] === 'readwrite') idb.rw += 1;
+    else idb.ro += 1;
+    if (this.name.endsWith('-outbox')) idb.mirror += 1;
+    return transaction.apply(this, args);
+  } as IDBDatabase['transaction'];
   addEventListener(
     'keydown',
     (e) => {
@@ -274,8 +286,17 @@ interface FrameCounts {
   bytesOut: number;
   relayIn: number;
   relayOut: number;
+  /** IndexedDB transactions the page opened: readwrite, readonly, and of them the mirror's. */
+  idbRw: number;
+  idbRo: number;
+  idbMirror: number;
 }
-const frameCounts = (p: Profile): Promise<FrameCounts> => p.page.evaluate(() => ({ ...(window as any).__frames }));
+const idbText = (t: { rw: number; ro: number; mirror: number }) => `${t.rw} + ${t.ro} (mirror ${t.mirror})`;
+const frameCounts = (p: Profile): Promise<FrameCounts> =>
+  p.page.evaluate(() => {
+    const w = window as any;
+    return { ...w.__frames, idbRw: w.__idb.rw, idbRo: w.__idb.ro, idbMirror: w.__idb.mirror };
+  });
 
 /** Chromium's page metrics that matter per message: CPU times (ms) and counts. */
 const METRICS = [
@@ -411,6 +432,8 @@ interface PhaseResult {
   load: any;
   /** WebSocket frames per message (all the page's frames during the phase ÷ messages). */
   frames: { aOut: number; aIn: number; bIn: number; bOut: number; bytesAOut: number; bytesBIn: number };
+  /** IndexedDB transactions per message in each page (readwrite, readonly, of them the mirror's). */
+  idb: { a: { rw: number; ro: number; mirror: number }; b: { rw: number; ro: number; mirror: number } };
   /** Ours: what the first frame bringing each message into Bob's page was (socket.io event name, or 'ack' for a pull answer). */
   arrivedBy: Record<string, number>;
   /** Per message, from the first measured message to the end of the drain (Performance.getMetrics). */
@@ -525,6 +548,8 @@ async function runPhase(
           bytesBIn: per('bytesIn', 1),
         }
       : { aOut: per('relayOut', 0), aIn: per('relayIn', 0), bIn: per('relayIn', 1), bOut: per('relayOut', 1), bytesAOut: 0, bytesBIn: 0 };
+  const idbOf = (i: 0 | 1) => ({ rw: per('idbRw', i), ro: per('idbRo', i), mirror: per('idbMirror', i) });
+  const idb = { a: idbOf(0), b: idbOf(1) };
   const kindsB: Record<string, string> = await B.page.evaluate(() => (window as any).__kinds);
   const arrivedBy: Record<string, number> = {};
   if (system === 'ours') for (const t of tags) arrivedBy[kindsB[t] ?? 'none'] = (arrivedBy[kindsB[t] ?? 'none'] ?? 0) + 1;
@@ -553,6 +578,7 @@ async function runPhase(
           repinned,
           cpu,
           frames,
+          idb,
           arrivedBy,
         }
       : {
@@ -571,6 +597,7 @@ async function runPhase(
           repinned,
           cpu,
           frames,
+          idb,
           arrivedBy,
         };
   const lr = loadResult ? `; background ${loadResult.achievedRate?.toFixed(0)} msg/s, server path ${triple(loadResult.latency)}` : '';
@@ -589,6 +616,7 @@ async function runPhase(
     `    WebSocket frames per message: Alice out ${f.aOut}, in ${f.aIn}; Bob in ${f.bIn}, out ${f.bOut}` +
       (system === 'ours' ? `; Bob got each message first by ${JSON.stringify(r.arrivedBy)}` : ''),
   );
+  ctx.log(`    IndexedDB transactions per message: Alice ${idbText(r.idb.a)}; Bob ${idbText(r.idb.b)}`);
   const show = (s: ScreenState) =>
     `${s.connection ?? '?'}, ${s.bubbles} bubbles ${JSON.stringify(s.statuses)}, last ${s.last?.tag ?? '-'} ${s.last?.status ?? ''}, ${s.scroll ? `${s.scroll.fromBottom} px from the bottom of ${s.scroll.height}` : 'no list'}`;
   ctx.log(
@@ -871,6 +899,16 @@ export function screenRows(cfg: ScreenConfig, phases: PhaseResult[]): Row[] {
       ours: `${o.frames.aOut} + ${o.frames.aIn}, ${o.frames.bIn} + ${o.frames.bOut} (${num(o.frames.bytesAOut)} B out of Alice, ${num(o.frames.bytesBIn)} B into Bob); ${by}`,
       baseline: `${r.frames.aOut} + ${r.frames.aIn}, ${r.frames.bIn} + ${r.frames.bOut}`,
       ratio: ratioOf(total(o.frames), total(r.frames)),
+      target: '',
+      met: null,
+      detail: true,
+    });
+    rows.push({
+      scenario: 'screen-to-screen',
+      figure: `IndexedDB transactions per message in the pages, ${when}: Alice · Bob, readwrite + readonly (of them the background-send mirror's), vs the same pages during the relay phase`,
+      ours: `Alice ${idbText(o.idb.a)} · Bob ${idbText(o.idb.b)}`,
+      baseline: `Alice ${idbText(r.idb.a)} · Bob ${idbText(r.idb.b)}`,
+      ratio: ratioOf(o.idb.a.rw + o.idb.a.ro + o.idb.b.rw + o.idb.b.ro, r.idb.a.rw + r.idb.a.ro + r.idb.b.rw + r.idb.b.ro),
       target: '',
       met: null,
       detail: true,

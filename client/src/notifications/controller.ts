@@ -1,8 +1,20 @@
-import type { ConversationDoc, MessageDoc, NotificationSettings } from '@fetchwork/shared-schema';
-import { BehaviorSubject, distinctUntilChanged, EMPTY, fromEvent, merge, type Observable, Subscription, startWith, switchMap } from 'rxjs';
+import type { NotificationSettings } from '@fetchwork/shared-schema';
+import {
+  BehaviorSubject,
+  distinctUntilChanged,
+  filter,
+  fromEvent,
+  map,
+  merge,
+  type Observable,
+  Subscription,
+  startWith,
+  switchMap,
+} from 'rxjs';
 import type { OwnMessageWrites } from '../inbox/commands';
-import { type MirroredMessage, OUTBOX_SYNC_TAG, type OutboxMirror, openOutboxMirror, outboxMirrorNameFor } from '../sw/outbox-mirror';
+import { OUTBOX_SYNC_TAG, type OutboxMirror, openOutboxMirror, outboxMirrorNameFor } from '../sw/outbox-mirror';
 import type { SocketConnection } from '../sync/socket';
+import { OutboxMirrorKeeper } from './mirror-keeper';
 import { openConversation$, provideAccessToken, shownConversation } from './page-bridge';
 import {
   backgroundSyncSupported,
@@ -42,9 +54,6 @@ export interface NotificationsDeps {
   isLeader$: Observable<boolean>;
 }
 
-/** How old a mirror entry missing from the unsent set must be before the leader drops it unseen. */
-const UNSEEN_GRACE_MS = 60_000;
-
 const sentHereKey = (userId: string) => `${NOTIFICATION_STORAGE_PREFIX}sent-here.${userId}`;
 const promptDismissedKey = (userId: string) => `${NOTIFICATION_STORAGE_PREFIX}prompt-dismissed.${userId}`;
 
@@ -79,6 +88,7 @@ export class NotificationsController {
   private readonly sentHere: BehaviorSubject<boolean>;
   private readonly promptDismissed: BehaviorSubject<boolean>;
   private readonly mirror: Promise<OutboxMirror | null>;
+  private readonly mirrorKeeper: OutboxMirrorKeeper;
   private readonly subs = new Subscription();
   private closed = false;
   private readonly deviceKept: boolean;
@@ -93,9 +103,10 @@ export class NotificationsController {
     this.backgroundSend = options.backgroundSend !== false && backgroundSyncSupported() ? 'background' : 'on-open';
     this.sentHere = new BehaviorSubject(flag(sentHereKey(userId)));
     this.promptDismissed = new BehaviorSubject(flag(promptDismissedKey(userId)));
+    const mirrorName = outboxMirrorNameFor(d.databaseName);
     this.mirror =
       this.backgroundSend === 'background' && typeof indexedDB !== 'undefined'
-        ? openOutboxMirror(outboxMirrorNameFor(d.databaseName)).then(
+        ? openOutboxMirror(mirrorName).then(
             async (m) => {
               if (options.deviceKey !== undefined) await m.setDeviceKey(options.deviceKey).catch(() => undefined);
               return m;
@@ -103,9 +114,30 @@ export class NotificationsController {
             () => null,
           )
         : Promise.resolve(null);
+    this.mirrorKeeper = new OutboxMirrorKeeper({
+      mirror: this.mirror,
+      userId,
+      connected$: d.connection.status$.pipe(map((status) => status.kind === 'connected')),
+      unsentIds$: d.unsentIds$,
+      isLeader$: d.isLeader$,
+      leaving$: merge(
+        fromEvent(document, 'visibilitychange').pipe(filter(() => document.visibilityState === 'hidden')),
+        fromEvent(window, 'pagehide'),
+        fromEvent(document, 'freeze'),
+      ),
+      channel: this.backgroundSend === 'background' && typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(mirrorName) : null,
+      registerSync: registerBackgroundSync,
+    });
     this.messageWrites = {
-      inserted: (doc, conversation) => this.inserted(doc, conversation),
-      changed: (doc) => this.changed(doc),
+      inserted: (doc, conversation) => {
+        // The banner's moment (promptWanted$): this device has sent a message.
+        if (!this.sentHere.value) {
+          setFlag(sentHereKey(userId));
+          this.sentHere.next(true);
+        }
+        this.mirrorKeeper.inserted(doc, conversation);
+      },
+      changed: (doc) => this.mirrorKeeper.changed(doc),
     };
 
     const { socket } = d.connection;
@@ -126,7 +158,6 @@ export class NotificationsController {
 
     this.subs.add(this.reportFocus());
     this.subs.add(provideAccessToken(async () => ({ token: (await d.getToken()) ?? null, userId })));
-    this.subs.add(this.keepMirror());
     void this.refreshAvailability();
   }
 
@@ -171,6 +202,7 @@ export class NotificationsController {
 
   close(): void {
     this.closed = true;
+    this.mirrorKeeper.close();
     this.subs.unsubscribe();
     void this.mirror.then((m) => m?.close());
   }
@@ -229,75 +261,6 @@ export class NotificationsController {
     };
     socket.on('disconnect', onDisconnect);
     sub.add(() => socket.off('disconnect', onDisconnect));
-    return sub;
-  }
-
-  private inserted(doc: MessageDoc, conversation: ConversationDoc): void {
-    if (!this.sentHere.value) {
-      setFlag(sentHereKey(this.d.user.id));
-      this.sentHere.next(true);
-    }
-    if (doc.messageType !== 'text') return;
-    const entry: MirroredMessage = {
-      id: doc.id,
-      conversationId: doc.conversation,
-      participantId: conversation.participants.find((p) => p !== this.d.user.id) ?? doc.recipient,
-      jobId: conversation.job ?? null,
-      content: doc.content,
-      messageType: 'text',
-      createdAt: doc.createdAt,
-    };
-    void this.mirror.then(async (m) => {
-      if (!m) return;
-      await m.put(entry);
-      if (this.d.connection.status().kind !== 'connected') await registerBackgroundSync();
-    });
-  }
-
-  /** An edit or deletion of an own message: the mirror follows while the message is unsent. */
-  private changed(doc: MessageDoc): void {
-    void this.mirror.then((m) => {
-      if (!m) return;
-      return doc.isDeleted || doc.seq > 0 ? m.remove([doc.id]) : m.updateContent(doc.id, doc.content);
-    });
-  }
-
-  /**
-   * Leader only: an entry goes once the replica says the server has the message (it leaves the
-   * unsent set) or it was discarded. An entry written by another tab whose message this tab has
-   * not seen yet is left alone for a minute (the tabs' change events arrive a moment apart). When
-   * the connection drops with entries left, Background Sync is asked for.
-   */
-  private keepMirror(): Subscription {
-    const sub = this.d.isLeader$
-      .pipe(
-        switchMap((leads) => {
-          if (!leads) return EMPTY;
-          const seen = new Set<string>();
-          return this.d.unsentIds$.pipe(
-            switchMap(async (ids) => {
-              const unsent = new Set(ids);
-              for (const id of ids) seen.add(id);
-              const m = await this.mirror;
-              if (!m) return;
-              const now = Date.now();
-              const stale = (await m.all())
-                .filter((e) => !unsent.has(e.id) && (seen.has(e.id) || now - Date.parse(e.createdAt) > UNSEEN_GRACE_MS))
-                .map((e) => e.id);
-              await m.remove(stale);
-            }),
-          );
-        }),
-      )
-      .subscribe({ error: () => undefined });
-    sub.add(
-      this.d.connection.status$.pipe(distinctUntilChanged((a, b) => a.kind === b.kind)).subscribe((status) => {
-        if (status.kind === 'connected') return;
-        void this.mirror.then(async (m) => {
-          if (m && (await m.all()).length > 0) await registerBackgroundSync();
-        });
-      }),
-    );
     return sub;
   }
 }
