@@ -124,7 +124,7 @@ export async function main(argv = process.argv.slice(2)): Promise<RunResult> {
   const by = (n: string) => scenarios.find((s) => s.scenario === n);
   const rows: Row[] = [
     ...scenarios.filter((s) => s.scenario !== 'peer').flatMap((s) => s.rows),
-    ...peerRows(by('peer'), by('latency'), by('initial-sync')),
+    ...peerRows(by('peer'), by('initial-sync')),
   ];
   const run: RunResult = {
     mode: opts.mode,

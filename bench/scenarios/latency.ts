@@ -1,13 +1,16 @@
 /**
  * Scenario 1 — delivery latency: a message written into user A's replica until it is stored in
  * user B's replica, at rising steady loads across many conversations. Baselines in the same
- * run, level by level back to back: a raw Socket.io relay of the same payload (the floor) and
- * REST polling every 2 s (FetchWork today).
+ * run, level by level back to back: a raw Socket.io relay of the same payload (the floor), REST
+ * polling every 2 s (FetchWork today) and RxDB's stock replication-websocket server with stock
+ * RxDB replicas (the peer; fairness notes in peer.ts).
  *
  * The load: `conversations` sender/receiver pairs of lightweight protocol clients in a child
  * process (for ours they pull, apply streams and send delivery receipts like the real client).
  * The probes: real replicas in this process — our client (createInbox, Dexie on fake-indexeddb)
- * for ours, plain sockets for the relay, fetch + 2 s polling for REST — sending part of the load.
+ * for ours, plain sockets for the relay, fetch + 2 s polling for REST, stock RxDB replicas (also
+ * on fake-indexeddb) for the peer — sending part of the load. The peer's load writers write to a
+ * collection its probe replicas do not replicate, and nobody receives their messages.
  */
 import { newMessageId } from '@fetchwork/shared-schema';
 import type { InboxHandle } from '../../client/src/inbox/create-inbox';
@@ -16,7 +19,7 @@ import { idbCounts, installIdbCounter } from '../lib/idb-counter';
 import type { Worker } from '../../chaos/lib/ipc';
 import { type ProbeResult, Prober, probeContent, probeTag } from '../lib/probes';
 import { RawClient, RestClient } from '../lib/protocol-clients';
-import { nodeStorage, openOursReplica } from '../lib/replicas';
+import { nodeStorage, openOursReplica, openPeerReplica } from '../lib/replicas';
 import { type Ctx, type Row, ratioOf, type ScenarioResult, triple } from '../lib/report';
 import { sleep, summarize, waitUntil } from '../lib/stats';
 import { openStockReplica } from '../lib/stock-replica';
@@ -49,7 +52,7 @@ export function latencyConfig(mode: Ctx['mode']): LatencyConfig {
 }
 
 interface System {
-  name: 'ours' | 'raw' | 'rest';
+  name: 'ours' | 'raw' | 'rest' | 'peer';
   host: Worker;
   gen: Worker;
   prober: Prober;
@@ -118,6 +121,27 @@ async function startSystem(name: System['name'], cfg: LatencyConfig, log: Ctx['l
       async close() {
         A.close();
         B.close();
+        await stop();
+      },
+    };
+  }
+  if (name === 'peer') {
+    const A = await openPeerReplica(url);
+    const B = await openPeerReplica(url);
+    await Promise.all([A.replication.awaitInitialReplication(), B.replication.awaitInitialReplication()]);
+    B.db.messages.insert$.subscribe((ev) => prober.arrived(probeTag(ev.documentData.content)));
+    log(`  ${name}: RxDB websocket server, ${cfg.conversations} load writers and stock replicas A, B ready`);
+    return {
+      name,
+      host,
+      gen,
+      prober,
+      send: async (tag) => {
+        const { _deleted, ...m } = draftMessage(`c.${a}.${b}`, a, b, probeContent(tag));
+        await A.db.messages.insert(m);
+      },
+      async close() {
+        await Promise.all([A.close(), B.close()]);
         await stop();
       },
     };
@@ -240,7 +264,10 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   const systems: System[] = [];
   const results: LevelResult[] = [];
   try {
-    const started = await Promise.allSettled((['ours', 'raw', 'rest'] as const).map((name) => startSystem(name, cfg, ctx.log)));
+    // The peer (scenario 6's RxDB replication-websocket) runs here too, so each level is measured
+    // back to back for every system: a p99 of a few hundred probes moves by up to 2× between runs
+    // minutes apart.
+    const started = await Promise.allSettled((['ours', 'raw', 'rest', 'peer'] as const).map((name) => startSystem(name, cfg, ctx.log)));
     for (const s of started) if (s.status === 'fulfilled') systems.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -264,7 +291,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   const diag = ctx.mode === 'full' || process.env.BENCH_DIAGNOSTIC ? await unloaded(ctx, 10) : [];
   const at = (system: string, rate: number) => results.find((r) => r.system === system && r.rate === rate);
   /** One row per level that both ours and the baseline system ran. */
-  const perLevel = (baseline: 'raw' | 'rest', row: (o: LevelResult, b: LevelResult, rate: number) => Row): Row[] =>
+  const perLevel = (baseline: 'raw' | 'rest' | 'peer', row: (o: LevelResult, b: LevelResult, rate: number) => Row): Row[] =>
     cfg.levels.flatMap((rate) => {
       const o = at('ours', rate);
       const b = at(baseline, rate);
@@ -285,6 +312,15 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
         met: rate === 500 ? ratio !== null && ratio <= 3 && p99 < 30 && o.probes.missing === 0 : null,
       };
     }),
+    ...perLevel('peer', (o, p, rate) => ({
+      scenario: 'latency',
+      figure: `Delivery A→B replica, p50/p95/p99 @ ${rate} msg/s (vs RxDB replication-websocket peer, the same level back to back)`,
+      ours: triple(o.probes.latency) + (o.probes.missing ? ` (${o.probes.missing} missing)` : ''),
+      baseline: triple(p.probes.latency) + (p.probes.missing ? ` (${p.probes.missing} missing)` : ''),
+      ratio: ratioOf(o.probes.latency.p99, p.probes.latency.p99),
+      target: 'faster than the peer (p99 ratio < 1)',
+      met: o.probes.latency.p99 < p.probes.latency.p99 && o.probes.missing === 0,
+    })),
     ...perLevel('rest', (o, rest, rate) => ({
       scenario: 'latency',
       figure: `Delivery A→B, p50/p95/p99 @ ${rate} msg/s (vs REST polling every 2 s)`,
