@@ -21,6 +21,7 @@ import { Server } from 'socket.io';
 import { serveRpc } from '../../chaos/lib/ipc';
 import type { RunningServer, startSyncServer as StartSyncServer } from '../../sync-server/src/server';
 import type { SqliteStore as SqliteStoreClass } from '../../sync-server/src/store/sqlite-store';
+import type { HistoryService as HistoryServiceClass } from '../../sync-server/src/sync/history-service';
 import { BENCH_SECRET, type ConversationEnd, draftConversation, draftMessage, historyFor, newUserId } from './docs';
 
 /**
@@ -33,6 +34,9 @@ const serverSrc = process.env.BENCH_SERVER_SRC
 const { startSyncServer } = (await import(pathToFileURL(join(serverSrc, 'server.ts')).href)) as { startSyncServer: typeof StartSyncServer };
 const { SqliteStore } = (await import(pathToFileURL(join(serverSrc, 'store', 'sqlite-store.ts')).href)) as {
   SqliteStore: typeof SqliteStoreClass;
+};
+const { HistoryService } = (await import(pathToFileURL(join(serverSrc, 'sync', 'history-service.ts')).href)) as {
+  HistoryService: typeof HistoryServiceClass;
 };
 const { createLogger } = (await import(pathToFileURL(join(serverSrc, 'logger.ts')).href)) as { createLogger: (level: string) => any };
 const { createFileMailer } = (await import(pathToFileURL(join(serverSrc, 'mail', 'index.ts')).href)) as {
@@ -215,6 +219,81 @@ async function storeCommits(args: {
   }
 }
 
+/** The longest gap between ticks of a 1 ms timer while `fn` runs: how long it held the event loop. */
+async function longestStall(fn: () => Promise<unknown>): Promise<number> {
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 1);
+  await fn();
+  clearInterval(timer);
+  return Math.max(longest, performance.now() - last);
+}
+
+/**
+ * What a long read does to everyone else on the instance: a user with `messages` messages
+ * searches the server (a text found nowhere: the whole feed is scanned) and walks the first
+ * `pages` history pages of 1,000; for each call, the longest time the event loop could not run
+ * anything else (the median over the calls). The same store file with its reads on their thread
+ * (`readThread`, the default) and on the event loop.
+ */
+async function longReadStalls(args: { messages: number; conversations: number; searches: number; pages: number }) {
+  const d = mkdtempSync(join(tmpdir(), 'fw-bench-reads-'));
+  const path = join(d, 'store.sqlite');
+  const userId = newUserId('h');
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+  const turn = () => new Promise((r) => setImmediate(r));
+  try {
+    const seeding = new SqliteStore({ path });
+    const { conversations, messages } = historyFor(userId, args.messages, args.conversations);
+    for (let i = 0; i < messages.length; i += 2000) {
+      await seeding.commit(
+        messages
+          .slice(i, i + 2000)
+          .map((m) => ({ collection: 'messages' as const, doc: m, expectedSeq: null, audience: [m.sender, m.recipient] })),
+      );
+    }
+    await seeding.commit(
+      conversations.map((c) => ({ collection: 'conversations' as const, doc: c, expectedSeq: null, audience: c.participants })),
+    );
+    await seeding.close();
+    const out: Record<string, { search: number; page: number; searchMs: number }> = {};
+    for (const readThread of [true, false]) {
+      const store = new SqliteStore({ path, readThread });
+      const history = new HistoryService(store);
+      const user = { id: userId } as Parameters<typeof history.history>[0];
+      await store.searchMessages(userId, 'warm up', 1);
+      const search: number[] = [];
+      const searchMs: number[] = [];
+      for (let i = 0; i < args.searches; i++) {
+        const t0 = performance.now();
+        search.push(await longestStall(() => store.searchMessages(userId, 'a text nobody wrote', 50)));
+        searchMs.push(performance.now() - t0);
+        await turn();
+      }
+      const page: number[] = [];
+      let before: number | null = (await store.headSeq()) + 1;
+      for (let i = 0; i < args.pages && before !== null; i++) {
+        const from: number = before;
+        page.push(
+          await longestStall(async () => {
+            before = (await history.history(user, 'messages', from, 1000)).history?.before ?? null;
+          }),
+        );
+        await turn();
+      }
+      await store.close();
+      out[readThread ? 'thread' : 'loop'] = { search: median(search), page: median(page), searchMs: median(searchMs) };
+    }
+    return out;
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+
 async function rawSqlite(args: { rows: number }): Promise<{ rowsPerSec: number; cpuUsPerRow: number; seconds: number }> {
   const d = mkdtempSync(join(tmpdir(), 'fw-bench-raw-'));
   try {
@@ -283,6 +362,7 @@ serveRpc(
     seed,
     rawSqlite,
     storeCommits,
+    longReadStalls,
     /** Memory after a full GC (the host runs with --expose-gc). */
     mem: async () => {
       gc();

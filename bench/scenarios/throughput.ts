@@ -17,14 +17,37 @@ interface Cfg {
   rawRows: number;
   /** Rounds of the store-only figure (one one-message commit per conversation each). */
   storeRounds: number;
+  /** The long reads' figure: one user's history, and how many searches and history pages. */
+  longReads: { messages: number; conversations: number; searches: number; pages: number };
 }
 
 const config = (mode: Ctx['mode']): Cfg =>
   mode === 'smoke'
-    ? { conversations: 10, durationMs: 1000, warmupMs: 300, rawRows: 2000, storeRounds: 20 }
+    ? {
+        conversations: 10,
+        durationMs: 1000,
+        warmupMs: 300,
+        rawRows: 2000,
+        storeRounds: 20,
+        longReads: { messages: 3000, conversations: 30, searches: 3, pages: 2 },
+      }
     : mode === 'quick'
-      ? { conversations: 100, durationMs: 1500, warmupMs: 500, rawRows: 5000, storeRounds: 150 }
-      : { conversations: 100, durationMs: 8000, warmupMs: 2000, rawRows: 30_000, storeRounds: 800 };
+      ? {
+          conversations: 100,
+          durationMs: 1500,
+          warmupMs: 500,
+          rawRows: 5000,
+          storeRounds: 150,
+          longReads: { messages: 20_000, conversations: 100, searches: 5, pages: 10 },
+        }
+      : {
+          conversations: 100,
+          durationMs: 8000,
+          warmupMs: 2000,
+          rawRows: 30_000,
+          storeRounds: 800,
+          longReads: { messages: 100_000, conversations: 500, searches: 9, pages: 30 },
+        };
 
 const perTransaction = (s: { transactions: number; commits: number } | null) => (s ? num(s.commits / Math.max(1, s.transactions), 1) : '?');
 const cpuMs = (a: { user: number; system: number }, b: { user: number; system: number }) => (b.user - a.user + b.system - a.system) / 1000;
@@ -36,6 +59,8 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   const variants: Record<string, any> = {};
   let raw: { rowsPerSec: number; cpuUsPerRow: number; seconds: number };
   let store: { cpuUsPerCommit: number; commitsPerSec: number };
+  type Stalls = { search: number; page: number; searchMs: number };
+  let longReads: { thread: Stalls; loop: Stalls };
   try {
     raw = await host.call('rawSqlite', { rows: cfg.rawRows });
     ctx.log(`  raw better-sqlite3: ${num(raw.rowsPerSec)} rows/s, ${num(raw.cpuUsPerRow, 1)} µs CPU per row`);
@@ -45,6 +70,12 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       warmup: Math.ceil(cfg.storeRounds / 10),
     });
     ctx.log(`  store only: ${num(store.commitsPerSec)} one-message commits/s, ${num(store.cpuUsPerCommit, 1)} µs CPU per commit`);
+    longReads = await host.call('longReadStalls', cfg.longReads);
+    ctx.log(
+      `  long reads, ${num(cfg.longReads.messages)} messages: longest event-loop stall per search ${num(longReads.thread.search, 1)} ms ` +
+        `(on the event loop ${num(longReads.loop.search, 1)} ms; a search takes ${num(longReads.thread.searchMs, 0)} ms), ` +
+        `per history page ${num(longReads.thread.page, 1)} ms (${num(longReads.loop.page, 1)} ms)`,
+    );
     const cases = [
       { name: 'single', inflight: 1, batch: 1, label: '1-row pushes, one in flight per sender' },
       { name: 'batch50', inflight: 1, batch: 50, label: '50-row pushes (RxDB batching a backlog)' },
@@ -130,6 +161,16 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       detail: true,
     },
   ];
+  rows.push({
+    scenario: 'throughput',
+    figure: `A long read and everyone else: the longest the server's event loop is held while it answers a search over a user's ${num(cfg.longReads.messages)} messages (found nowhere: the whole feed is read) · a history page of 1,000; the store's read thread vs the same reads on the event loop (medians of ${cfg.longReads.searches} searches, ${cfg.longReads.pages} pages)`,
+    ours: `${num(longReads.thread.search, 1)} · ${num(longReads.thread.page, 1)} ms (a search takes ${num(longReads.thread.searchMs, 0)} ms)`,
+    baseline: `${num(longReads.loop.search, 1)} · ${num(longReads.loop.page, 1)} ms`,
+    ratio: ratioOf(longReads.thread.search, longReads.loop.search),
+    target: '',
+    met: null,
+    detail: true,
+  });
   if (variants.batch50) {
     const b = variants.batch50;
     rows.push({

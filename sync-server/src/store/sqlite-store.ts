@@ -9,6 +9,7 @@ import { SqliteFileRecords } from '../files/sqlite-file-records';
 import { SqlitePushRecords } from '../notifications/sqlite-push-records';
 import { SqliteUserProfiles } from '../users/sqlite-user-profiles';
 import { type CommitResult, type FeedChange, StaleWriteError, type SyncStore, type UserRecord, type WriteOp } from './port';
+import { SqliteReadThread } from './sqlite-read-thread';
 import { WalCheckpointer } from './wal-checkpointer';
 
 export interface SqliteStoreOptions {
@@ -43,6 +44,12 @@ export interface SqliteStoreOptions {
   walAutocheckpointPages?: number;
   /** Told when a checkpoint on the checkpointer's thread fails (the server logs it). */
   onCheckpointError?: (message: string) => void;
+  /**
+   * Long reads (a search, the count under a history page) on a thread of their own
+   * (sqlite-read-thread.ts), so they never hold up the event loop. Default true for a file; a
+   * ':memory:' store has no file to share and reads on the event loop.
+   */
+  readThread?: boolean;
 }
 
 const SCHEMA = `
@@ -85,6 +92,24 @@ CREATE TABLE IF NOT EXISTS users (
   password_hash TEXT
 ) WITHOUT ROWID;
 `;
+
+/**
+ * The reads that scan a user's feed, prepared on the store's connection and on its read thread
+ * (the same text for both). The search scans the user's messages for a substring; the count is
+ * the rest of the feed below a history page.
+ */
+const LONG_READS = {
+  search: `SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
+         WHERE f.user_id = ? AND f.collection = 'messages' AND m.is_deleted = 0 AND m.content LIKE ? ESCAPE '\\'
+         ORDER BY f.seq DESC LIMIT ?`,
+  countFeedBefore: 'SELECT count(*) AS n FROM feed WHERE user_id = ? AND collection = ? AND seq < ?',
+  // A history page (up to 1,000 documents) and the bootstrap's lists: the feed's key read backwards,
+  // so a page costs the rows it returns (a test checks the plan).
+  feedBeforeMessages: `SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
+         WHERE f.user_id = ? AND f.collection = 'messages' AND f.seq < ? ORDER BY f.seq DESC LIMIT ?`,
+  feedBeforeConversations: `SELECT c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
+         WHERE f.user_id = ? AND f.collection = 'conversations' AND f.seq < ? ORDER BY f.seq DESC LIMIT ?`,
+} as const;
 
 /**
  * The WAL starts over once it holds this many checkpoints' worth of pages (or at the periodic
@@ -160,6 +185,7 @@ export class SqliteStore implements SyncStore {
   readonly commitStats = { transactions: 0, commits: 0, groupsRunAgain: 0 };
   private readonly checkpointer: WalCheckpointer | null;
   private readonly checkpointTimer: NodeJS.Timeout | null;
+  private readonly reads: SqliteReadThread | null;
 
   constructor(private readonly options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -225,18 +251,9 @@ export class SqliteStore implements SyncStore {
         `SELECT c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
          WHERE f.user_id = ? AND f.collection = 'conversations' AND f.seq > ? ORDER BY f.seq LIMIT ?`,
       ),
-      // feed_by_seq read backwards, so a history page costs the rows it returns (a test checks the plan).
-      feedBeforeMessages: db.prepare<[string, number, number], { body: string }>(
-        `SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
-         WHERE f.user_id = ? AND f.collection = 'messages' AND f.seq < ? ORDER BY f.seq DESC LIMIT ?`,
-      ),
-      feedBeforeConversations: db.prepare<[string, number, number], { body: string }>(
-        `SELECT c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
-         WHERE f.user_id = ? AND f.collection = 'conversations' AND f.seq < ? ORDER BY f.seq DESC LIMIT ?`,
-      ),
-      countFeedBefore: db.prepare<[string, string, number], { n: number }>(
-        'SELECT count(*) AS n FROM feed WHERE user_id = ? AND collection = ? AND seq < ?',
-      ),
+      feedBeforeMessages: db.prepare<[string, number, number], { body: string }>(LONG_READS.feedBeforeMessages),
+      feedBeforeConversations: db.prepare<[string, number, number], { body: string }>(LONG_READS.feedBeforeConversations),
+      countFeedBefore: db.prepare<[string, string, number], { n: number }>(LONG_READS.countFeedBefore),
       newestMessages: db.prepare<[string, number, number], { body: string }>(
         'SELECT body FROM messages WHERE conversation = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
       ),
@@ -254,11 +271,7 @@ export class SqliteStore implements SyncStore {
         `SELECT coalesce(sum(c.body -> '$.unreadCount' ->> ?), 0) AS n FROM feed f JOIN conversations c ON c.id = f.doc_id
          WHERE f.user_id = ? AND f.collection = 'conversations'`,
       ),
-      search: db.prepare<[string, string, number], { body: string }>(
-        `SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
-         WHERE f.user_id = ? AND f.collection = 'messages' AND m.is_deleted = 0 AND m.content LIKE ? ESCAPE '\\'
-         ORDER BY f.seq DESC LIMIT ?`,
-      ),
+      search: db.prepare<[string, string, number], { body: string }>(LONG_READS.search),
       getUser: db.prepare<[string], UserRow>('SELECT id, name, email, password_hash FROM users WHERE id = ?'),
       getUserByEmail: db.prepare<[string], UserRow>('SELECT id, name, email, password_hash FROM users WHERE email = ?'),
       upsertUser: db.prepare(
@@ -326,6 +339,10 @@ export class SqliteStore implements SyncStore {
             () => this.checkpointTail(),
             (message) => options.onCheckpointError?.(message),
           )
+        : null;
+    this.reads =
+      options.path !== ':memory:' && options.readThread !== false
+        ? new SqliteReadThread(options.path, LONG_READS, options.busyTimeoutMs ?? 5000)
         : null;
     const checkpointMs = options.checkpointIntervalMs ?? 60_000;
     const checkpointer = this.checkpointer;
@@ -475,12 +492,35 @@ export class SqliteStore implements SyncStore {
     beforeSeq: number,
     limit: number,
   ): Promise<DocsByCollection[C][]> {
-    const stmt = collection === 'messages' ? this.stmt.feedBeforeMessages : this.stmt.feedBeforeConversations;
-    return stmt.all(userId, beforeSeq, limit).map((r) => JSON.parse(r.body));
+    const messages = collection === 'messages';
+    const stmt = messages ? this.stmt.feedBeforeMessages : this.stmt.feedBeforeConversations;
+    const rows = await this.longRead<{ body: string }[]>(
+      messages ? 'feedBeforeMessages' : 'feedBeforeConversations',
+      [userId, beforeSeq, limit],
+      'all',
+      () => stmt.all(userId, beforeSeq, limit),
+    );
+    return rows.map((r) => JSON.parse(r.body));
   }
 
   async countFeedBefore(userId: string, collection: CollectionName, beforeSeq: number): Promise<number> {
-    return this.stmt.countFeedBefore.get(userId, collection, beforeSeq)?.n ?? 0;
+    const row = await this.longRead<{ n: number } | undefined>('countFeedBefore', [userId, collection, beforeSeq], 'get', () =>
+      this.stmt.countFeedBefore.get(userId, collection, beforeSeq),
+    );
+    return row?.n ?? 0;
+  }
+
+  /** On the read thread when there is one; on the event loop when there is none or it failed. */
+  private async longRead<T>(name: keyof typeof LONG_READS, args: readonly unknown[], mode: 'all' | 'get', here: () => T): Promise<T> {
+    if (this.reads) {
+      try {
+        return await this.reads.run<T>(name, args, mode);
+      } catch (err) {
+        if (!this.db.open) throw err;
+        // The thread failed (it is started again at the next read): this one is answered here.
+      }
+    }
+    return here();
   }
 
   async newestMessages(conversationIds: readonly string[], perConversation: number, beforeSeq: number): Promise<MessageDoc[]> {
@@ -504,7 +544,11 @@ export class SqliteStore implements SyncStore {
 
   async searchMessages(userId: string, query: string, limit: number): Promise<MessageDoc[]> {
     const escaped = query.replace(/[\\%_]/g, (c) => `\\${c}`);
-    return this.stmt.search.all(userId, `%${escaped}%`, limit).map((r) => JSON.parse(r.body));
+    const pattern = `%${escaped}%`;
+    const rows = await this.longRead<{ body: string }[]>('search', [userId, pattern, limit], 'all', () =>
+      this.stmt.search.all(userId, pattern, limit),
+    );
+    return rows.map((r) => JSON.parse(r.body));
   }
 
   async getUser(id: string): Promise<UserRecord | null> {
@@ -596,7 +640,7 @@ export class SqliteStore implements SyncStore {
     // Commits already requested are written, not dropped.
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     if (this.waiting.length > 0) this.flush();
-    await this.checkpointer?.close();
+    await Promise.all([this.checkpointer?.close(), this.reads?.close()]);
     if (this.db.open) this.db.close();
   }
 }

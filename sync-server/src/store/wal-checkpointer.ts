@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { stopThread } from './stop-thread';
 
 /** Told when a checkpoint on the checkpointer's thread fails (the backstop then still bounds the WAL). */
 export type CheckpointFailure = (message: string) => void;
@@ -79,14 +80,8 @@ export class WalCheckpointer {
 
   async close(): Promise<void> {
     this.closed = true;
-    const worker = this.worker;
-    if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.postMessage('close');
-    // A checkpoint under way finishes first; a thread that does not end in time is stopped.
-    const timer = setTimeout(() => void worker.terminate(), 5_000);
-    await exited;
-    clearTimeout(timer);
+    // A checkpoint under way finishes first.
+    if (this.worker) await stopThread(this.worker);
   }
 
   private walBytes(): number {
