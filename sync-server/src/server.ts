@@ -128,6 +128,7 @@ export interface RunningServer {
 /** Composes the services, the REST app and the Socket.io endpoint on one HTTP server, and listens. */
 export async function startSyncServer(options: SyncServerOptions): Promise<RunningServer> {
   const { store, log } = options;
+  store.warmUp?.();
   const metrics = createMetrics();
   const limits = new RateLimits({ ...DEFAULT_RATE_LIMITS, ...options.rateLimits });
   const inFlight = new InFlight();

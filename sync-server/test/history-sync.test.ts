@@ -366,6 +366,48 @@ describe('sync:history', () => {
     }
   });
 
+  it('a commit streamed to the socket while its bootstrap reads is followed, after the answer, by a resync that pulls it', async () => {
+    const [A, B] = [user(), user()];
+    await conversation(A, B);
+    const socket = await socketOf(A);
+    const stream = collectStream(socket);
+    let crossing = '';
+    // The commit lands after the head read and streams to the socket before the answer.
+    store.interleave = async () => {
+      crossing = await conversation(A, user());
+      await waitFor(() => stream.some((e) => e.collection === 'conversations'), 'the commit streamed to the socket');
+    };
+    // How many stream events had arrived when the answer did (read in the ack's own callback: a
+    // resync in the same packet is handled before an awaiting test would run).
+    let seenAtAnswer = -1;
+    const start = await new Promise<any>((resolve, reject) =>
+      (socket.timeout(5000) as any).emit(
+        'sync:bootstrap',
+        { collection: 'conversations', pageSize: 10 },
+        (err: Error | null, answer: any) => {
+          seenAtAnswer = stream.length;
+          if (err) reject(err);
+          else resolve(answer);
+        },
+      ),
+    );
+    expect(start.error).toBeUndefined();
+    expect(start.documents.map((d: { id: string }) => d.id)).not.toContain(crossing);
+    await waitFor(
+      () => stream.slice(seenAtAnswer).find((e) => e.collection === 'conversations' && e.resync === true),
+      'a resync after the answer',
+    );
+    const live = await pull(socket, { collection: 'conversations', checkpoint: start.checkpoint, batchSize: 10 });
+    expect(live.documents.map((d: { id: string }) => d.id)).toContain(crossing);
+
+    // Nothing crossed: no resync follows the answer.
+    const quiet = await bootstrap(socket, 'conversations', 10);
+    const seenAtQuiet = stream.length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(stream.slice(seenAtQuiet)).toEqual([]);
+    expect(quiet.documents.map((d) => d.id)).toContain(crossing);
+  });
+
   it('a position just above the server’s head is the top of the feed; one further is INVALID_CHECKPOINT', async () => {
     const [A, B] = [user(), user()];
     const ab = await conversation(A, B);

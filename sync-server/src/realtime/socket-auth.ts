@@ -45,6 +45,7 @@ export function installSocketAuth(io: SyncServer, access: AccessTokens, log: Log
     }
     socket.data.user = result.user;
     socket.data.cursors = {};
+    socket.data.streamed = {};
     socket.data.protocolVersion = version.version;
     next();
   });

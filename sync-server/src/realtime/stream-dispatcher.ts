@@ -2,6 +2,7 @@ import { COLLECTIONS, type StreamEvent } from '@fetchwork/shared-schema';
 import type { FeedChange } from '../store/port';
 import type { ChangeBus, ChangeEvent } from '../sync/change-bus';
 import type { OutboundBatch } from './outbound-batch';
+import { sendResync } from './read-position';
 import type { SyncServer, SyncSocket } from './types';
 import { userRoom } from './types';
 
@@ -49,7 +50,7 @@ export function startStreamDispatcher(io: SyncServer, bus: ChangeBus, outbound?:
   return bus.subscribe((event: ChangeEvent) => {
     if (event.resyncAll) {
       for (const socket of nsp.sockets.values()) {
-        for (const collection of COLLECTIONS) socket.emit('sync:stream', { collection, resync: true });
+        for (const collection of COLLECTIONS) sendResync(socket, collection);
       }
     }
     const encoded = new Map<string, { event: StreamEvent; packet: string }>();
@@ -63,6 +64,7 @@ export function startStreamDispatcher(io: SyncServer, bus: ChangeBus, outbound?:
         const socket = nsp.sockets.get(socketId);
         if (!socket) continue;
         outbound?.hold(socket);
+        socket.data.streamed[feed.collection] = (socket.data.streamed[feed.collection] ?? 0) + 1;
         const cursors = socket.data.cursors;
         if (cursors[feed.collection] === feed.prevSeq) {
           cursors[feed.collection] = last.seq;

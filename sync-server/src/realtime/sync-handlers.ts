@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import { assertCollection, type SyncService } from '../sync/sync-service';
 import type { InFlight } from './in-flight';
 import type { OutboundBatch } from './outbound-batch';
+import { beginRead, sendResync } from './read-position';
 import type { SocketHandlers } from './shared-handlers';
 import type { SyncSocket } from './types';
 
@@ -28,9 +29,11 @@ export function syncHandlers(sync: SyncService, log: Logger, inFlight: InFlight,
             return reply(errorBody(code, parsed.message));
           }
           const collection = assertCollection(parsed.value.collection);
+          const read = beginRead(this, collection);
           const result = await sync.pull(this.data.user, collection, parsed.value.checkpoint, parsed.value.batchSize);
-          if (result.checkpoint) this.data.cursors[collection] = result.checkpoint.seq;
+          const crossed = read.settle(result.checkpoint?.seq ?? null);
           reply(result);
+          if (crossed) sendResync(this, collection);
         } catch (err) {
           reply(toErrorBody(err, log, 'sync:pull'));
         }

@@ -15,6 +15,8 @@ export interface SocketData {
    * it continues exactly from here; otherwise the socket gets a resync signal.
    */
   cursors: Partial<Record<CollectionName, number>>;
+  /** Per collection, how many stream events (documents or resync) this socket was sent (read-position.ts). */
+  streamed: Partial<Record<CollectionName, number>>;
   /** The protocol version the client speaks (checked at the handshake): what to answer an older one differently. */
   protocolVersion: number;
   /** The token's expiry timer (socket-auth.ts); this instance's own, nothing sends `data` to another. */

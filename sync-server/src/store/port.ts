@@ -120,5 +120,10 @@ export interface SyncStore {
   conversationWriters(conversations: readonly Pick<ConversationDoc, 'id' | 'participants'>[]): Promise<Map<string, string[]>>;
   /** A cheap liveness probe for /health. */
   ping(): Promise<void>;
+  /**
+   * Starts now what the store would start at its first use (SQLite: its read thread, ~90 ms), so
+   * that the first client's reads after a server start do not wait for it. Optional.
+   */
+  warmUp?(): void;
   close(): Promise<void>;
 }

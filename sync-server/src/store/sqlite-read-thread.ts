@@ -12,7 +12,8 @@ interface Pending {
  * A server search scans the user's whole feed (146 ms at 100,000 messages on the 2-core bench
  * machine) and a history page counts what is left below it (5–7 ms per page): on the event loop
  * every other user's push and stream waited behind them. One statement runs at a time, in the
- * order asked. The thread starts at the first read and is started again after a failure.
+ * order asked. The thread starts at the first read (or at `start`, which the server calls when it
+ * starts) and is started again after a failure.
  */
 export class SqliteReadThread {
   private worker: Worker | null = null;
@@ -36,7 +37,7 @@ export class SqliteReadThread {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.start().postMessage({ id, name, args, mode });
+      this.thread().postMessage({ id, name, args, mode });
     });
   }
 
@@ -45,7 +46,12 @@ export class SqliteReadThread {
     if (this.worker) await stopThread(this.worker);
   }
 
-  private start(): Worker {
+  /** Starts the thread now if it is not running (a read starts it anyway). */
+  start(): void {
+    if (!this.closed) this.thread();
+  }
+
+  private thread(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('./sqlite-read-worker.mjs', import.meta.url), {
       workerData: { path: this.path, statements: this.statements, busyTimeoutMs: this.busyTimeoutMs },

@@ -510,6 +510,10 @@ export class SqliteStore implements SyncStore {
     return row?.n ?? 0;
   }
 
+  warmUp(): void {
+    this.reads?.start();
+  }
+
   /** On the read thread when there is one; on the event loop when there is none or it failed. */
   private async longRead<T>(name: keyof typeof LONG_READS, args: readonly unknown[], mode: 'all' | 'get', here: () => T): Promise<T> {
     if (this.reads) {
