@@ -9,7 +9,7 @@ interface Pending {
 /**
  * Runs the store's long reads on a thread of its own, with a read-only connection to the same
  * file (WAL: it reads what was committed when each statement starts, while the writer goes on).
- * A server search scans the user's whole feed (146 ms at 100,000 messages on the 2-core bench
+ * A server search scans the user's whole feed (100–150 ms at 100,000 messages on the 2-core bench
  * machine) and a history page counts what is left below it (5–7 ms per page): on the event loop
  * every other user's push and stream waited behind them. One statement runs at a time, in the
  * order asked. The thread starts at the first read (or at `start`, which the server calls when it
