@@ -45,9 +45,9 @@ export interface SqliteStoreOptions {
   /** Told when a checkpoint on the checkpointer's thread fails (the server logs it). */
   onCheckpointError?: (message: string) => void;
   /**
-   * Long reads (a search, the count under a history page) on a thread of their own
-   * (sqlite-read-thread.ts), so they never hold up the event loop. Default true for a file; a
-   * ':memory:' store has no file to share and reads on the event loop.
+   * Long reads (a search, a history or bootstrap page of the feed, the count below it) on a
+   * thread of their own (sqlite-read-thread.ts), so they never hold up the event loop. Default
+   * true for a file; a ':memory:' store has no file to share and reads on the event loop.
    */
   readThread?: boolean;
 }
