@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeHeapSnapshot } from 'node:v8';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { LIMITS, type MessageDoc, messageConflictHandler, messageRxSchema } from '@fetchwork/shared-schema';
 import Database from 'better-sqlite3';
 import { createRxDatabase, type RxDatabase } from 'rxdb';
@@ -354,6 +354,17 @@ let allocSession: Session | null = null;
 // Every hosted server's event loop: stalls show here whatever their cause (a checkpoint, GC, a long task).
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
+// The garbage collector's pauses in the same window, so a stall can be told apart from them.
+const gcPauses = { count: 0, totalMs: 0, maxMs: 0, major: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcPauses.count++;
+    gcPauses.totalMs += e.duration;
+    gcPauses.maxMs = Math.max(gcPauses.maxMs, e.duration);
+    // NODE_PERFORMANCE_GC_MAJOR (mark-compact) = 4
+    if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === 4) gcPauses.major++;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 serveRpc(
   {
@@ -375,8 +386,9 @@ serveRpc(
     /** How late the event loop ran since the last call (ms; 1 ms resolution), then starts over. */
     loopDelay: () => {
       const ms = (ns: number) => ns / 1e6;
-      const out = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
+      const out = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max), gc: { ...gcPauses } };
       loopDelay.reset();
+      Object.assign(gcPauses, { count: 0, totalMs: 0, maxMs: 0, major: 0 });
       return out;
     },
     /**

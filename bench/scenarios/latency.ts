@@ -62,11 +62,12 @@ interface System {
   close(): Promise<void>;
 }
 
-/** How late the server's event loop ran during a level (ms). */
+/** How late the server's event loop ran during a level (ms), and its garbage collector's pauses. */
 interface LoopDelay {
   p50: number;
   p99: number;
   max: number;
+  gc: { count: number; totalMs: number; maxMs: number; major: number };
 }
 
 export interface LevelResult {
@@ -297,7 +298,8 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       const b = at(baseline, rate);
       return o && b ? [row(o, b, rate)] : [];
     });
-  const loop = (d: LoopDelay) => `${d.p50.toFixed(1)} / ${d.p99.toFixed(1)} / max ${d.max.toFixed(1)} ms`;
+  const loop = (d: LoopDelay) =>
+    `${d.p50.toFixed(1)} / ${d.p99.toFixed(1)} / max ${d.max.toFixed(1)} ms (GC ${d.gc.count} pauses, ${d.gc.totalMs.toFixed(0)} ms, longest ${d.gc.maxMs.toFixed(1)} ms)`;
   const rows: Row[] = [
     ...perLevel('raw', (o, r, rate) => {
       const p99 = o.probes.latency.p99;
@@ -342,7 +344,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     })),
     ...perLevel('raw', (o, r, rate) => ({
       scenario: 'latency',
-      figure: `Server event-loop delay during the level, p50 / p99 / max @ ${rate} msg/s (vs the relay's)`,
+      figure: `Server event-loop delay during the level, p50 / p99 / max, and the GC's pauses @ ${rate} msg/s (vs the relay's)`,
       ours: loop(o.serverLoop),
       baseline: loop(r.serverLoop),
       ratio: ratioOf(o.serverLoop.p99, r.serverLoop.p99),

@@ -32,7 +32,8 @@ export interface BootstrapPayload<C extends CollectionName = CollectionName> {
   pageSize: number;
   /**
    * Messages only: how many of the most recently active conversations get their newest page
-   * (default and at most LIMITS.bootstrapConversationsMax). The others' pages come from the walk
+   * (default and at most LIMITS.bootstrapConversationsMax; fewer when pageSize × conversations
+   * exceeds LIMITS.bootstrapMessagesMax: as many as fit). The others' pages come from the walk
    * or from `sync:page` when opened; their latest message is already in the conversation list.
    */
   conversations?: number;

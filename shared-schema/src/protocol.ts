@@ -55,6 +55,12 @@ export const LIMITS = {
   bootstrapMessagesPerConversationMax: 100,
   /** Conversations whose newest page a messages bootstrap brings (the most recently active ones). */
   bootstrapConversationsMax: 1000,
+  /**
+   * Messages one bootstrap answer carries at most: the server brings pages for as many
+   * conversations as fit (pageSize × conversations ≤ this). At the two bounds above an answer
+   * would hold 100,000 messages and take the server's event loop for ~300 ms.
+   */
+  bootstrapMessagesMax: 2000,
   /** Documents one `sync:history` may ask for. */
   historyMaxBatch: 1000,
   /** Messages one `sync:page` may ask for. */

@@ -221,6 +221,30 @@ describe('sync:bootstrap', () => {
     expect(all.documents.map((d) => d.content).sort()).toEqual(['ab2', 'ab3', 'ac2', 'ac3', 'ad2', 'ad3']);
   });
 
+  it('messages: one answer carries at most bootstrapMessagesMax messages, pages for as many of the newest conversations as fit', async () => {
+    const fit = LIMITS.bootstrapMessagesMax / LIMITS.bootstrapMessagesPerConversationMax;
+    const A = user();
+    const others = Array.from({ length: fit + 2 }, () => user());
+    const ids: string[] = [];
+    for (const other of others) {
+      // Each started by the other side: a user may start only so many conversations at a time.
+      const id = await conversation(other, A);
+      ids.push(id);
+      await send(other, id, `to A from ${id}`);
+    }
+    // Newest first: the two that do not fit are the least recently active.
+    const newest = ids.slice(2).sort();
+    const socket = await socketOf(A);
+    for (const conversations of [undefined, LIMITS.bootstrapConversationsMax, fit + 1]) {
+      const answer = await bootstrap(socket, 'messages', LIMITS.bootstrapMessagesPerConversationMax, conversations);
+      expect([...new Set(answer.documents.map((d) => d.conversation))].sort()).toEqual(newest);
+      expect(answer.history?.remaining).toBe(fit + 2);
+    }
+    // Under the bound the request is served as asked.
+    const two = await bootstrap(socket, 'messages', LIMITS.bootstrapMessagesPerConversationMax, 2);
+    expect(new Set(two.documents.map((d) => d.conversation))).toEqual(new Set(ids.slice(-2)));
+  });
+
   it('conversations: the newest pageSize by feed position; a full page says how many lie below, a short one ends the walk', async () => {
     const [A, B, C, D] = [user(), user(), user(), user()];
     const ab = await conversation(A, B);

@@ -1,6 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import { stopThread } from './stop-thread';
 
+/**
+ * `all`: the statement's rows; `get`: its first row; `each`: the args are a list of argument
+ * lists, and the rows of every run in that order (one message for many small reads).
+ */
+export type ReadMode = 'all' | 'get' | 'each';
+
 interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
@@ -31,8 +37,8 @@ export class SqliteReadThread {
     private readonly busyTimeoutMs: number,
   ) {}
 
-  /** Rows of `name` (`all`) or its first row (`get`), as better-sqlite3 returns them. */
-  run<T>(name: string, args: readonly unknown[], mode: 'all' | 'get'): Promise<T> {
+  /** What `name` answers in `mode` (see ReadMode), as better-sqlite3 returns it. */
+  run<T>(name: string, args: readonly unknown[], mode: ReadMode): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {

@@ -23,6 +23,15 @@ const UNBOUNDED = Number.MAX_SAFE_INTEGER;
  * higher sequence and arrives through live replication from that head; a document rewritten
  * while its older page is read has moved above the head and is left to the live side too.
  */
+/**
+ * How many conversations a messages bootstrap brings pages for: as asked (all it may by
+ * default), but no more than fit in one answer. Each field is valid on its own, so a request
+ * beyond the product is not refused; the conversations left out are paged like any other.
+ */
+function conversationsThatFit(pageSize: number, asked: number | undefined): number {
+  return Math.min(asked ?? LIMITS.bootstrapConversationsMax, Math.floor(LIMITS.bootstrapMessagesMax / pageSize));
+}
+
 export class HistoryService {
   constructor(
     private readonly store: SyncStore,
@@ -49,7 +58,7 @@ export class HistoryService {
     const result =
       collection === 'conversations'
         ? await this.bootstrapConversations(user, head, pageSize)
-        : await this.bootstrapMessages(user, head, pageSize, conversations ?? LIMITS.bootstrapConversationsMax);
+        : await this.bootstrapMessages(user, head, pageSize, conversationsThatFit(pageSize, conversations));
     return result as unknown as BootstrapResult<C>;
   }
 

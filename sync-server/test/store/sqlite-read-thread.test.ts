@@ -6,7 +6,8 @@ import { SqliteStore } from '../../src/store/sqlite-store';
 import { draftConversation, draftMessage } from '../support/docs';
 
 /**
- * The store's long reads (a search, a history page and the count below it) on their own thread
+ * The store's long reads (a search, a history page and the count below it, conversations' newest
+ * pages) on their own thread
  * (sqlite-read-thread.ts), against the same file read on the event loop. The storage contract
  * (storage-contract.ts) runs every read of a file store through the thread too.
  */
@@ -91,6 +92,18 @@ describe('the store’s read thread', () => {
       expect(await threaded.feedBefore(b, 'conversations', head, 10)).toEqual(await here.feedBefore(b, 'conversations', head, 10));
       expect(await threaded.countFeedBefore(a, 'messages', head - 5000)).toBe(await here.countFeedBefore(a, 'messages', head - 5000));
       expect(await threaded.countFeedBefore(c, 'messages', head + 1)).toBe(6);
+      // Each conversation's newest page (a bootstrap's, in one read): the runs in the order asked.
+      const conversations = [draftConversation(b, c).id, draftConversation(a, b).id, draftConversation(b, c).id];
+      const pages = await threaded.newestMessages(conversations, 3, head);
+      expect(pages).toEqual(await here.newestMessages(conversations, 3, head));
+      expect(pages.map((m) => m.content)).toEqual([
+        'the final logo, just now',
+        'brief 4 with the logo',
+        'brief 3 with the logo',
+        'logo draft 29999 for the 50% discount_case',
+        'logo draft 29998 for the 50% discount_case',
+        'logo draft 29997 for the 50% discount_case',
+      ]);
     } finally {
       await Promise.all([threaded.close(), here.close()]);
     }
