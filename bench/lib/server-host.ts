@@ -18,6 +18,7 @@ import { createRxDatabase, type RxDatabase } from 'rxdb';
 import { startWebsocketServer } from 'rxdb/plugins/replication-websocket';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { Server } from 'socket.io';
+import { Encoder, PacketType } from 'socket.io-parser';
 import { serveRpc } from '../../chaos/lib/ipc';
 import type { RunningServer, startSyncServer as StartSyncServer } from '../../sync-server/src/server';
 import type { SqliteStore as SqliteStoreClass } from '../../sync-server/src/store/sqlite-store';
@@ -39,6 +40,12 @@ const { HistoryService } = (await import(pathToFileURL(join(serverSrc, 'sync', '
   HistoryService: typeof HistoryServiceClass;
 };
 const { createLogger } = (await import(pathToFileURL(join(serverSrc, 'logger.ts')).href)) as { createLogger: (level: string) => any };
+/** The hosted server's Socket.io encoder (its own parser where it has one), to count an answer's encoding with its read. */
+const AnswerEncoder: new () => { encode(packet: object): unknown[] } = await import(
+  pathToFileURL(join(serverSrc, 'realtime', 'stored-json-parser.ts')).href
+)
+  .then((m: { storedJsonParser: { Encoder: new () => { encode(packet: object): unknown[] } } }) => m.storedJsonParser.Encoder)
+  .catch(() => Encoder);
 const { createFileMailer } = (await import(pathToFileURL(join(serverSrc, 'mail', 'index.ts')).href)) as {
   createFileMailer: (directory: string) => any;
 };
@@ -264,6 +271,7 @@ async function longReadStalls(args: { messages: number; conversations: number; s
     for (const readThread of [true, false]) {
       const store = new SqliteStore({ path, readThread });
       const history = new HistoryService(store);
+      const encoder = new AnswerEncoder();
       const user = { id: userId } as Parameters<typeof history.history>[0];
       await store.searchMessages(userId, 'warm up', 1);
       const search: number[] = [];
@@ -280,7 +288,9 @@ async function longReadStalls(args: { messages: number; conversations: number; s
         const from: number = before;
         page.push(
           await longestStall(async () => {
-            before = (await history.history(user, 'messages', from, 1000)).history?.before ?? null;
+            const answer = await history.history(user, 'messages', from, 1000);
+            encoder.encode({ type: PacketType.ACK, nsp: '/', id: 1, data: [answer] });
+            before = answer.history?.before ?? null;
           }),
         );
         await turn();

@@ -33,6 +33,7 @@ import { type RedisWiring, wireRedis } from './realtime/redis-wiring';
 import { installSessionRevocation, installSocketAuth } from './realtime/socket-auth';
 import { installSocketLimits } from './realtime/socket-limits';
 import { startStreamDispatcher } from './realtime/stream-dispatcher';
+import { storedJsonParser } from './realtime/stored-json-parser';
 import { attachHandlers } from './realtime/shared-handlers';
 import { syncHandlers } from './realtime/sync-handlers';
 import { type SyncServer, userRoom } from './realtime/types';
@@ -141,6 +142,8 @@ export async function startSyncServer(options: SyncServerOptions): Promise<Runni
     maxHttpBufferSize: LIMITS.pushMaxRows * 8 * 1024,
     pingInterval: 10_000,
     pingTimeout: 5_000,
+    // Pulls and history answers carry documents as stored, not encoded again (the same wire).
+    parser: storedJsonParser,
   });
   const redis: RedisWiring | null = options.redisUrl ? await wireRedis(io, options.redisUrl, log) : null;
   const bus = options.bus ?? redis?.bus ?? new LocalChangeBus();

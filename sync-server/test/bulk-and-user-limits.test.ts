@@ -42,14 +42,10 @@ class ProbedStore extends SqliteStore {
     return out;
   }
 
-  override async pullFeed<C extends Parameters<SqliteStore['pullFeed']>[1]>(
-    userId: string,
-    collection: C,
-    afterSeq: number,
-    limit: number,
-  ) {
+  // The read a pull's answer uses.
+  override async pullFeedTexts(userId: string, collection: Parameters<SqliteStore['pullFeed']>[1], afterSeq: number, limit: number) {
     if (userId === this.watchedUser && this.loadedWhenPulled === null) this.loadedWhenPulled = this.loaded;
-    return super.pullFeed(userId, collection, afterSeq, limit);
+    return super.pullFeedTexts(userId, collection, afterSeq, limit);
   }
 }
 

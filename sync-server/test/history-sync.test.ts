@@ -41,14 +41,15 @@ class InterleavingStore extends SqliteStore {
   override feedHead(userId: string, collection: CollectionName) {
     return this.thenInterleave(super.feedHead(userId, collection));
   }
-  override feedBefore<C extends CollectionName>(userId: string, collection: C, beforeSeq: number, limit: number) {
-    return this.thenInterleave(super.feedBefore(userId, collection, beforeSeq, limit));
+  // The reads answers use (the parsed ones go through them too).
+  override feedBeforeTexts(userId: string, collection: CollectionName, beforeSeq: number, limit: number) {
+    return this.thenInterleave(super.feedBeforeTexts(userId, collection, beforeSeq, limit));
   }
   override countFeedBefore(userId: string, collection: CollectionName, beforeSeq: number) {
     return this.thenInterleave(super.countFeedBefore(userId, collection, beforeSeq));
   }
-  override newestMessages(conversationIds: readonly string[], perConversation: number, beforeSeq: number) {
-    return this.thenInterleave(super.newestMessages(conversationIds, perConversation, beforeSeq));
+  override newestMessagesTexts(conversationIds: readonly string[], perConversation: number, beforeSeq: number) {
+    return this.thenInterleave(super.newestMessagesTexts(conversationIds, perConversation, beforeSeq));
   }
 }
 

@@ -61,6 +61,23 @@ export interface MessagePage {
   messages: MessageDoc[];
 }
 
+/** A stored document as the store keeps it: the JSON text it was written as, and its sequence. */
+export interface StoredText {
+  seq: number;
+  json: string;
+}
+
+/**
+ * The reads an answer sends as they are (sync/stored-documents.ts), returning each document's
+ * stored JSON instead of the parsed document: the same rows, in the same order, as the reads of
+ * the same names on SyncStore.
+ */
+export interface StoredTextReads {
+  pullFeed(userId: string, collection: CollectionName, afterSeq: number, limit: number): Promise<StoredText[]>;
+  feedBefore(userId: string, collection: CollectionName, beforeSeq: number, limit: number): Promise<StoredText[]>;
+  newestMessages(conversationIds: readonly string[], perConversation: number, beforeSeq: number): Promise<StoredText[]>;
+}
+
 export interface SyncStore {
   /** The documents with these ids that exist (any order). */
   getDocs<C extends CollectionName>(collection: C, ids: readonly string[]): Promise<DocsByCollection[C][]>;
@@ -125,5 +142,10 @@ export interface SyncStore {
    * that the first client's reads after a server start do not wait for it. Optional.
    */
   warmUp?(): void;
+  /**
+   * Optional, for a store that keeps each document as JSON text (SQLite): pulls and history
+   * answers then carry the stored text instead of parsing it and encoding it again.
+   */
+  readonly texts?: StoredTextReads;
   close(): Promise<void>;
 }

@@ -8,7 +8,16 @@ import { SqliteBlockRecords } from '../blocks/sqlite-block-records';
 import { SqliteFileRecords } from '../files/sqlite-file-records';
 import { SqlitePushRecords } from '../notifications/sqlite-push-records';
 import { SqliteUserProfiles } from '../users/sqlite-user-profiles';
-import { type CommitResult, type FeedChange, StaleWriteError, type SyncStore, type UserRecord, type WriteOp } from './port';
+import {
+  type CommitResult,
+  type FeedChange,
+  StaleWriteError,
+  type StoredText,
+  type StoredTextReads,
+  type SyncStore,
+  type UserRecord,
+  type WriteOp,
+} from './port';
 import { type ReadMode, SqliteReadThread } from './sqlite-read-thread';
 import { WalCheckpointer } from './wal-checkpointer';
 
@@ -105,14 +114,21 @@ const LONG_READS = {
   countFeedBefore: 'SELECT count(*) AS n FROM feed WHERE user_id = ? AND collection = ? AND seq < ?',
   // A history page (up to 1,000 documents) and the bootstrap's lists: the feed's key read backwards,
   // so a page costs the rows it returns (a test checks the plan).
-  feedBeforeMessages: `SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
+  feedBeforeMessages: `SELECT f.seq, m.body FROM feed f JOIN messages m ON m.id = f.doc_id
          WHERE f.user_id = ? AND f.collection = 'messages' AND f.seq < ? ORDER BY f.seq DESC LIMIT ?`,
-  feedBeforeConversations: `SELECT c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
+  feedBeforeConversations: `SELECT f.seq, c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
          WHERE f.user_id = ? AND f.collection = 'conversations' AND f.seq < ? ORDER BY f.seq DESC LIMIT ?`,
   // A conversation's newest page: run once per conversation of a bootstrap (50 of them by default:
   // ~4 ms of the event loop at 100,000 messages) or of a `sync:page`.
-  newestMessages: 'SELECT body FROM messages WHERE conversation = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+  newestMessages: 'SELECT seq, body FROM messages WHERE conversation = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
 } as const;
+
+/** A row of the reads that return documents: the document's sequence and its stored JSON. */
+interface SeqBody {
+  seq: number;
+  body: string;
+}
+const storedText = (r: SeqBody): StoredText => ({ seq: r.seq, json: r.body });
 
 /**
  * The WAL starts over once it holds this many checkpoints' worth of pages (or at the periodic
@@ -246,18 +262,18 @@ export class SqliteStore implements SyncStore {
       dropFeedAt: db.prepare<[string, string, number]>('DELETE FROM feed WHERE user_id = ? AND collection = ? AND seq = ?'),
       // Only if a user joins a document's audience: a scan of that user's feed in the collection.
       dropFeedOf: db.prepare<[string, string, string]>('DELETE FROM feed WHERE user_id = ? AND collection = ? AND doc_id = ?'),
-      pullMessages: db.prepare<[string, number, number], { body: string }>(
-        `SELECT m.body FROM feed f JOIN messages m ON m.id = f.doc_id
+      pullMessages: db.prepare<[string, number, number], SeqBody>(
+        `SELECT f.seq, m.body FROM feed f JOIN messages m ON m.id = f.doc_id
          WHERE f.user_id = ? AND f.collection = 'messages' AND f.seq > ? ORDER BY f.seq LIMIT ?`,
       ),
-      pullConversations: db.prepare<[string, number, number], { body: string }>(
-        `SELECT c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
+      pullConversations: db.prepare<[string, number, number], SeqBody>(
+        `SELECT f.seq, c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
          WHERE f.user_id = ? AND f.collection = 'conversations' AND f.seq > ? ORDER BY f.seq LIMIT ?`,
       ),
-      feedBeforeMessages: db.prepare<[string, number, number], { body: string }>(LONG_READS.feedBeforeMessages),
-      feedBeforeConversations: db.prepare<[string, number, number], { body: string }>(LONG_READS.feedBeforeConversations),
+      feedBeforeMessages: db.prepare<[string, number, number], SeqBody>(LONG_READS.feedBeforeMessages),
+      feedBeforeConversations: db.prepare<[string, number, number], SeqBody>(LONG_READS.feedBeforeConversations),
       countFeedBefore: db.prepare<[string, string, number], { n: number }>(LONG_READS.countFeedBefore),
-      newestMessages: db.prepare<[string, number, number], { body: string }>(LONG_READS.newestMessages),
+      newestMessages: db.prepare<[string, number, number], SeqBody>(LONG_READS.newestMessages),
       listConversations: db.prepare<[string], { body: string }>(
         `SELECT c.body FROM feed f JOIN conversations c ON c.id = f.doc_id
          WHERE f.user_id = ? AND f.collection = 'conversations' ORDER BY c.last_activity DESC, c.id`,
@@ -475,8 +491,39 @@ export class SqliteStore implements SyncStore {
   }
 
   async pullFeed<C extends CollectionName>(userId: string, collection: C, afterSeq: number, limit: number): Promise<DocsByCollection[C][]> {
+    return (await this.pullFeedTexts(userId, collection, afterSeq, limit)).map((r) => JSON.parse(r.json));
+  }
+
+  /** The reads of pulls and history answers, each document's JSON as stored (port.ts). */
+  readonly texts: StoredTextReads = {
+    pullFeed: (userId, collection, afterSeq, limit) => this.pullFeedTexts(userId, collection, afterSeq, limit),
+    feedBefore: (userId, collection, beforeSeq, limit) => this.feedBeforeTexts(userId, collection, beforeSeq, limit),
+    newestMessages: (conversationIds, perConversation, beforeSeq) => this.newestMessagesTexts(conversationIds, perConversation, beforeSeq),
+  };
+
+  async pullFeedTexts(userId: string, collection: CollectionName, afterSeq: number, limit: number): Promise<StoredText[]> {
     const stmt = collection === 'messages' ? this.stmt.pullMessages : this.stmt.pullConversations;
-    return stmt.all(userId, afterSeq, limit).map((r) => JSON.parse(r.body));
+    return stmt.all(userId, afterSeq, limit).map(storedText);
+  }
+
+  async feedBeforeTexts(userId: string, collection: CollectionName, beforeSeq: number, limit: number): Promise<StoredText[]> {
+    const messages = collection === 'messages';
+    const stmt = messages ? this.stmt.feedBeforeMessages : this.stmt.feedBeforeConversations;
+    const rows = await this.longRead<SeqBody[]>(
+      messages ? 'feedBeforeMessages' : 'feedBeforeConversations',
+      [userId, beforeSeq, limit],
+      'all',
+      () => stmt.all(userId, beforeSeq, limit),
+    );
+    return rows.map(storedText);
+  }
+
+  async newestMessagesTexts(conversationIds: readonly string[], perConversation: number, beforeSeq: number): Promise<StoredText[]> {
+    const each = [...new Set(conversationIds)].map((id) => [id, beforeSeq, perConversation] as const);
+    const rows = await this.longRead<SeqBody[]>('newestMessages', each, 'each', () =>
+      each.flatMap((args) => this.stmt.newestMessages.all(...args)),
+    );
+    return rows.map(storedText);
   }
 
   async headSeq(): Promise<number> {
@@ -493,15 +540,7 @@ export class SqliteStore implements SyncStore {
     beforeSeq: number,
     limit: number,
   ): Promise<DocsByCollection[C][]> {
-    const messages = collection === 'messages';
-    const stmt = messages ? this.stmt.feedBeforeMessages : this.stmt.feedBeforeConversations;
-    const rows = await this.longRead<{ body: string }[]>(
-      messages ? 'feedBeforeMessages' : 'feedBeforeConversations',
-      [userId, beforeSeq, limit],
-      'all',
-      () => stmt.all(userId, beforeSeq, limit),
-    );
-    return rows.map((r) => JSON.parse(r.body));
+    return (await this.feedBeforeTexts(userId, collection, beforeSeq, limit)).map((r) => JSON.parse(r.json));
   }
 
   async countFeedBefore(userId: string, collection: CollectionName, beforeSeq: number): Promise<number> {
@@ -529,11 +568,7 @@ export class SqliteStore implements SyncStore {
   }
 
   async newestMessages(conversationIds: readonly string[], perConversation: number, beforeSeq: number): Promise<MessageDoc[]> {
-    const each = [...new Set(conversationIds)].map((id) => [id, beforeSeq, perConversation] as const);
-    const rows = await this.longRead<{ body: string }[]>('newestMessages', each, 'each', () =>
-      each.flatMap((args) => this.stmt.newestMessages.all(...args)),
-    );
-    return rows.map((r): MessageDoc => JSON.parse(r.body));
+    return (await this.newestMessagesTexts(conversationIds, perConversation, beforeSeq)).map((r): MessageDoc => JSON.parse(r.json));
   }
 
   async listConversations(userId: string): Promise<ConversationDoc[]> {

@@ -5,13 +5,14 @@ import {
   type HistoryCursor,
   type HistoryResult,
   LIMITS,
+  type MessageDoc,
   type PageResult,
 } from '@fetchwork/shared-schema';
 import type { AuthUser } from '../auth/tokens';
 import { AppError } from '../errors';
 import type { Metrics } from '../observability/metrics';
 import type { SyncStore } from '../store/port';
-import { toWire } from './sync-service';
+import { type Answer, type DocumentsRead, readFromDocs, readFromTexts } from './stored-documents';
 
 /** A bound above every sequence: "no upper bound" for reads that take one. */
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
@@ -43,7 +44,7 @@ export class HistoryService {
     collection: C,
     pageSize: number,
     conversations?: number,
-  ): Promise<BootstrapResult<C>> {
+  ): Promise<Answer<BootstrapResult<C>>> {
     this.metrics?.historyReads.inc({ event: 'sync:bootstrap', collection });
     // A page per conversation for up to bootstrapConversationsMax conversations: bounded so one
     // answer stays a first screen's worth, not the whole history in one frame.
@@ -59,16 +60,12 @@ export class HistoryService {
       collection === 'conversations'
         ? await this.bootstrapConversations(user, head, pageSize)
         : await this.bootstrapMessages(user, head, pageSize, conversationsThatFit(pageSize, conversations));
-    return result as unknown as BootstrapResult<C>;
+    return result as unknown as Answer<BootstrapResult<C>>;
   }
 
-  private async bootstrapConversations(user: AuthUser, head: number, pageSize: number): Promise<BootstrapResult<'conversations'>> {
-    const docs = await this.store.feedBefore(user.id, 'conversations', head + 1, pageSize);
-    return {
-      documents: docs.map(toWire),
-      checkpoint: { seq: head },
-      history: await this.cursorBelow(user, 'conversations', docs, pageSize),
-    };
+  private async bootstrapConversations(user: AuthUser, head: number, pageSize: number): Promise<Answer<BootstrapResult<'conversations'>>> {
+    const read = await this.feedBefore(user, 'conversations', head + 1, pageSize);
+    return { documents: read.documents, checkpoint: { seq: head }, history: await this.cursorBelow(user, 'conversations', read, pageSize) };
   }
 
   private async bootstrapMessages(
@@ -76,49 +73,65 @@ export class HistoryService {
     head: number,
     pageSize: number,
     conversations: number,
-  ): Promise<BootstrapResult<'messages'>> {
+  ): Promise<Answer<BootstrapResult<'messages'>>> {
     // Which conversations is only a choice, not data sent, so it is not bounded by the head: a
     // conversation's row moves one sequence past the message that changed it, so with the
     // bound the conversation of the user's latest message would always be left out.
     const recent = await this.store.feedBefore(user.id, 'conversations', UNBOUNDED, conversations);
-    const messages = await this.store.newestMessages(
+    const messages = await this.newestMessages(
       recent.map((c) => c.id),
       pageSize,
       head + 1,
     );
     const remaining = await this.store.countFeedBefore(user.id, 'messages', head + 1);
     // The walk re-reads everything at or below the head; what it repeats the client already holds.
-    return { documents: messages.map(toWire), checkpoint: { seq: head }, history: { before: head + 1, remaining } };
+    return { documents: messages.documents, checkpoint: { seq: head }, history: { before: head + 1, remaining } };
   }
 
-  async history<C extends CollectionName>(user: AuthUser, collection: C, before: number, limit: number): Promise<HistoryResult<C>> {
+  async history<C extends CollectionName>(user: AuthUser, collection: C, before: number, limit: number): Promise<Answer<HistoryResult<C>>> {
     this.metrics?.historyReads.inc({ event: 'sync:history', collection });
     await this.assertKnownPosition(before);
-    const docs = await this.store.feedBefore(user.id, collection, before, limit);
-    return { documents: docs.map(toWire), history: await this.cursorBelow(user, collection, docs, limit) };
+    const read = await this.feedBefore(user, collection, before, limit);
+    return { documents: read.documents, history: await this.cursorBelow(user, collection, read, limit) };
   }
 
-  async page(user: AuthUser, conversationId: string, before: number | null, limit: number): Promise<PageResult> {
+  async page(user: AuthUser, conversationId: string, before: number | null, limit: number): Promise<Answer<PageResult>> {
     this.metrics?.historyReads.inc({ event: 'sync:page', collection: 'messages' });
     if (before !== null) await this.assertKnownPosition(before);
     const [conversation] = await this.store.getDocs('conversations', [conversationId]);
     // A conversation the caller is not part of answers like a missing one: nothing leaks.
     if (!conversation?.participants.includes(user.id)) throw new AppError('NOT_FOUND', 'conversation not found');
-    const docs = await this.store.newestMessages([conversationId], limit, before ?? UNBOUNDED);
-    const oldest = docs[docs.length - 1];
-    return { documents: docs.map(toWire), before: oldest && docs.length === limit ? oldest.seq : null };
+    const read = await this.newestMessages([conversationId], limit, before ?? UNBOUNDED);
+    const oldest = read.seqs[read.seqs.length - 1];
+    return { documents: read.documents, before: oldest !== undefined && read.seqs.length === limit ? oldest : null };
+  }
+
+  /** The store's feedBefore, as stored when the store keeps documents as JSON (stored-documents.ts). */
+  private async feedBefore<C extends CollectionName>(
+    user: AuthUser,
+    collection: C,
+    before: number,
+    limit: number,
+  ): Promise<DocumentsRead<DocsByCollection[C]>> {
+    const texts = this.store.texts;
+    return texts
+      ? readFromTexts(await texts.feedBefore(user.id, collection, before, limit))
+      : readFromDocs(await this.store.feedBefore(user.id, collection, before, limit));
+  }
+
+  private async newestMessages(conversationIds: readonly string[], perConversation: number, before: number) {
+    const texts = this.store.texts;
+    return texts
+      ? readFromTexts<MessageDoc>(await texts.newestMessages(conversationIds, perConversation, before))
+      : readFromDocs(await this.store.newestMessages(conversationIds, perConversation, before));
   }
 
   /** A full page may have more below it; a short one was the end of the feed. */
-  private async cursorBelow<C extends CollectionName>(
-    user: AuthUser,
-    collection: C,
-    newestFirst: readonly DocsByCollection[C][],
-    limit: number,
-  ): Promise<HistoryCursor | null> {
-    const oldest = newestFirst[newestFirst.length - 1];
-    if (!oldest || newestFirst.length < limit) return null;
-    return { before: oldest.seq, remaining: await this.store.countFeedBefore(user.id, collection, oldest.seq) };
+  private async cursorBelow(user: AuthUser, collection: CollectionName, newestFirst: DocumentsRead<unknown>, limit: number) {
+    const oldest = newestFirst.seqs[newestFirst.seqs.length - 1];
+    if (oldest === undefined || newestFirst.seqs.length < limit) return null;
+    const cursor: HistoryCursor = { before: oldest, remaining: await this.store.countFeedBefore(user.id, collection, oldest) };
+    return cursor;
   }
 
   /** Like pull's checkpoint check: a position past this server's head came from another database. */

@@ -31,6 +31,7 @@ import { decideConversationWrite } from './conversation-rules';
 import { type Decision, reject } from './decision';
 import { KeyedMutex } from './keyed-mutex';
 import { decideMessageWrite, unreadDelta } from './message-rules';
+import { type Answer, type DocumentsRead, readFromDocs, readFromTexts, toWire } from './stored-documents';
 
 const MAX_ATTEMPTS = 8;
 
@@ -72,7 +73,6 @@ export interface PushOutcome<C extends CollectionName> extends PushResult<C> {
 }
 
 /** A stored document as the wire carries it (RxDB's `_deleted`, always false here). */
-export const toWire = <T>(doc: T): Wire<T> => ({ ...doc, _deleted: false });
 
 export function assertCollection(name: unknown): CollectionName {
   if (typeof name === 'string' && (COLLECTIONS as readonly string[]).includes(name)) return name as CollectionName;
@@ -164,15 +164,18 @@ export class SyncService {
     collection: C,
     checkpoint: Checkpoint | null | undefined,
     batchSize: number,
-  ): Promise<PullResult<C>> {
+  ): Promise<Answer<PullResult<C>>> {
     const after = checkpoint?.seq ?? 0;
     if (after > (await this.store.headSeq())) {
       throw new AppError('INVALID_CHECKPOINT', 'checkpoint is ahead of this server; restart from null');
     }
-    const docs = await this.store.pullFeed(user.id, collection, after, batchSize);
+    const texts = this.store.texts;
+    const read: DocumentsRead<DocsByCollection[C]> = texts
+      ? readFromTexts(await texts.pullFeed(user.id, collection, after, batchSize))
+      : readFromDocs(await this.store.pullFeed(user.id, collection, after, batchSize));
     this.metrics?.pulls.inc({ collection });
-    const last = docs[docs.length - 1];
-    return { documents: docs.map(toWire) as PullResult<C>['documents'], checkpoint: { seq: last ? last.seq : after } };
+    const last = read.seqs[read.seqs.length - 1];
+    return { documents: read.documents, checkpoint: { seq: last ?? after } };
   }
 
   async push<C extends CollectionName>(user: AuthUser, collection: C, rows: readonly unknown[]): Promise<PushOutcome<C>> {

@@ -96,6 +96,17 @@ describe('the store’s read thread', () => {
       const conversations = [draftConversation(b, c).id, draftConversation(a, b).id, draftConversation(b, c).id];
       const pages = await threaded.newestMessages(conversations, 3, head);
       expect(pages).toEqual(await here.newestMessages(conversations, 3, head));
+      // The same reads as stored text (what answers send as they are): the same rows, each with its seq.
+      const asDocs = (rows: { seq: number; json: string }[]) =>
+        rows.map((r) => {
+          const doc = JSON.parse(r.json);
+          expect(doc.seq).toBe(r.seq);
+          return doc;
+        });
+      expect(asDocs(await threaded.texts.newestMessages(conversations, 3, head))).toEqual(pages);
+      expect(asDocs(await threaded.texts.feedBefore(a, 'messages', head, 1000))).toEqual(await here.feedBefore(a, 'messages', head, 1000));
+      expect(asDocs(await threaded.texts.pullFeed(b, 'conversations', 0, 10))).toEqual(await here.pullFeed(b, 'conversations', 0, 10));
+      expect(asDocs(await threaded.texts.pullFeed(a, 'messages', 100, 500))).toEqual(await here.pullFeed(a, 'messages', 100, 500));
       expect(pages.map((m) => m.content)).toEqual([
         'the final logo, just now',
         'brief 4 with the logo',
