@@ -18,13 +18,6 @@ import { type Answer, type DocumentsRead, readFromDocs, readFromTexts } from './
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
 /**
- * Recent first (docs/protocol.md): the newest documents of a new replica, then its history
- * below them newest first, and one conversation's older pages on demand. The user's feed head
- * is read first and bounds every other read of a bootstrap, so whatever commits meanwhile has a
- * higher sequence and arrives through live replication from that head; a document rewritten
- * while its older page is read has moved above the head and is left to the live side too.
- */
-/**
  * How many conversations a messages bootstrap brings pages for: as asked (all it may by
  * default), but no more than fit in one answer. Each field is valid on its own, so a request
  * beyond the product is not refused; the conversations left out are paged like any other.
@@ -33,6 +26,13 @@ function conversationsThatFit(pageSize: number, asked: number | undefined): numb
   return Math.min(asked ?? LIMITS.bootstrapConversationsMax, Math.floor(LIMITS.bootstrapMessagesMax / pageSize));
 }
 
+/**
+ * Recent first (docs/protocol.md): the newest documents of a new replica, then its history
+ * below them newest first, and one conversation's older pages on demand. The user's feed head
+ * is read first and bounds every other read of a bootstrap, so whatever commits meanwhile has a
+ * higher sequence and arrives through live replication from that head; a document rewritten
+ * while its older page is read has moved above the head and is left to the live side too.
+ */
 export class HistoryService {
   constructor(
     private readonly store: SyncStore,

@@ -17,10 +17,6 @@ export class StoredDocuments<W> {
     this.wire = texts.map(wireText);
   }
 
-  get length(): number {
-    return this.wire.length;
-  }
-
   toJSON(): W[] {
     return this.wire.map((text) => JSON.parse(text) as W);
   }
