@@ -21,9 +21,11 @@ import { Server } from 'socket.io';
 import { Encoder, PacketType } from 'socket.io-parser';
 import { serveRpc } from '../../chaos/lib/ipc';
 import type { RunningServer, startSyncServer as StartSyncServer } from '../../sync-server/src/server';
+import type { SyncStore } from '../../sync-server/src/store/port';
 import type { SqliteStore as SqliteStoreClass } from '../../sync-server/src/store/sqlite-store';
 import type { HistoryService as HistoryServiceClass } from '../../sync-server/src/sync/history-service';
 import { BENCH_SECRET, type ConversationEnd, draftConversation, draftMessage, historyFor, newUserId } from './docs';
+import { median } from './stats';
 
 /**
  * BENCH_SERVER_SRC=<dir>: host that copy of sync-server/src instead (to measure a proposed
@@ -140,27 +142,34 @@ export interface Seeded {
   oldest: ConversationEnd | null;
 }
 
+/** Commits a seeded history through the storage port, in big commits. */
+async function commitHistory(
+  store: SyncStore,
+  { conversations, messages }: Pick<ReturnType<typeof historyFor>, 'conversations' | 'messages'>,
+) {
+  for (let i = 0; i < messages.length; i += 2000) {
+    await store.commit(
+      messages
+        .slice(i, i + 2000)
+        .map((m) => ({ collection: 'messages' as const, doc: m, expectedSeq: null, audience: [m.sender, m.recipient] })),
+    );
+  }
+  // After the messages and in order of activity, as the server's own writes leave them: every
+  // message moves its conversation to the head of the feed, so the most recently active
+  // conversation has the highest sequence.
+  const byActivity = [...conversations].sort((a, b) => (a.lastActivity < b.lastActivity ? -1 : a.lastActivity > b.lastActivity ? 1 : 0));
+  await store.commit(
+    byActivity.map((c) => ({ collection: 'conversations' as const, doc: c, expectedSeq: null, audience: c.participants })),
+  );
+}
+
 /** Stores `n` history messages for `userId` straight through the storage port, in big commits. */
 async function seed(args: { userId: string; n: number; conversations: number }): Promise<Seeded> {
   const t0 = performance.now();
   const { conversations, messages, newest, oldest } = historyFor(args.userId, args.n, args.conversations);
   if (ours) {
-    const store = ours.store;
-    for (let i = 0; i < messages.length; i += 2000) {
-      await store.commit(
-        messages
-          .slice(i, i + 2000)
-          .map((m) => ({ collection: 'messages' as const, doc: m, expectedSeq: null, audience: [m.sender, m.recipient] })),
-      );
-    }
-    // After the messages and in order of activity, as the server's own writes leave them: every
-    // message moves its conversation to the head of the feed, so the most recently active
-    // conversation has the highest sequence.
-    const byActivity = [...conversations].sort((a, b) => (a.lastActivity < b.lastActivity ? -1 : a.lastActivity > b.lastActivity ? 1 : 0));
-    await store.commit(
-      byActivity.map((c) => ({ collection: 'conversations' as const, doc: c, expectedSeq: null, audience: c.participants })),
-    );
-    return { ms: performance.now() - t0, headSeq: await store.headSeq(), newest, oldest };
+    await commitHistory(ours.store, { conversations, messages });
+    return { ms: performance.now() - t0, headSeq: await ours.store.headSeq(), newest, oldest };
   }
   if (peer) {
     const col = peer.db.collections.messages!;
@@ -251,21 +260,10 @@ async function longReadStalls(args: { messages: number; conversations: number; s
   const d = mkdtempSync(join(tmpdir(), 'fw-bench-reads-'));
   const path = join(d, 'store.sqlite');
   const userId = newUserId('h');
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
   const turn = () => new Promise((r) => setImmediate(r));
   try {
     const seeding = new SqliteStore({ path });
-    const { conversations, messages } = historyFor(userId, args.messages, args.conversations);
-    for (let i = 0; i < messages.length; i += 2000) {
-      await seeding.commit(
-        messages
-          .slice(i, i + 2000)
-          .map((m) => ({ collection: 'messages' as const, doc: m, expectedSeq: null, audience: [m.sender, m.recipient] })),
-      );
-    }
-    await seeding.commit(
-      conversations.map((c) => ({ collection: 'conversations' as const, doc: c, expectedSeq: null, audience: c.participants })),
-    );
+    await commitHistory(seeding, historyFor(userId, args.messages, args.conversations));
     await seeding.close();
     const out: Record<string, { search: number; page: number; searchMs: number }> = {};
     for (const readThread of [true, false]) {

@@ -23,8 +23,13 @@ export function beginRead(socket: SyncSocket, collection: CollectionName) {
   };
 }
 
+/** Counts a stream event (documents or a resync) sent to the socket, for the reads under way. */
+export function noteStreamed(socket: SyncSocket, collection: CollectionName): void {
+  socket.data.streamed[collection] = (socket.data.streamed[collection] ?? 0) + 1;
+}
+
 /** Tells the socket's client to pull from its own checkpoint (counted like every stream event). */
 export function sendResync(socket: SyncSocket, collection: CollectionName): void {
-  socket.data.streamed[collection] = (socket.data.streamed[collection] ?? 0) + 1;
+  noteStreamed(socket, collection);
   socket.emit('sync:stream', { collection, resync: true });
 }

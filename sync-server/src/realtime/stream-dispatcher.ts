@@ -1,8 +1,9 @@
 import { COLLECTIONS, type StreamEvent } from '@fetchwork/shared-schema';
 import type { FeedChange } from '../store/port';
 import type { ChangeBus, ChangeEvent } from '../sync/change-bus';
+import { toWire } from '../sync/stored-documents';
 import type { OutboundBatch } from './outbound-batch';
-import { sendResync } from './read-position';
+import { noteStreamed, sendResync } from './read-position';
 import type { SyncServer, SyncSocket } from './types';
 import { userRoom } from './types';
 
@@ -64,9 +65,9 @@ export function startStreamDispatcher(io: SyncServer, bus: ChangeBus, outbound?:
         const socket = nsp.sockets.get(socketId);
         if (!socket) continue;
         outbound?.hold(socket);
-        socket.data.streamed[feed.collection] = (socket.data.streamed[feed.collection] ?? 0) + 1;
         const cursors = socket.data.cursors;
         if (cursors[feed.collection] === feed.prevSeq) {
+          noteStreamed(socket, feed.collection);
           cursors[feed.collection] = last.seq;
           if (!documents) {
             const key = contentKey(feed);
@@ -74,7 +75,7 @@ export function startStreamDispatcher(io: SyncServer, bus: ChangeBus, outbound?:
             if (!documents) {
               const streamEvent = {
                 collection: feed.collection,
-                documents: feed.docs.map((d) => ({ ...d, _deleted: false })),
+                documents: feed.docs.map(toWire),
                 checkpoint: { seq: last.seq },
               } as StreamEvent;
               documents = { event: streamEvent, packet: encodeStream(streamEvent) };
@@ -83,7 +84,7 @@ export function startStreamDispatcher(io: SyncServer, bus: ChangeBus, outbound?:
           }
           writeEncoded(socket, documents.packet, documents.event);
         } else {
-          socket.emit('sync:stream', { collection: feed.collection, resync: true });
+          sendResync(socket, feed.collection);
         }
       }
     }

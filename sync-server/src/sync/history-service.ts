@@ -1,18 +1,16 @@
 import {
   type BootstrapResult,
   type CollectionName,
-  type DocsByCollection,
   type HistoryCursor,
   type HistoryResult,
   LIMITS,
-  type MessageDoc,
   type PageResult,
 } from '@fetchwork/shared-schema';
 import type { AuthUser } from '../auth/tokens';
 import { AppError } from '../errors';
 import type { Metrics } from '../observability/metrics';
 import type { SyncStore } from '../store/port';
-import { type Answer, type DocumentsRead, readFromDocs, readFromTexts } from './stored-documents';
+import { type Answer, answerReads, type DocumentsRead } from './stored-documents';
 
 /** A bound above every sequence: "no upper bound" for reads that take one. */
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
@@ -34,10 +32,14 @@ function conversationsThatFit(pageSize: number, asked: number | undefined): numb
  * while its older page is read has moved above the head and is left to the live side too.
  */
 export class HistoryService {
+  private readonly reads: ReturnType<typeof answerReads>;
+
   constructor(
     private readonly store: SyncStore,
     private readonly metrics?: Metrics,
-  ) {}
+  ) {
+    this.reads = answerReads(store);
+  }
 
   async bootstrap<C extends CollectionName>(
     user: AuthUser,
@@ -64,7 +66,7 @@ export class HistoryService {
   }
 
   private async bootstrapConversations(user: AuthUser, head: number, pageSize: number): Promise<Answer<BootstrapResult<'conversations'>>> {
-    const read = await this.feedBefore(user, 'conversations', head + 1, pageSize);
+    const read = await this.reads.feedBefore(user.id, 'conversations', head + 1, pageSize);
     return { documents: read.documents, checkpoint: { seq: head }, history: await this.cursorBelow(user, 'conversations', read, pageSize) };
   }
 
@@ -78,7 +80,7 @@ export class HistoryService {
     // conversation's row moves one sequence past the message that changed it, so with the
     // bound the conversation of the user's latest message would always be left out.
     const recent = await this.store.feedBefore(user.id, 'conversations', UNBOUNDED, conversations);
-    const messages = await this.newestMessages(
+    const messages = await this.reads.newestMessages(
       recent.map((c) => c.id),
       pageSize,
       head + 1,
@@ -91,7 +93,7 @@ export class HistoryService {
   async history<C extends CollectionName>(user: AuthUser, collection: C, before: number, limit: number): Promise<Answer<HistoryResult<C>>> {
     this.metrics?.historyReads.inc({ event: 'sync:history', collection });
     await this.assertKnownPosition(before);
-    const read = await this.feedBefore(user, collection, before, limit);
+    const read = await this.reads.feedBefore(user.id, collection, before, limit);
     return { documents: read.documents, history: await this.cursorBelow(user, collection, read, limit) };
   }
 
@@ -101,29 +103,9 @@ export class HistoryService {
     const [conversation] = await this.store.getDocs('conversations', [conversationId]);
     // A conversation the caller is not part of answers like a missing one: nothing leaks.
     if (!conversation?.participants.includes(user.id)) throw new AppError('NOT_FOUND', 'conversation not found');
-    const read = await this.newestMessages([conversationId], limit, before ?? UNBOUNDED);
+    const read = await this.reads.newestMessages([conversationId], limit, before ?? UNBOUNDED);
     const oldest = read.seqs[read.seqs.length - 1];
     return { documents: read.documents, before: oldest !== undefined && read.seqs.length === limit ? oldest : null };
-  }
-
-  /** The store's feedBefore, as stored when the store keeps documents as JSON (stored-documents.ts). */
-  private async feedBefore<C extends CollectionName>(
-    user: AuthUser,
-    collection: C,
-    before: number,
-    limit: number,
-  ): Promise<DocumentsRead<DocsByCollection[C]>> {
-    const texts = this.store.texts;
-    return texts
-      ? readFromTexts(await texts.feedBefore(user.id, collection, before, limit))
-      : readFromDocs(await this.store.feedBefore(user.id, collection, before, limit));
-  }
-
-  private async newestMessages(conversationIds: readonly string[], perConversation: number, before: number) {
-    const texts = this.store.texts;
-    return texts
-      ? readFromTexts<MessageDoc>(await texts.newestMessages(conversationIds, perConversation, before))
-      : readFromDocs(await this.store.newestMessages(conversationIds, perConversation, before));
   }
 
   /** A full page may have more below it; a short one was the end of the feed. */

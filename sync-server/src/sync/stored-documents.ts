@@ -1,5 +1,5 @@
-import type { Wire } from '@fetchwork/shared-schema';
-import type { StoredText } from '../store/port';
+import type { CollectionName, DocsByCollection, MessageDoc, Wire } from '@fetchwork/shared-schema';
+import type { StoredText, SyncStore } from '../store/port';
 
 /**
  * An answer's documents as the store keeps them: the JSON text each was written as (the SQLite
@@ -33,11 +33,36 @@ export interface DocumentsRead<T> {
   seqs: readonly number[];
 }
 
-export function readFromTexts<T>(rows: readonly StoredText[]): DocumentsRead<T> {
+/**
+ * The store's reads as answers send them: the stored text where the store keeps it
+ * (`SyncStore.texts`), else its parsed documents.
+ */
+export function answerReads(store: SyncStore) {
+  const texts = store.texts;
+  return {
+    async pullFeed<C extends CollectionName>(userId: string, collection: C, afterSeq: number, limit: number) {
+      return texts
+        ? fromTexts<DocsByCollection[C]>(await texts.pullFeed(userId, collection, afterSeq, limit))
+        : fromDocs(await store.pullFeed(userId, collection, afterSeq, limit));
+    },
+    async feedBefore<C extends CollectionName>(userId: string, collection: C, beforeSeq: number, limit: number) {
+      return texts
+        ? fromTexts<DocsByCollection[C]>(await texts.feedBefore(userId, collection, beforeSeq, limit))
+        : fromDocs(await store.feedBefore(userId, collection, beforeSeq, limit));
+    },
+    async newestMessages(conversationIds: readonly string[], perConversation: number, beforeSeq: number) {
+      return texts
+        ? fromTexts<MessageDoc>(await texts.newestMessages(conversationIds, perConversation, beforeSeq))
+        : fromDocs(await store.newestMessages(conversationIds, perConversation, beforeSeq));
+    },
+  };
+}
+
+function fromTexts<T>(rows: readonly StoredText[]): DocumentsRead<T> {
   return { documents: new StoredDocuments<Wire<T>>(rows.map((r) => r.json)), seqs: rows.map((r) => r.seq) };
 }
 
-export function readFromDocs<T extends { seq: number }>(docs: readonly T[]): DocumentsRead<T> {
+function fromDocs<T extends { seq: number }>(docs: readonly T[]): DocumentsRead<T> {
   return { documents: docs.map(toWire), seqs: docs.map((d) => d.seq) };
 }
 

@@ -31,7 +31,7 @@ import { decideConversationWrite } from './conversation-rules';
 import { type Decision, reject } from './decision';
 import { KeyedMutex } from './keyed-mutex';
 import { decideMessageWrite, unreadDelta } from './message-rules';
-import { type Answer, type DocumentsRead, readFromDocs, readFromTexts, toWire } from './stored-documents';
+import { type Answer, answerReads, toWire } from './stored-documents';
 
 const MAX_ATTEMPTS = 8;
 
@@ -94,6 +94,9 @@ export class SyncService {
   private conversationLimits: ConversationLimits | null = null;
   private separations: Separations | null = null;
 
+  /** Pulls read as answers send them (stored-documents.ts). */
+  private readonly reads: ReturnType<typeof answerReads>;
+
   constructor(
     private readonly store: SyncStore,
     bus: ChangeBus,
@@ -103,6 +106,7 @@ export class SyncService {
     private readonly attachments: AttachmentGuard | null = null,
   ) {
     this.fanout = new CommitFanout(bus);
+    this.reads = answerReads(store);
   }
 
   onMessagesCommitted(listener: MessagesCommittedListener): void {
@@ -169,10 +173,7 @@ export class SyncService {
     if (after > (await this.store.headSeq())) {
       throw new AppError('INVALID_CHECKPOINT', 'checkpoint is ahead of this server; restart from null');
     }
-    const texts = this.store.texts;
-    const read: DocumentsRead<DocsByCollection[C]> = texts
-      ? readFromTexts(await texts.pullFeed(user.id, collection, after, batchSize))
-      : readFromDocs(await this.store.pullFeed(user.id, collection, after, batchSize));
+    const read = await this.reads.pullFeed(user.id, collection, after, batchSize);
     this.metrics?.pulls.inc({ collection });
     const last = read.seqs[read.seqs.length - 1];
     return { documents: read.documents, checkpoint: { seq: last ?? after } };

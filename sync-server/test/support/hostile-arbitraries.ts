@@ -92,14 +92,7 @@ export function wrongTypeFor(kind: FieldKind): fc.Arbitrary<unknown> {
       return fc.oneof(smallString, fc.integer(), fc.constant(null), arr, obj);
     case 'int':
     case 'nullableInt':
-      return fc.oneof(
-        smallString,
-        fc.boolean(),
-        arr,
-        obj,
-        fc.constantFrom(0.5, -1.25, 1e300),
-        ...(kind === 'int' ? [fc.constant(null)] : []),
-      );
+      return fc.oneof(smallString, fc.boolean(), arr, obj, fc.constantFrom(0.5, -1.25, 1e300), ...(kind === 'int' ? [fc.constant(null)] : []));
     case 'object':
     case 'nullableObject':
       return fc.oneof(smallString, fc.integer(), fc.boolean(), arr, ...(kind === 'object' ? [fc.constant(null)] : []));
@@ -141,35 +134,30 @@ export function breakObject(valid: Record<string, unknown>, shape: Shape): fc.Ar
       .constantFrom(...keys)
       .chain((key) => wrongTypeFor(shape.fields[key]!).map((v) => ({ label: `wrong type for ${key}`, value: withOwn(valid, key, v) }))),
     fc
-      .tuple(
-        anyKey.filter((k) => !keys.includes(k)),
-        anyValue,
-      )
+      .tuple(anyKey.filter((k) => !keys.includes(k)), anyValue)
       .map(([key, v]) => ({ label: `extra key ${JSON.stringify(key)}`, value: withOwn(valid, key, v) })),
-    fc
-      .tuple(fc.constantFrom(...HOSTILE_KEYS), anyValue, fc.option(fc.constantFrom(...keys), { nil: undefined }))
-      .map(([key, v, inside]) => {
-        if (inside === undefined) return { label: `hostile key ${key} at the top`, value: withOwn(valid, key, v) };
-        return {
-          label: `hostile key ${key} inside ${inside}`,
-          value: { ...valid, [inside]: withOwn({ nested: valid[inside] ?? null }, key, v) },
-        };
-      }),
+    fc.tuple(fc.constantFrom(...HOSTILE_KEYS), anyValue, fc.option(fc.constantFrom(...keys), { nil: undefined })).map(([key, v, inside]) => {
+      if (inside === undefined) return { label: `hostile key ${key} at the top`, value: withOwn(valid, key, v) };
+      return { label: `hostile key ${key} inside ${inside}`, value: { ...valid, [inside]: withOwn({ nested: valid[inside] ?? null }, key, v) } };
+    }),
     fc.tuple(fc.constantFrom(...keys), deepValue).map(([key, v]) => ({ label: `deep nesting in ${key}`, value: { ...valid, [key]: v } })),
     fc.constantFrom(...keys).chain((key) => {
       const kind = shape.fields[key]!;
       const replacement = kind === 'string' || kind === 'nullableString' ? loneSurrogateString : fc.constant({ [`\ud800${key}`]: 1 });
       return replacement.map((v) => ({ label: `lone surrogate in ${key}`, value: { ...valid, [key]: v } }));
     }),
-    fc
-      .oneof(fc.constant(null), fc.boolean(), fc.integer(), smallString, fc.array(anyValue, { maxLength: 4 }), hugeArray)
-      .map((v) => ({ label: 'not an object', value: v })),
+    fc.oneof(
+      fc.constant(null),
+      fc.boolean(),
+      fc.integer(),
+      smallString,
+      fc.array(anyValue, { maxLength: 4 }),
+      hugeArray,
+    ).map((v) => ({ label: 'not an object', value: v })),
   ];
   if (shape.bounded.length > 0) {
     options.push(
-      fc
-        .tuple(fc.constantFrom(...shape.bounded), hugeString)
-        .map(([key, v]) => ({ label: `huge string in ${key}`, value: { ...valid, [key]: v } })),
+      fc.tuple(fc.constantFrom(...shape.bounded), hugeString).map(([key, v]) => ({ label: `huge string in ${key}`, value: { ...valid, [key]: v } })),
     );
   }
   if (shape.boundedArrays && shape.boundedArrays.length > 0) {
