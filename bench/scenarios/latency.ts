@@ -17,11 +17,12 @@ import type { InboxHandle } from '../../client/src/inbox/create-inbox';
 import { draftConversation, draftMessage, newUserId, tokenFor } from '../lib/docs';
 import { idbCounts, installIdbCounter } from '../lib/idb-counter';
 import type { Worker } from '../../chaos/lib/ipc';
+import { ProbeStages, type StageSummary, tagsIn } from '../lib/probe-stages';
 import { type ProbeResult, Prober, probeContent, probeTag } from '../lib/probes';
 import { RawClient, RestClient } from '../lib/protocol-clients';
 import { nodeStorage, openOursReplica, openPeerReplica } from '../lib/replicas';
 import { type Ctx, type Row, ratioOf, type ScenarioResult, triple } from '../lib/report';
-import { sleep, summarize, waitUntil } from '../lib/stats';
+import { type Summary, sleep, summarize, waitUntil } from '../lib/stats';
 import { openStockReplica } from '../lib/stock-replica';
 import { startLoadGen, startServerHost } from '../lib/workers';
 
@@ -56,6 +57,8 @@ interface System {
   host: Worker;
   gen: Worker;
   prober: Prober;
+  /** Ours only: where each probe's time goes. */
+  stages?: ProbeStages;
   send(tag: string): Promise<unknown>;
   beforeRun?(): void;
   afterRun?(): void;
@@ -76,6 +79,7 @@ export interface LevelResult {
   probes: ProbeResult;
   load: any;
   serverLoop: LoopDelay;
+  stages: StageSummary | null;
 }
 
 async function startSystem(name: System['name'], cfg: LatencyConfig, log: Ctx['log']): Promise<System> {
@@ -94,14 +98,29 @@ async function startSystem(name: System['name'], cfg: LatencyConfig, log: Ctx['l
     const B: InboxHandle = await openOursReplica(url, b, 'Bob');
     const conv = await A.createConversation(b, null, 'Bob');
     await waitUntil(() => B.database.conversations.findOne(conv).exec(), 'B to receive the conversation', 20_000);
-    B.database.messages.insert$.subscribe((ev) => prober.arrived(probeTag(ev.documentData.content)));
+    const stages = new ProbeStages();
+    B.database.messages.insert$.subscribe((ev) => {
+      const tag = probeTag(ev.documentData.content);
+      stages.stored(tag);
+      prober.arrived(tag);
+    });
+    A.socket.onAnyOutgoing((event: string, ...args: unknown[]) => {
+      if (event === 'sync:push') stages.pushed(tagsIn(args));
+    });
+    B.socket.onAny((event: string, ...args: unknown[]) => {
+      if (event === 'sync:stream') stages.arrived(tagsIn(args));
+    });
     log(`  ${name}: server, ${cfg.conversations} conversations of load clients and replicas A, B ready`);
     return {
       name,
       host,
       gen,
       prober,
-      send: (tag) => A.sendMessage(conv, probeContent(tag)),
+      stages,
+      send: (tag) => {
+        stages.begin(tag);
+        return A.sendMessage(conv, probeContent(tag));
+      },
       async close() {
         await Promise.all([A.close(), B.close()]);
         await stop();
@@ -244,19 +263,27 @@ async function unloaded(ctx: Ctx, n: number): Promise<Unloaded[]> {
   return out;
 }
 
+function stagesText(st: StageSummary): string {
+  const part = (x: Summary) => `${x.p50.toFixed(1)} / ${x.p99.toFixed(1)}`;
+  const w = st.slowest;
+  return `${part(st.sender)} + ${part(st.server)} + ${part(st.recipient)} ms; slowest ${w.n}: ${w.total.toFixed(1)} = ${w.sender.toFixed(1)} + ${w.server.toFixed(1)} + ${w.recipient.toFixed(1)} ms`;
+}
+
 async function runLevel(sys: System, rate: number, cfg: LatencyConfig): Promise<LevelResult> {
   const probeRate = Math.min(cfg.probeRate, rate / 2);
   // REST: a message is only seen at the next poll, so the drain allows two more polls.
   const drainMs = sys.name === 'rest' ? Math.max(cfg.drainMs, 5000) : cfg.drainMs;
   sys.beforeRun?.();
   await sys.host.call('loopDelay');
+  const window = performance.now() + cfg.warmupMs;
   const [load, probes] = await Promise.all([
     sys.gen.call('run', { rate: rate - probeRate, warmupMs: cfg.warmupMs, measureMs: cfg.measureMs, drainMs, pollIntervalMs: 2000 }),
     sys.prober.run({ rate: probeRate, warmupMs: cfg.warmupMs, measureMs: cfg.measureMs, drainMs, send: sys.send }),
   ]);
   const serverLoop = await sys.host.call<LoopDelay>('loopDelay');
   sys.afterRun?.();
-  return { rate, system: sys.name, probes, load, serverLoop };
+  const stages = sys.stages?.take(window, window + cfg.measureMs) ?? null;
+  return { rate, system: sys.name, probes, load, serverLoop, stages };
 }
 
 export async function run(ctx: Ctx): Promise<ScenarioResult> {
@@ -282,6 +309,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
           `  ${String(rate).padStart(4)} msg/s ${sys.name.padEnd(4)} probes ${triple(r.probes.latency)} (n=${r.probes.latency.n}, missing ${r.probes.missing})` +
             `; load clients ${triple(l.latency)} (n=${l.latency.n}, missing ${l.missing}, errors ${l.errors})`,
         );
+        if (r.stages) ctx.log(`         by part (A's client + server + B's client, p50 / p99): ${stagesText(r.stages)}`);
         await sleep(300);
       }
     }
@@ -291,12 +319,13 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   // Full runs only: it adds ~15 s, which quick mode cannot spare.
   const diag = ctx.mode === 'full' || process.env.BENCH_DIAGNOSTIC ? await unloaded(ctx, 10) : [];
   const at = (system: string, rate: number) => results.find((r) => r.system === system && r.rate === rate);
-  /** One row per level that both ours and the baseline system ran. */
-  const perLevel = (baseline: 'raw' | 'rest' | 'peer', row: (o: LevelResult, b: LevelResult, rate: number) => Row): Row[] =>
+  /** One row per level that both ours and the baseline system ran (none where `row` gives null). */
+  const perLevel = (baseline: 'raw' | 'rest' | 'peer', row: (o: LevelResult, b: LevelResult, rate: number) => Row | null): Row[] =>
     cfg.levels.flatMap((rate) => {
       const o = at('ours', rate);
       const b = at(baseline, rate);
-      return o && b ? [row(o, b, rate)] : [];
+      const made = o && b ? row(o, b, rate) : null;
+      return made ? [made] : [];
     });
   const loop = (d: LoopDelay) =>
     `${d.p50.toFixed(1)} / ${d.p99.toFixed(1)} / max ${d.max.toFixed(1)} ms (GC ${d.gc.count} pauses, ${d.gc.totalMs.toFixed(0)} ms, longest ${d.gc.maxMs.toFixed(1)} ms)`;
@@ -342,6 +371,20 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       met: null,
       detail: true,
     })),
+    ...perLevel('raw', (o, r, rate) =>
+      o.stages
+        ? {
+            scenario: 'latency',
+            figure: `Delivery A→B replica, ours @ ${rate} msg/s, by part, p50 / p99: A's client (the write until its push leaves) + socket to socket (through the server) + B's client (the batch on B's socket until stored); the slowest 5 %, mean of each part (ratio: socket to socket p99 vs the relay's, which is socket to socket)`,
+            ours: stagesText(o.stages),
+            baseline: triple(r.probes.latency),
+            ratio: ratioOf(o.stages.server.p99, r.probes.latency.p99),
+            target: '',
+            met: null,
+            detail: true,
+          }
+        : null,
+    ),
     ...perLevel('raw', (o, r, rate) => ({
       scenario: 'latency',
       figure: `Server event-loop delay during the level, p50 / p99 / max, and the GC's pauses @ ${rate} msg/s (vs the relay's)`,

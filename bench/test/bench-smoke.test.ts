@@ -36,6 +36,8 @@ test('bench --smoke: latency and throughput produce finite ratios and result fil
   expect(result.scenarios.map((s: { scenario: string }) => s.scenario)).toEqual(['latency', 'throughput']);
   const rows = result.rows as { figure: string; ratio: unknown }[];
   expect(rows.length).toBeGreaterThanOrEqual(4);
+  // The by-part row exists only when probes of ours were stamped at every part of their way.
+  expect(rows.some((r) => r.figure.startsWith('Delivery A→B replica, ours @ 40 msg/s, by part'))).toBe(true);
   for (const row of rows) {
     expect(typeof row.ratio, row.figure).toBe('number');
     expect(Number.isFinite(row.ratio), row.figure).toBe(true);

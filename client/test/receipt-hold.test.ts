@@ -1,4 +1,6 @@
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { getAssumedMasterState } from 'rxdb';
+import { afterAll, afterEach, beforeAll, expect, test, vi } from 'vitest';
+import { waitFor } from '../../sync-server/test/support/test-server';
 import { closeAllDevices, makeUser, openDevice, outgoingMessagePushes, until } from './support/devices';
 import { type RestartableServer, startRestartableServer } from './support/server';
 
@@ -6,7 +8,10 @@ let server: RestartableServer;
 beforeAll(async () => {
   server = await startRestartableServer();
 });
-afterEach(closeAllDevices);
+afterEach(() => {
+  vi.restoreAllMocks();
+  return closeAllDevices();
+});
 afterAll(() => server.dispose());
 
 /** Alice sends Bob one message; Bob's replica holds streamed stamps far longer than a test runs. */
@@ -74,4 +79,35 @@ test("the echo of the recipient's own read waits too, and is not written back an
   const bobs = await b.database.messages.findOne(sent.id).exec();
   expect(bobs?.isRead).toBe(true);
   expect(bobs?.readAt).not.toBe((await a.database.messages.findOne(sent.id).exec())?.readAt);
+});
+
+test('a new message arriving behind held stamps is stored before them, and both master states go in one write', async () => {
+  const { a, b, conv, sent } = await toBobHolding('first');
+  const engine = await b.whenLeader();
+  await until(b.database.messages.findOne(sent.id).$, (d) => d !== null && d.seq > 0, "the message in Bob's replica");
+  await until(a.messages$(conv, 50), (ms) => ms.find((m) => m.id === sent.id)?.status === 'delivered', 'Alice sees it delivered');
+  await waitFor(() => engine.messages.streamBuffer.pending > 0, "the stamp held in Bob's stream buffer");
+
+  const writes: string[] = [];
+  b.database.messages.$.subscribe((e) => writes.push(`${e.operation} ${e.documentId}`));
+  const state = engine.messages.state.internalReplicationState!;
+  const meta = state.input.metaInstance;
+  const metaWrite = meta.bulkWrite.bind(meta);
+  const metaWrites: string[][] = [];
+  vi.spyOn(meta, 'bulkWrite').mockImplementation((rows, context) => {
+    metaWrites.push(rows.map((r) => (r.document as { itemId: string }).itemId));
+    return metaWrite(rows, context);
+  });
+
+  // The new message flushes the held stamp: one batch, the new message written first.
+  const second = await a.sendMessage(conv, 'second');
+  await until(b.database.messages.findOne(sent.id).$, (d) => d?.deliveredAt != null, "the stamp in Bob's replica");
+  await engine.awaitInSync();
+  expect(writes.slice(0, 2)).toEqual([`INSERT ${second.id}`, `UPDATE ${sent.id}`]);
+  expect(metaWrites.filter((ids) => ids.includes(sent.id) || ids.includes(second.id))).toEqual([[sent.id, second.id]]);
+  const [serverFirst, serverSecond] = await server.current.store.getDocs('messages', [sent.id, second.id]);
+  const assumed = await getAssumedMasterState(state, [sent.id, second.id]);
+  expect(assumed[sent.id]?.docData.seq).toBe(serverFirst?.seq);
+  expect(assumed[sent.id]?.docData.deliveredAt).toBe(serverFirst?.deliveredAt);
+  expect(assumed[second.id]?.docData.seq).toBe(serverSecond?.seq);
 });

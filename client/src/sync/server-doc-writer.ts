@@ -35,9 +35,9 @@ export interface PersistOptions<C extends CollectionName> {
    */
   masterStates?: boolean;
   /**
-   * Documents the replica probably holds already (a streamed receipt, the echo of a push): a
-   * batch with any of them is read first and stored the careful way, instead of inserts that
-   * fail first. Only a cost: a wrong guess either way stores the same.
+   * Documents the replica probably holds already (a streamed receipt, the echo of a push): read
+   * first and stored the careful way, instead of inserts that fail first; the batch's others are
+   * inserted before them. Only a cost: a wrong guess either way stores the same.
    */
   held?: (doc: Wire<Doc<C>>) => boolean;
 }
@@ -132,8 +132,8 @@ export class ServerDocWriter<C extends CollectionName> {
   }
 
   /**
-   * Documents the replica does not hold are inserted (no reads); those it holds go the careful
-   * way, and so does a batch with any document it is believed to hold (`options.held`).
+   * Documents the replica does not hold are inserted (no reads); those it holds, or is believed
+   * to hold (`options.held`), go the careful way.
    */
   private async persist(state: State<C>, incoming: readonly Wire<Doc<C>>[], options: PersistOptions<C> = {}): Promise<number> {
     if (state.events.canceled.getValue()) throw new ReplicationStoppedError();
@@ -155,32 +155,57 @@ export class ServerDocWriter<C extends CollectionName> {
       const local = await state.input.forkInstance.findDocumentsById([...newest.keys()], true);
       return this.careful(state, [...newest.values()], local, identifierHash, context);
     }
-    // Any document believed held: the whole batch goes the careful way, in one pass (two reads
-    // side by side, two writes), as RxDB's downstream would store it. Splitting it would cost the
-    // inserts' two writes on top.
     const held = options.held;
-    if (held && [...newest.values()].some(held)) {
-      const ids = [...newest.keys()];
-      const [local, assumed] = await Promise.all([raw.findDocumentsById(ids, true), getAssumedMasterState(state, ids)]);
-      return this.careful(state, [...newest.values()], local, identifierHash, context, assumed);
-    }
+    const docs = [...newest.values()];
+    const heldDocs = held ? docs.filter(held) : [];
+    if (heldDocs.length === 0) return this.insertNew(state, raw, docs, options, identifierHash, context);
+    // Documents believed held (a receipt's stamps held back, the echo of a push) go the careful
+    // way, as RxDB's downstream would store them. The others are inserted first: a new message
+    // from someone else that arrives behind held stamps is on screen after one write instead of
+    // after the stamps' reads and writes (the recipient's tail, docs/performance.md, fourteenth
+    // session). Their master-state rows go with the held documents' (one write for both), and an
+    // insert that finds the document joins the careful ones.
+    const fresh = docs.filter((d) => !heldDocs.includes(d));
+    const present = new Set(fresh.length > 0 ? await this.insertFresh(raw, fresh, identifierHash, context) : []);
+    const inserted = fresh.filter((d) => !present.has(d.id));
+    this.announce(inserted, new Set(inserted.map((d) => d.id)));
+    const careful = [...heldDocs, ...fresh.filter((d) => present.has(d.id))];
+    const ids = careful.map((d) => d.id);
+    const [local, assumed] = await Promise.all([raw.findDocumentsById(ids, true), getAssumedMasterState(state, ids)]);
+    const written = await this.careful(state, careful, local, identifierHash, context, assumed, options.masterStates ? inserted : []);
+    return inserted.length + written;
+  }
+
+  /** Inserts the server's copies where absent (no reads); resolves with the ids the replica held already. */
+  private insertFresh(
+    raw: RxStorageInstance<Doc<C>, unknown, unknown>,
+    docs: readonly Wire<Doc<C>>[],
+    identifierHash: string,
+    context: string,
+  ): Promise<string[]> {
     const revision = createRevision(this.database.token);
-    const inserts: BulkWriteRow<Doc<C>>[] = [];
-    for (const master of newest.values()) inserts.push({ document: fromMaster(master, undefined, identifierHash, revision) });
-    const present = await this.database.lockedRun(() => insertAbsent(raw, inserts, context));
-    const absent = new Set(newest.keys());
-    for (const id of present) absent.delete(id);
-    if (options.masterStates && absent.size > 0) {
-      await this.insertMasterStates(
-        state,
-        [...absent].map((id) => newest.get(id) as Wire<Doc<C>>),
-      );
-    }
-    this.announce(newest.values(), absent);
-    if (present.length === 0) return inserts.length;
-    const local = await raw.findDocumentsById(present, true);
-    const masters = local.map((d) => newest.get(d.id) as Wire<Doc<C>>);
-    return inserts.length - local.length + (await this.careful(state, masters, local, identifierHash, context));
+    const inserts = docs.map((master) => ({ document: fromMaster(master, undefined, identifierHash, revision) }));
+    return this.database.lockedRun(() => insertAbsent(raw, inserts, context));
+  }
+
+  /** Inserted where absent, with their master-state rows if asked; the ones the replica holds go the careful way. */
+  private async insertNew(
+    state: State<C>,
+    raw: RxStorageInstance<Doc<C>, unknown, unknown>,
+    docs: readonly Wire<Doc<C>>[],
+    options: PersistOptions<C>,
+    identifierHash: string,
+    context: string,
+  ): Promise<number> {
+    const present = new Set(await this.insertFresh(raw, docs, identifierHash, context));
+    const inserted = docs.filter((d) => !present.has(d.id));
+    if (options.masterStates && inserted.length > 0) await this.insertMasterStates(state, inserted);
+    this.announce(inserted, new Set(inserted.map((d) => d.id)));
+    if (present.size === 0) return docs.length;
+    const local = await raw.findDocumentsById([...present], true);
+    const byId = new Map(docs.map((d) => [d.id, d]));
+    const masters = local.map((d) => byId.get(d.id) as Wire<Doc<C>>);
+    return docs.length - local.length + (await this.careful(state, masters, local, identifierHash, context));
   }
 
   /**
@@ -191,9 +216,16 @@ export class ServerDocWriter<C extends CollectionName> {
   private async insertMasterStates(state: State<C>, masters: readonly Wire<Doc<C>>[]): Promise<void> {
     const rows = await Promise.all(masters.map((m) => getMetaWriteRow(state, m, undefined)));
     const present = new Set(await this.database.lockedRun(() => insertAbsent(state.input.metaInstance, rows, 'fetchwork-catch-up-meta')));
-    if (present.size === 0) return;
     // The meta store's key is its own (item id and kind); back to the documents.
-    const stale = masters.filter((_, i) => present.has(rows[i]!.document.id));
+    await this.replaceMasterStates(
+      state,
+      masters.filter((_, i) => present.has(rows[i]!.document.id)),
+    );
+  }
+
+  /** Master-state rows over rows left from an earlier copy of the same ids. */
+  private async replaceMasterStates(state: State<C>, stale: readonly Wire<Doc<C>>[]): Promise<void> {
+    if (stale.length === 0) return;
     const assumed = await getAssumedMasterState(
       state,
       stale.map((m) => m.id),
@@ -205,7 +237,8 @@ export class ServerDocWriter<C extends CollectionName> {
 
   /**
    * With master state rows, as RxDB's downstream stores: a document the replica holds is
-   * replaced only by a newer server state, and only when it has no local change.
+   * replaced only by a newer server state, and only when it has no local change. `inserted`:
+   * documents just inserted as the server's copy, whose master-state rows go in the same write.
    */
   private async careful(
     state: State<C>,
@@ -214,18 +247,21 @@ export class ServerDocWriter<C extends CollectionName> {
     identifierHash: string,
     context: string,
     assumedRead?: Awaited<ReturnType<typeof getAssumedMasterState<Doc<C>>>>,
+    inserted: readonly Wire<Doc<C>>[] = [],
   ): Promise<number> {
     const fork = new Map(localDocs.map((d) => [d.id, d]));
     // As new already: nothing to read. The walk's first page repeats the bootstrap's documents;
     // reading their master states cost more than storing the rest of the page.
     const newer = masters.filter((m) => (fork.get(m.id)?.seq ?? -1) < m.seq);
-    if (newer.length === 0) return 0;
+    if (newer.length === 0 && inserted.length === 0) return 0;
     const assumed =
       assumedRead ??
-      (await getAssumedMasterState(
-        state,
-        newer.map((d) => d.id),
-      ));
+      (newer.length === 0
+        ? {}
+        : await getAssumedMasterState(
+            state,
+            newer.map((d) => d.id),
+          ));
     const forkRows: BulkWriteRow<Doc<C>>[] = [];
     const metaRows: Awaited<ReturnType<typeof getMetaWriteRow<Doc<C>>>>[] = [];
     for (const master of newer) {
@@ -241,21 +277,31 @@ export class ServerDocWriter<C extends CollectionName> {
       forkRows.push({ previous: local, document: fromMaster(master, local, identifierHash, createRevision(this.database.token, local)) });
       metaRows.push(await getMetaWriteRow(state, master, meta?.metaDocument));
     }
-    if (forkRows.length === 0) return 0;
-    // The documents first, then their master states, as RxDB's downstream stores them: what the
-    // screen shows waits for one write, not two. RxDB's upstream skips writes in this context; a
-    // restart between the two pushes the server's own state back once, answered as a conflict
-    // that resolves to that state.
-    const forkResult = await state.input.forkInstance.bulkWrite(forkRows, context);
-    // A 409 is a local write that came in between: it is pushed and settled like any other.
-    const failed = forkResult.error.filter((e) => e.status !== 409);
-    if (failed.length > 0) throw new Error(`storing ${failed.length} documents failed (status ${failed[0]?.status})`);
-    const written = new Set(forkRows.map((r) => r.document.id));
-    for (const e of forkResult.error) written.delete(e.documentId);
-    const metaWrites = metaRows.filter((r) => written.has(r.document.itemId));
+    const written = new Set<string>();
+    if (forkRows.length > 0) {
+      // The documents first, then their master states, as RxDB's downstream stores them: what the
+      // screen shows waits for one write, not two. RxDB's upstream skips writes in this context; a
+      // restart between the two pushes the server's own state back once, answered as a conflict
+      // that resolves to that state.
+      const forkResult = await state.input.forkInstance.bulkWrite(forkRows, context);
+      // A 409 is a local write that came in between: it is pushed and settled like any other.
+      const failed = forkResult.error.filter((e) => e.status !== 409);
+      if (failed.length > 0) throw new Error(`storing ${failed.length} documents failed (status ${failed[0]?.status})`);
+      for (const r of forkRows) written.add(r.document.id);
+      for (const e of forkResult.error) written.delete(e.documentId);
+    }
+    const insertedRows = await Promise.all(inserted.map((m) => getMetaWriteRow(state, m, undefined)));
+    const metaWrites = [...metaRows.filter((r) => written.has(r.document.itemId)), ...insertedRows];
     if (metaWrites.length > 0) {
       const metaResult = await state.input.metaInstance.bulkWrite(metaWrites, 'fetchwork-history-meta');
-      if (metaResult.error.length > 0) throw new Error(`storing ${metaResult.error.length} master states failed`);
+      // An inserted document's row left from an earlier copy of the same id: replaced after.
+      const insertedKeys = new Map(insertedRows.map((r, i) => [r.document.id, inserted[i] as Wire<Doc<C>>]));
+      const stale = metaResult.error.filter((e) => e.status === 409 && insertedKeys.has(e.documentId));
+      if (metaResult.error.length > stale.length) throw new Error(`storing ${metaResult.error.length - stale.length} master states failed`);
+      await this.replaceMasterStates(
+        state,
+        stale.map((e) => insertedKeys.get(e.documentId) as Wire<Doc<C>>),
+      );
     }
     this.announce(newer, written);
     return written.size;
