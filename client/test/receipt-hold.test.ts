@@ -81,30 +81,39 @@ test("the echo of the recipient's own read waits too, and is not written back an
   expect(bobs?.readAt).not.toBe((await a.database.messages.findOne(sent.id).exec())?.readAt);
 });
 
-test('a new message arriving behind held stamps is stored before them, and both master states go in one write', async () => {
+test('a new message arriving behind held stamps is stored before them, with its master state before theirs', async () => {
   const { a, b, conv, sent } = await toBobHolding('first');
   const engine = await b.whenLeader();
   await until(b.database.messages.findOne(sent.id).$, (d) => d !== null && d.seq > 0, "the message in Bob's replica");
   await until(a.messages$(conv, 50), (ms) => ms.find((m) => m.id === sent.id)?.status === 'delivered', 'Alice sees it delivered');
   await waitFor(() => engine.messages.streamBuffer.pending > 0, "the stamp held in Bob's stream buffer");
 
+  // Every write of documents and of master states, in order.
   const writes: string[] = [];
   b.database.messages.$.subscribe((e) => writes.push(`${e.operation} ${e.documentId}`));
   const state = engine.messages.state.internalReplicationState!;
-  const meta = state.input.metaInstance;
-  const metaWrite = meta.bulkWrite.bind(meta);
-  const metaWrites: string[][] = [];
+  const meta = state.input.metaInstance as typeof state.input.metaInstance & { storedBelow(rows: { document: unknown }[]): void };
+  // Master-state rows only: the replication's checkpoints are rows of the same store.
+  const noteMasterStates = (rows: readonly { document: unknown }[]) => {
+    const docs = rows.map((r) => r.document as { itemId: string; isCheckpoint: string }).filter((d) => d.isCheckpoint === '0');
+    if (docs.length > 0) writes.push(`master state ${docs.map((d) => d.itemId).join(',')}`);
+  };
+  const storedBelow = meta.storedBelow.bind(meta);
+  vi.spyOn(meta, 'storedBelow').mockImplementation((rows) => {
+    noteMasterStates(rows);
+    return storedBelow(rows);
+  });
+  const bulkWrite = meta.bulkWrite.bind(meta);
   vi.spyOn(meta, 'bulkWrite').mockImplementation((rows, context) => {
-    metaWrites.push(rows.map((r) => (r.document as { itemId: string }).itemId));
-    return metaWrite(rows, context);
+    noteMasterStates(rows);
+    return bulkWrite(rows, context);
   });
 
-  // The new message flushes the held stamp: one batch, the new message written first.
+  // The new message flushes the held stamp: one batch, the new message and its master state first.
   const second = await a.sendMessage(conv, 'second');
   await until(b.database.messages.findOne(sent.id).$, (d) => d?.deliveredAt != null, "the stamp in Bob's replica");
   await engine.awaitInSync();
-  expect(writes.slice(0, 2)).toEqual([`INSERT ${second.id}`, `UPDATE ${sent.id}`]);
-  expect(metaWrites.filter((ids) => ids.includes(sent.id) || ids.includes(second.id))).toEqual([[sent.id, second.id]]);
+  expect(writes.slice(0, 4)).toEqual([`INSERT ${second.id}`, `master state ${second.id}`, `UPDATE ${sent.id}`, `master state ${sent.id}`]);
   const [serverFirst, serverSecond] = await server.current.store.getDocs('messages', [sent.id, second.id]);
   const assumed = await getAssumedMasterState(state, [sent.id, second.id]);
   expect(assumed[sent.id]?.docData.seq).toBe(serverFirst?.seq);

@@ -160,32 +160,39 @@ export class ServerDocWriter<C extends CollectionName> {
     const heldDocs = held ? docs.filter(held) : [];
     if (heldDocs.length === 0) return this.insertNew(state, raw, docs, options, identifierHash, context);
     // Documents believed held (a receipt's stamps held back, the echo of a push) go the careful
-    // way, as RxDB's downstream would store them. The others are inserted first: a new message
-    // from someone else that arrives behind held stamps is on screen after one write instead of
-    // after the stamps' reads and writes (the recipient's tail, docs/performance.md, fourteenth
-    // session). Their master-state rows go with the held documents' (one write for both), and an
-    // insert that finds the document joins the careful ones.
+    // way, as RxDB's downstream would store them. The others are inserted first, with their
+    // master-state rows: a new message from someone else that arrives behind held stamps is on
+    // screen after one write instead of after the stamps' reads and writes (the recipient's tail,
+    // docs/performance.md, fourteenth session). Its master-state row follows at once, as in a
+    // batch of new documents: a read mark written later finds it and pushes without a conflict.
     const fresh = docs.filter((d) => !heldDocs.includes(d));
-    const present = new Set(fresh.length > 0 ? await this.insertFresh(raw, fresh, identifierHash, context) : []);
-    const inserted = fresh.filter((d) => !present.has(d.id));
-    this.announce(inserted, new Set(inserted.map((d) => d.id)));
+    const { inserted, present } = await this.insertWithMasterStates(state, raw, fresh, options, identifierHash, context);
     const careful = [...heldDocs, ...fresh.filter((d) => present.has(d.id))];
     const ids = careful.map((d) => d.id);
     const [local, assumed] = await Promise.all([raw.findDocumentsById(ids, true), getAssumedMasterState(state, ids)]);
-    const written = await this.careful(state, careful, local, identifierHash, context, assumed, options.masterStates ? inserted : []);
-    return inserted.length + written;
+    return inserted.length + (await this.careful(state, careful, local, identifierHash, context, assumed));
   }
 
-  /** Inserts the server's copies where absent (no reads); resolves with the ids the replica held already. */
-  private insertFresh(
+  /**
+   * Inserts the server's copies where absent (no reads), then their master-state rows if asked;
+   * resolves with what was inserted and the ids the replica held already.
+   */
+  private async insertWithMasterStates(
+    state: State<C>,
     raw: RxStorageInstance<Doc<C>, unknown, unknown>,
     docs: readonly Wire<Doc<C>>[],
+    options: PersistOptions<C>,
     identifierHash: string,
     context: string,
-  ): Promise<string[]> {
+  ): Promise<{ inserted: Wire<Doc<C>>[]; present: Set<string> }> {
+    if (docs.length === 0) return { inserted: [], present: new Set() };
     const revision = createRevision(this.database.token);
     const inserts = docs.map((master) => ({ document: fromMaster(master, undefined, identifierHash, revision) }));
-    return this.database.lockedRun(() => insertAbsent(raw, inserts, context));
+    const present = new Set(await this.database.lockedRun(() => insertAbsent(raw, inserts, context)));
+    const inserted = docs.filter((d) => !present.has(d.id));
+    if (options.masterStates && inserted.length > 0) await this.insertMasterStates(state, inserted);
+    this.announce(inserted, new Set(inserted.map((d) => d.id)));
+    return { inserted, present };
   }
 
   /** Inserted where absent, with their master-state rows if asked; the ones the replica holds go the careful way. */
@@ -197,10 +204,7 @@ export class ServerDocWriter<C extends CollectionName> {
     identifierHash: string,
     context: string,
   ): Promise<number> {
-    const present = new Set(await this.insertFresh(raw, docs, identifierHash, context));
-    const inserted = docs.filter((d) => !present.has(d.id));
-    if (options.masterStates && inserted.length > 0) await this.insertMasterStates(state, inserted);
-    this.announce(inserted, new Set(inserted.map((d) => d.id)));
+    const { present } = await this.insertWithMasterStates(state, raw, docs, options, identifierHash, context);
     if (present.size === 0) return docs.length;
     const local = await raw.findDocumentsById([...present], true);
     const byId = new Map(docs.map((d) => [d.id, d]));
@@ -216,16 +220,9 @@ export class ServerDocWriter<C extends CollectionName> {
   private async insertMasterStates(state: State<C>, masters: readonly Wire<Doc<C>>[]): Promise<void> {
     const rows = await Promise.all(masters.map((m) => getMetaWriteRow(state, m, undefined)));
     const present = new Set(await this.database.lockedRun(() => insertAbsent(state.input.metaInstance, rows, 'fetchwork-catch-up-meta')));
+    if (present.size === 0) return;
     // The meta store's key is its own (item id and kind); back to the documents.
-    await this.replaceMasterStates(
-      state,
-      masters.filter((_, i) => present.has(rows[i]!.document.id)),
-    );
-  }
-
-  /** Master-state rows over rows left from an earlier copy of the same ids. */
-  private async replaceMasterStates(state: State<C>, stale: readonly Wire<Doc<C>>[]): Promise<void> {
-    if (stale.length === 0) return;
+    const stale = masters.filter((_, i) => present.has(rows[i]!.document.id));
     const assumed = await getAssumedMasterState(
       state,
       stale.map((m) => m.id),
@@ -237,8 +234,7 @@ export class ServerDocWriter<C extends CollectionName> {
 
   /**
    * With master state rows, as RxDB's downstream stores: a document the replica holds is
-   * replaced only by a newer server state, and only when it has no local change. `inserted`:
-   * documents just inserted as the server's copy, whose master-state rows go in the same write.
+   * replaced only by a newer server state, and only when it has no local change.
    */
   private async careful(
     state: State<C>,
@@ -247,21 +243,18 @@ export class ServerDocWriter<C extends CollectionName> {
     identifierHash: string,
     context: string,
     assumedRead?: Awaited<ReturnType<typeof getAssumedMasterState<Doc<C>>>>,
-    inserted: readonly Wire<Doc<C>>[] = [],
   ): Promise<number> {
     const fork = new Map(localDocs.map((d) => [d.id, d]));
     // As new already: nothing to read. The walk's first page repeats the bootstrap's documents;
     // reading their master states cost more than storing the rest of the page.
     const newer = masters.filter((m) => (fork.get(m.id)?.seq ?? -1) < m.seq);
-    if (newer.length === 0 && inserted.length === 0) return 0;
+    if (newer.length === 0) return 0;
     const assumed =
       assumedRead ??
-      (newer.length === 0
-        ? {}
-        : await getAssumedMasterState(
-            state,
-            newer.map((d) => d.id),
-          ));
+      (await getAssumedMasterState(
+        state,
+        newer.map((d) => d.id),
+      ));
     const forkRows: BulkWriteRow<Doc<C>>[] = [];
     const metaRows: Awaited<ReturnType<typeof getMetaWriteRow<Doc<C>>>>[] = [];
     for (const master of newer) {
@@ -277,31 +270,21 @@ export class ServerDocWriter<C extends CollectionName> {
       forkRows.push({ previous: local, document: fromMaster(master, local, identifierHash, createRevision(this.database.token, local)) });
       metaRows.push(await getMetaWriteRow(state, master, meta?.metaDocument));
     }
-    const written = new Set<string>();
-    if (forkRows.length > 0) {
-      // The documents first, then their master states, as RxDB's downstream stores them: what the
-      // screen shows waits for one write, not two. RxDB's upstream skips writes in this context; a
-      // restart between the two pushes the server's own state back once, answered as a conflict
-      // that resolves to that state.
-      const forkResult = await state.input.forkInstance.bulkWrite(forkRows, context);
-      // A 409 is a local write that came in between: it is pushed and settled like any other.
-      const failed = forkResult.error.filter((e) => e.status !== 409);
-      if (failed.length > 0) throw new Error(`storing ${failed.length} documents failed (status ${failed[0]?.status})`);
-      for (const r of forkRows) written.add(r.document.id);
-      for (const e of forkResult.error) written.delete(e.documentId);
-    }
-    const insertedRows = await Promise.all(inserted.map((m) => getMetaWriteRow(state, m, undefined)));
-    const metaWrites = [...metaRows.filter((r) => written.has(r.document.itemId)), ...insertedRows];
+    if (forkRows.length === 0) return 0;
+    // The documents first, then their master states, as RxDB's downstream stores them: what the
+    // screen shows waits for one write, not two. RxDB's upstream skips writes in this context; a
+    // restart between the two pushes the server's own state back once, answered as a conflict
+    // that resolves to that state.
+    const forkResult = await state.input.forkInstance.bulkWrite(forkRows, context);
+    // A 409 is a local write that came in between: it is pushed and settled like any other.
+    const failed = forkResult.error.filter((e) => e.status !== 409);
+    if (failed.length > 0) throw new Error(`storing ${failed.length} documents failed (status ${failed[0]?.status})`);
+    const written = new Set(forkRows.map((r) => r.document.id));
+    for (const e of forkResult.error) written.delete(e.documentId);
+    const metaWrites = metaRows.filter((r) => written.has(r.document.itemId));
     if (metaWrites.length > 0) {
       const metaResult = await state.input.metaInstance.bulkWrite(metaWrites, 'fetchwork-history-meta');
-      // An inserted document's row left from an earlier copy of the same id: replaced after.
-      const insertedKeys = new Map(insertedRows.map((r, i) => [r.document.id, inserted[i] as Wire<Doc<C>>]));
-      const stale = metaResult.error.filter((e) => e.status === 409 && insertedKeys.has(e.documentId));
-      if (metaResult.error.length > stale.length) throw new Error(`storing ${metaResult.error.length - stale.length} master states failed`);
-      await this.replaceMasterStates(
-        state,
-        stale.map((e) => insertedKeys.get(e.documentId) as Wire<Doc<C>>),
-      );
+      if (metaResult.error.length > 0) throw new Error(`storing ${metaResult.error.length} master states failed`);
     }
     this.announce(newer, written);
     return written.size;
