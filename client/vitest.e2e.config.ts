@@ -14,6 +14,9 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // A browser on a loaded 2-core machine can take more than vitest's default second to show a
+    // change (a service worker's notification failed CI that way): a poll waits up to 15 s.
+    expect: { poll: { timeout: 15_000 } },
     reporters: ['verbose'],
   },
 });
