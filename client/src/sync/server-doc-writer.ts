@@ -155,61 +155,31 @@ export class ServerDocWriter<C extends CollectionName> {
       const local = await state.input.forkInstance.findDocumentsById([...newest.keys()], true);
       return this.careful(state, [...newest.values()], local, identifierHash, context);
     }
-    const held = options.held;
-    const docs = [...newest.values()];
-    const heldDocs = held ? docs.filter(held) : [];
-    if (heldDocs.length === 0) return this.insertNew(state, raw, docs, options, identifierHash, context);
     // Documents believed held (a receipt's stamps held back, the echo of a push) go the careful
-    // way, as RxDB's downstream would store them. The others are inserted first, with their
-    // master-state rows: a new message from someone else that arrives behind held stamps is on
-    // screen after one write instead of after the stamps' reads and writes (the recipient's tail,
-    // docs/performance.md, fourteenth session). Its master-state row follows at once, as in a
-    // batch of new documents: a read mark written later finds it and pushes without a conflict.
-    const fresh = docs.filter((d) => !heldDocs.includes(d));
-    const { inserted, present } = await this.insertWithMasterStates(state, raw, fresh, options, identifierHash, context);
-    const careful = [...heldDocs, ...fresh.filter((d) => present.has(d.id))];
-    const ids = careful.map((d) => d.id);
-    const [local, assumed] = await Promise.all([raw.findDocumentsById(ids, true), getAssumedMasterState(state, ids)]);
-    return inserted.length + (await this.careful(state, careful, local, identifierHash, context, assumed));
-  }
-
-  /**
-   * Inserts the server's copies where absent (no reads), then their master-state rows if asked;
-   * resolves with what was inserted and the ids the replica held already.
-   */
-  private async insertWithMasterStates(
-    state: State<C>,
-    raw: RxStorageInstance<Doc<C>, unknown, unknown>,
-    docs: readonly Wire<Doc<C>>[],
-    options: PersistOptions<C>,
-    identifierHash: string,
-    context: string,
-  ): Promise<{ inserted: Wire<Doc<C>>[]; present: Set<string> }> {
-    if (docs.length === 0) return { inserted: [], present: new Set() };
+    // way, as RxDB's downstream would store them, with their master states read beside them. The
+    // others are inserted first, with their master-state rows: a new message from someone else
+    // that arrives behind held stamps is on screen after one write instead of after the stamps'
+    // reads and writes (the recipient's tail, docs/performance.md, fourteenth session), and a read
+    // mark written meanwhile finds its master state and pushes without a conflict. An insert that
+    // finds its document already stored joins the careful ones.
+    const heldDocs: Wire<Doc<C>>[] = [];
+    const fresh: Wire<Doc<C>>[] = [];
+    for (const doc of newest.values()) (options.held?.(doc) ? heldDocs : fresh).push(doc);
     const revision = createRevision(this.database.token);
-    const inserts = docs.map((master) => ({ document: fromMaster(master, undefined, identifierHash, revision) }));
-    const present = new Set(await this.database.lockedRun(() => insertAbsent(raw, inserts, context)));
-    const inserted = docs.filter((d) => !present.has(d.id));
+    const inserts = fresh.map((master) => ({ document: fromMaster(master, undefined, identifierHash, revision) }));
+    const present = new Set(inserts.length > 0 ? await this.database.lockedRun(() => insertAbsent(raw, inserts, context)) : []);
+    const inserted = fresh.filter((d) => !present.has(d.id));
     if (options.masterStates && inserted.length > 0) await this.insertMasterStates(state, inserted);
-    this.announce(inserted, new Set(inserted.map((d) => d.id)));
-    return { inserted, present };
-  }
-
-  /** Inserted where absent, with their master-state rows if asked; the ones the replica holds go the careful way. */
-  private async insertNew(
-    state: State<C>,
-    raw: RxStorageInstance<Doc<C>, unknown, unknown>,
-    docs: readonly Wire<Doc<C>>[],
-    options: PersistOptions<C>,
-    identifierHash: string,
-    context: string,
-  ): Promise<number> {
-    const { present } = await this.insertWithMasterStates(state, raw, docs, options, identifierHash, context);
-    if (present.size === 0) return docs.length;
-    const local = await raw.findDocumentsById([...present], true);
-    const byId = new Map(docs.map((d) => [d.id, d]));
-    const masters = local.map((d) => byId.get(d.id) as Wire<Doc<C>>);
-    return docs.length - local.length + (await this.careful(state, masters, local, identifierHash, context));
+    for (const doc of inserted) this.stored.next(doc);
+    const careful = [...heldDocs, ...fresh.filter((d) => present.has(d.id))];
+    if (careful.length === 0) return inserted.length;
+    const ids = careful.map((d) => d.id);
+    const [local, assumed] = await Promise.all([
+      raw.findDocumentsById(ids, true),
+      // Without held ones, `careful` reads master states only for the copies newer than the replica's.
+      heldDocs.length > 0 ? getAssumedMasterState(state, ids) : undefined,
+    ]);
+    return inserted.length + (await this.careful(state, careful, local, identifierHash, context, assumed));
   }
 
   /**

@@ -109,11 +109,15 @@ export class HistoryService {
   }
 
   /** A full page may have more below it; a short one was the end of the feed. */
-  private async cursorBelow(user: AuthUser, collection: CollectionName, newestFirst: DocumentsRead<unknown>, limit: number) {
+  private async cursorBelow(
+    user: AuthUser,
+    collection: CollectionName,
+    newestFirst: DocumentsRead<unknown>,
+    limit: number,
+  ): Promise<HistoryCursor | null> {
     const oldest = newestFirst.seqs[newestFirst.seqs.length - 1];
     if (oldest === undefined || newestFirst.seqs.length < limit) return null;
-    const cursor: HistoryCursor = { before: oldest, remaining: await this.store.countFeedBefore(user.id, collection, oldest) };
-    return cursor;
+    return { before: oldest, remaining: await this.store.countFeedBefore(user.id, collection, oldest) };
   }
 
   /** Like pull's checkpoint check: a position past this server's head came from another database. */
