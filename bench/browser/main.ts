@@ -13,6 +13,7 @@ import { type CreateInboxOptions, createInbox } from '../../client/src/inbox/cre
 import { type FirstSyncExpectation, type FirstSyncResult, measureFirstSync } from '../lib/first-sync';
 import { rawBulkPut, rawRxLayoutBulkPut } from '../lib/raw-dexie';
 import { openStockReplica } from '../lib/stock-replica';
+import { recordStoreWrites, type StoreWrites, takeStoreWrites } from './store-writes';
 import { makeUploadFile, rawPut, tusUpload } from './uploads';
 
 let lastDocs: object[] = [];
@@ -36,7 +37,8 @@ const bench = {
     expected: FirstSyncExpectation;
     screen: boolean;
     tuning?: CreateInboxOptions['tuning'];
-  }): Promise<FirstSyncResult> {
+  }): Promise<FirstSyncResult & { messageWrites: StoreWrites }> {
+    recordStoreWrites();
     const t0 = performance.now();
     const inbox = await createInbox({
       user: { id: o.userId, name: o.name },
@@ -46,12 +48,14 @@ const bench = {
       tuning: o.tuning,
     });
     const r = await measureFirstSync(inbox, t0, o.expected, { capMs: o.capMs, screen: o.screen });
+    // RxDB's Dexie storage keeps each collection in a database of its own, named after it.
+    const messageWrites = takeStoreWrites(t0, '--messages');
     phase(
       `ours: usable after ${r.usableMs?.toFixed(0) ?? '—'} ms; ${r.partial ? 'stopped at the cap' : 'full history in sync'} after ${r.ms.toFixed(0)} ms, ${r.count} stored`,
     );
     await inbox.close();
     phase('ours: closed');
-    return r;
+    return { ...r, messageWrites };
   },
 
   /** The same documents over a plain socket (kept for `raw`); timed as the network floor. */

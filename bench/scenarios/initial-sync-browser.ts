@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import type { StoreWrites } from '../browser/store-writes';
 import { withBenchPage } from '../lib/browser';
 import type { FirstSyncExpectation, FirstSyncResult } from '../lib/first-sync';
 import { type Ctx, num } from '../lib/report';
@@ -32,6 +33,8 @@ export interface BrowserSync extends SyncFigure {
   stockMs?: number;
   stockCount?: number;
   stockPartial?: boolean;
+  /** Diagnostic: ours' readwrite transactions on the replica's messages store. */
+  messageWrites?: StoreWrites;
 }
 
 /**
@@ -49,7 +52,7 @@ export async function runBrowser(
     const out: BrowserSync[] = [];
     for (const [i, u] of users.entries()) {
       const capMs = syncCapMs(ctx.mode, u.n);
-      const ours: FirstSyncResult = await profiled(page, `chromium-ours-initial-sync-${u.n}`, () =>
+      const ours: FirstSyncResult & { messageWrites: StoreWrites } = await profiled(page, `chromium-ours-initial-sync-${u.n}`, () =>
         page.evaluate((o) => (window as any).bench.ours(o), {
           serverUrl,
           token: u.token,
@@ -82,6 +85,7 @@ export async function runBrowser(
         rawRxCount: rawRx.count,
         downloadMs: dl.ms,
         leaderMs: ours.leaderMs,
+        messageWrites: ours.messageWrites,
       };
       ctx.log(
         `  Chromium ${num(u.n)}: ours ${firstSyncLine(f)}, full history ${syncCell(u.n, ours.ms, ours.count, ours.partial)} (leader after ${num(ours.leaderMs)} ms, ${ours.walkUpdates} walk updates); raw bulkPut ${syncCell(u.n, raw.ms)} (into RxDB's table layout ${syncCell(u.n, rawRx.ms)}); raw download ${num(dl.ms)} ms`,

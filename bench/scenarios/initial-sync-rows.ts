@@ -86,6 +86,20 @@ export function syncRows(ctx: Ctx, browser: BrowserSync[], node: SyncFigure[]): 
         detail: true,
       });
     }
+    const w = f.messageWrites;
+    if (w && w.count > 0 && !f.partial) {
+      const span = w.lastEndMs - w.firstStartMs;
+      rows.push({
+        scenario: 'initial-sync',
+        figure: `Diagnostic: Chromium ${size(f.n)}, where our full history's time goes: the replica's readwrite transactions on its messages store (the bootstrap's, the walk's pages, anything else), time open, vs our full history (ratio: the share of it they were open; near the share of the span they cover, they followed each other without gaps: the sync waited on IndexedDB)`,
+        ours: `${num(w.count)} transactions open ${num(w.openMs / 1000, 2)} s, from ${num(w.firstStartMs)} to ${num(w.lastEndMs)} ms (${num((100 * w.openMs) / span)} % of that span)`,
+        baseline: syncCell(f.n, f.oursMs, f.oursCount, f.partial),
+        ratio: ratioOf(w.openMs, f.oursMs),
+        target: '',
+        met: null,
+        detail: true,
+      });
+    }
     if (f.stockMs !== undefined) {
       rows.push({
         scenario: 'initial-sync',
