@@ -3,7 +3,8 @@
  * messages), from creation to completion, to say where a first sync's time goes: a walk whose
  * transactions follow each other without gaps is bound by IndexedDB itself, whatever the code
  * around it does. Chromium runs readwrite transactions on a store one at a time, in the order
- * they were created, so their open times add up to the store's busy time.
+ * they were created, so their open times add up to the store's busy time (a transaction made
+ * while another runs also counts its wait: the sum can then pass the span).
  */
 
 export interface StoreWrites {
