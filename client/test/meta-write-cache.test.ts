@@ -4,7 +4,7 @@ import { deferUpstreamCheckpoints } from '../src/db/deferred-up-checkpoint';
 import { getInboxStorage } from '../src/db/dexie-storage';
 import { insertAbsent } from '../src/db/insert-absent';
 import { cacheMetaInstanceWrites } from '../src/db/meta-write-cache';
-import { openMetaInstance as openMeta, patchMetaInstances } from './support/meta-instance';
+import { masterState, openMetaInstance as openMeta, patchMetaInstances } from './support/meta-instance';
 
 const base = getInboxStorage({ indexedDB, IDBKeyRange });
 
@@ -19,18 +19,6 @@ const countingStorage = (reads: string[][]) =>
   });
 
 let counter = 0;
-
-/** A master-state row as RxDB's getMetaWriteRow makes one. */
-const masterState = (docId: string, content: string, rev: string) => ({
-  id: `${docId}|0`,
-  itemId: docId,
-  isCheckpoint: '0',
-  docData: { id: docId, content },
-  _deleted: false,
-  _attachments: {},
-  _meta: { lwt: Date.now() },
-  _rev: rev,
-});
 
 test('rows the instance wrote are read back without IndexedDB, as IndexedDB holds them; others are read from it', async () => {
   const reads: string[][] = [];

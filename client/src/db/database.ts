@@ -5,6 +5,7 @@ import { collectionCreators, type InboxDatabase } from './collections';
 import type { DevModeKit } from './dev-mode';
 import { deferUpstreamCheckpoints } from './deferred-up-checkpoint';
 import { getInboxStorage } from './dexie-storage';
+import { deferMetaWrites } from './meta-write-behind';
 import { cacheMetaInstanceWrites } from './meta-write-cache';
 
 export interface OpenDatabaseOptions {
@@ -47,7 +48,9 @@ export { databaseNameFor } from './replica-name';
 export async function openInboxDatabase(options: OpenDatabaseOptions): Promise<InboxDatabase> {
   addPlugins(options.devMode);
   const base = options.storage ?? getInboxStorage();
-  const storage = deferUpstreamCheckpoints(cacheMetaInstanceWrites(options.devMode ? options.devMode.wrapStorage(base) : base));
+  const storage = deferUpstreamCheckpoints(
+    cacheMetaInstanceWrites(deferMetaWrites(options.devMode ? options.devMode.wrapStorage(base) : base)),
+  );
   const db = await createRxDatabase<InboxDatabase['collections']>({
     name: options.name,
     storage,

@@ -1,4 +1,4 @@
-import { type BulkWriteRow, categorizeBulkWriteRows, getPrimaryFieldOfPrimaryKey, type RxStorageInstance } from 'rxdb';
+import { type BulkWriteRow, categorizeBulkWriteRows, type RxStorageInstance } from 'rxdb';
 import { fromStorageToDexie, RxStorageInstanceDexie } from 'rxdb/plugins/storage-dexie';
 import type { Subject } from 'rxjs';
 import { MetaInstanceWrapper } from './meta-instance-wrapper';
@@ -18,8 +18,9 @@ import { MetaInstanceWrapper } from './meta-instance-wrapper';
  * one change event bulk on the instance's change stream (RxDB's categorizeBulkWriteRows builds
  * it, as Dexie's bulkWrite does), which the collection (queries, document cache), the
  * replication (it skips writes in its own downstream context) and the other tabs
- * (multi-instance broadcast) all read. A wrapped replication meta instance inserts into the instance it
- * wraps; any storage other than RxDB's Dexie goes through `bulkWrite`.
+ * (multi-instance broadcast) all read. A wrapped replication meta instance inserts the way its
+ * wrappers say (`MetaInstanceWrapper#insertAbsent`); any storage other than RxDB's Dexie goes
+ * through `bulkWrite`.
  *
  * @returns the ids that were present (not written); the rest were inserted.
  */
@@ -28,17 +29,8 @@ export async function insertAbsent<T>(
   rows: BulkWriteRow<T>[],
   context: string,
 ): Promise<string[]> {
-  if (instance instanceof MetaInstanceWrapper) {
-    // A replication meta instance (meta-instance-wrapper.ts): the insert goes to the instance it
-    // wraps, and the wrapper is told what was stored.
-    const present = await insertAbsent(instance.wrapped, rows as BulkWriteRow<any>[], context);
-    const primaryPath = getPrimaryFieldOfPrimaryKey<any>(instance.schema.primaryKey);
-    const skip = new Set(present);
-    instance.storedBelow(
-      rows.filter((r) => !skip.has(String((r.document as Record<string, unknown>)[primaryPath]))) as BulkWriteRow<any>[],
-    );
-    return present;
-  }
+  // A replication meta instance (meta-instance-wrapper.ts) inserts through its wrappers.
+  if (instance instanceof MetaInstanceWrapper) return instance.insertAbsent(rows as BulkWriteRow<any>[], context, insertAbsent);
   if (!(instance instanceof RxStorageInstanceDexie)) {
     const result = await instance.bulkWrite(rows, context);
     for (const e of result.error) if (e.status !== 409) throw new Error(`storing a document failed (status ${e.status})`);

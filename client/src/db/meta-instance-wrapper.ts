@@ -2,6 +2,7 @@ import { type BulkWriteRow, META_INSTANCE_SCHEMA_TITLE, type RxDocumentData, typ
 
 export type Instance = RxStorageInstance<any, any, any>;
 export type MetaDoc = RxDocumentData<{ id: string }>;
+export type InsertBelow = (instance: Instance, rows: BulkWriteRow<MetaDoc>[], context: string) => Promise<string[]>;
 
 /**
  * A storage whose replication meta instances (RxDB's master states and checkpoints, one per
@@ -35,13 +36,20 @@ export class MetaInstanceWrapper implements Instance {
     this.collectionName = inner.collectionName;
   }
 
-  /** The instance below, for a write that goes around `bulkWrite` (insert-absent.ts). */
-  get wrapped(): Instance {
-    return this.inner;
-  }
-
   /** Told of rows that were stored below this wrapper without its `bulkWrite` (insert-absent.ts). */
   storedBelow(_rows: BulkWriteRow<MetaDoc>[]): void {}
+
+  /**
+   * Rows new to the replica, stored without reading them first (insert-absent.ts, passed in as
+   * `below` so that this module does not import it): into the instance below, then `storedBelow`.
+   * Returns the ids that were present, which were not written.
+   */
+  async insertAbsent(rows: BulkWriteRow<MetaDoc>[], context: string, below: InsertBelow): Promise<string[]> {
+    const present = await below(this.inner, rows, context);
+    const skip = new Set(present);
+    this.storedBelow(rows.filter((r) => !skip.has(r.document.id)));
+    return present;
+  }
 
   bulkWrite(rows: BulkWriteRow<MetaDoc>[], context: string) {
     return this.inner.bulkWrite(rows, context);

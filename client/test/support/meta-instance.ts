@@ -31,3 +31,15 @@ export function patchMetaInstances(
     },
   };
 }
+
+/** A master-state row as RxDB's getMetaWriteRow makes one. */
+export const masterState = (docId: string, content: string, rev: string) => ({
+  id: `${docId}|0`,
+  itemId: docId,
+  isCheckpoint: '0',
+  docData: { id: docId, content },
+  _deleted: false,
+  _attachments: {},
+  _meta: { lwt: Date.now() },
+  _rev: rev,
+});
