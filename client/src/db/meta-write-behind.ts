@@ -21,8 +21,9 @@ interface Waiting {
  * replication's checkpoints. Every change the server makes to a document the replica holds (the
  * answer to a push, its echo, a delivery or read stamp) rewrites the document's master-state row
  * right after the document: about half the readwrite IndexedDB transactions per message on each
- * device (4 of 7.3 on the sender, 3 of 4.9 on the recipient in `bench/results`' trace of twenty
- * messages), each in a database of its own, and each awaited in RxDB's replication queues.
+ * device (4 of 7.3 on the sender, 3 of 4.9 on the recipient in a trace of twenty messages between
+ * two Node replicas: docs/performance.md, sixteenth session), each in a database of its own, and
+ * each awaited in RxDB's replication queues.
  *
  * This storage wrapper answers those writes at once and stores them together, at most `delayMs`
  * after the first one, in one transaction (two when some rows are new); reads see what waits.
