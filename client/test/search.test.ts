@@ -72,6 +72,9 @@ test('messages received from the server are searchable on the receiving device',
   const conv = await a.createConversation(bob.id);
   await a.sendMessage(conv, 'shipping tracking number 12345');
   await waitFor(async () => (await b.search('tracking 12345')).length === 1, 'B finds the received message');
+  // The sender's name comes with the conversation, which may reach B after the message: its
+  // messages are indexed again then.
+  await waitFor(async () => (await b.search('alice tracking')).length === 1, "B finds it by the sender's name");
   const [hit] = await b.search('alice tracking');
   expect(hit?.message.mine).toBe(false);
 });
